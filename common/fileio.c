@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fileio.c -- whole-file reads with limits, atomic writes, directories */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fio_read_all(const char *path, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	char *b = NULL;
+	size_t n = 0, cap;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		goto fail;
+	}
+	if (st.st_size > 0 && (size_t)st.st_size > max) {
+		r = -EFBIG;
+		goto fail;
+	}
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	b = malloc(cap);
+	if (!b) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		ssize_t k;
+
+		if (n + 1 >= cap) {
+			char *nb;
+
+			if (cap > max + 1) {
+				r = -EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			nb = realloc(b, cap);
+			if (!nb) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			b = nb;
+		}
+		k = read(fd, b + n, cap - n - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto fail;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n > max) {
+			r = -EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+fail:
+	free(b);
+	close(fd);
+	return r;
+}
+
+int fio_fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		r = -errno;
+	else if (fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return r;
+}
+
+int fio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	const char *p = buf;
+	char tmp[4096];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto fail;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return fio_fsync_dir_of(path);
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return r;
+}
+
+int fio_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, n + 1);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+char *fio_join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *s = malloc(a + b + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, dir, a);
+	s[a] = '/';
+	memcpy(s + a + 1, name, b + 1);
+	return s;
+}

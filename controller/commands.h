@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* commands.h -- the subcommands of `cunxiang`, dispatched from main.c */
+#pragma once
+
+/* Every command takes argv with argv[0] = the command's name, and returns
+ * the process exit status: 0 success, 1 user error (one line on stderr
+ * saying why), 2 usage error. */
+enum { CX_EXIT_OK = 0, CX_EXIT_USER = 1, CX_EXIT_USAGE = 2 };
+
+int cmd_keygen(int argc, char **argv);

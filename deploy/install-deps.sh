@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# install-deps.sh -- install the Debian packages cunxiang builds with;
+# with --test also what the tests drive from outside. Idempotent: installs
+# only what is missing, runs apt-get update first when it does.
+set -eu
+
+build_pkgs="gcc meson ninja-build pkg-config
+ libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
+ libespeak-ng-dev espeak-ng-data libsndfile1-dev libasound2-dev libjansson-dev
+ libsodium-dev libsqlite3-dev libcmocka-dev libsystemd-dev tzdata"
+test_pkgs="mosquitto mosquitto-clients opus-tools espeak-ng sox pulseaudio
+ pulseaudio-utils libasound2-plugins alsa-utils chromium procps psmisc
+ python3 sqlite3 time"
+
+pkgs=$build_pkgs
+case "${1:-}" in
+--test) pkgs="$build_pkgs $test_pkgs" ;;
+"") ;;
+*) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=sudo
+else
+	echo "install-deps: need root or sudo to install:$missing" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing
