@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ydoc.c -- a libyaml document with checked accessors that report to a diag */
+#include "ydoc.h"
+
+#include "fileio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ydoc {
+	yaml_document_t doc;
+	char *name;
+	struct diag *d;
+};
+
+struct ydoc *ydoc_load(const char *path, const char *name, struct diag *d, bool *empty)
+{
+	yaml_parser_t parser;
+	struct ydoc *y = NULL;
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if (empty)
+		*empty = false;
+	r = fio_read_all(path, YDOC_MAX_BYTES, &buf, &len);
+	if (r < 0) {
+		diag_error(d, name, 0, 0, "cannot read: %s",
+			   r == -EFBIG ? "file too large" : strerror(-r));
+		return NULL;
+	}
+	y = calloc(1, sizeof(*y));
+	if (!y || !(y->name = strdup(name))) {
+		free(y);
+		free(buf);
+		diag_error(d, name, 0, 0, "out of memory");
+		return NULL;
+	}
+	y->d = d;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &y->doc)) {
+		yaml_mark_t m = parser.problem_mark;
+
+		diag_error(d, name, (int)m.line + 1, (int)m.column + 1, "YAML syntax: %s%s%s",
+			   parser.problem ? parser.problem : "invalid document",
+			   parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		free(buf);
+		free(y->name);
+		free(y);
+		return NULL;
+	}
+	yaml_parser_delete(&parser);
+	free(buf);
+	if (!yaml_document_get_root_node(&y->doc)) {
+		if (empty)
+			*empty = true;
+		ydoc_free(y);
+		return NULL;
+	}
+	return y;
+}
+
+void ydoc_free(struct ydoc *y)
+{
+	if (!y)
+		return;
+	yaml_document_delete(&y->doc);
+	free(y->name);
+	free(y);
+}
+
+const char *ydoc_name(const struct ydoc *y) { return y->name; }
+yaml_node_t *ydoc_root(struct ydoc *y) { return yaml_document_get_root_node(&y->doc); }
+int ydoc_line(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
+int ydoc_col(const yaml_node_t *n) { return n ? (int)n->start_mark.column + 1 : 0; }
+
+void ydoc_error(struct ydoc *y, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(y->d, y->name, n ? ydoc_line(n) : 1, n ? ydoc_col(n) : 1, "%s", msg);
+}
+
+bool ydoc_is_map(const yaml_node_t *n) { return n && n->type == YAML_MAPPING_NODE; }
+bool ydoc_is_seq(const yaml_node_t *n) { return n && n->type == YAML_SEQUENCE_NODE; }
+bool ydoc_is_scalar(const yaml_node_t *n) { return n && n->type == YAML_SCALAR_NODE; }
+
+size_t ydoc_map_len(const yaml_node_t *map)
+{
+	if (!ydoc_is_map(map))
+		return 0;
+	return (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+}
+
+const char *ydoc_map_at(struct ydoc *y, yaml_node_t *map, size_t i,
+			yaml_node_t **key, yaml_node_t **value)
+{
+	yaml_node_pair_t *p = map->data.mapping.pairs.start + i;
+	yaml_node_t *k = yaml_document_get_node(&y->doc, p->key);
+	yaml_node_t *v = yaml_document_get_node(&y->doc, p->value);
+
+	if (key)
+		*key = k;
+	if (value)
+		*value = v;
+	return ydoc_is_scalar(k) ? (const char *)k->data.scalar.value : NULL;
+}
+
+int ydoc_map_check(struct ydoc *y, yaml_node_t *map, const char *const *allowed,
+		   const char *what)
+{
+	size_t n = ydoc_map_len(map);
+	int errors = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *k;
+		const char *name = ydoc_map_at(y, map, i, &k, NULL);
+		bool ok = false;
+
+		if (!name) {
+			ydoc_error(y, k, "a key in %s must be a plain name", what);
+			errors++;
+			continue;
+		}
+		for (const char *const *a = allowed; *a; a++)
+			if (!strcmp(*a, name))
+				ok = true;
+		if (!ok) {
+			ydoc_error(y, k, "unknown key '%s' in %s", name, what);
+			errors++;
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const char *prev = ydoc_map_at(y, map, j, NULL, NULL);
+
+			if (prev && !strcmp(prev, name)) {
+				ydoc_error(y, k, "duplicate key '%s' in %s", name, what);
+				errors++;
+				break;
+			}
+		}
+	}
+	return errors;
+}
+
+yaml_node_t *ydoc_get(struct ydoc *y, yaml_node_t *map, const char *key)
+{
+	size_t n = ydoc_map_len(map);
+
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *v;
+		const char *name = ydoc_map_at(y, map, i, NULL, &v);
+
+		if (name && !strcmp(name, key))
+			return v;
+	}
+	return NULL;
+}
+
+size_t ydoc_seq_len(const yaml_node_t *seq)
+{
+	if (!ydoc_is_seq(seq))
+		return 0;
+	return (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+}
+
+yaml_node_t *ydoc_seq_at(struct ydoc *y, yaml_node_t *seq, size_t i)
+{
+	return yaml_document_get_node(&y->doc, seq->data.sequence.items.start[i]);
+}
+
+const char *ydoc_str(struct ydoc *y, yaml_node_t *n, const char *what)
+{
+	if (!ydoc_is_scalar(n)) {
+		ydoc_error(y, n, "%s must be a single value, not a %s", what,
+			   ydoc_is_map(n) ? "mapping" : "list");
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+bool ydoc_long(struct ydoc *y, yaml_node_t *n, long min, long max, const char *what,
+	       long *out)
+{
+	const char *s = ydoc_is_scalar(n) ? (const char *)n->data.scalar.value : NULL;
+	char *end;
+	long v;
+
+	if (s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && *s) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (!errno && !*end && *s != ' ' && *s != '+') {
+			if (v < min || v > max) {
+				ydoc_error(y, n, "%s must be between %ld and %ld, not %ld",
+					   what, min, max, v);
+				return false;
+			}
+			*out = v;
+			return true;
+		}
+	}
+	ydoc_error(y, n, "%s must be a whole number from %ld to %ld", what, min, max);
+	return false;
+}
+
+bool ydoc_double(struct ydoc *y, yaml_node_t *n, double min, double max, const char *what,
+		 double *out)
+{
+	const char *s = ydoc_is_scalar(n) ? (const char *)n->data.scalar.value : NULL;
+	char *end;
+	double v;
+
+	if (s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && *s) {
+		errno = 0;
+		v = strtod(s, &end);
+		if (!errno && !*end && isfinite(v) && *s != ' ') {
+			if (v < min || v > max) {
+				ydoc_error(y, n, "%s must be between %g and %g, not %g",
+					   what, min, max, v);
+				return false;
+			}
+			*out = v;
+			return true;
+		}
+	}
+	ydoc_error(y, n, "%s must be a number from %g to %g", what, min, max);
+	return false;
+}
+
+bool ydoc_bool(struct ydoc *y, yaml_node_t *n, const char *what, bool *out)
+{
+	const char *s = ydoc_is_scalar(n) ? (const char *)n->data.scalar.value : NULL;
+
+	if (s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		if (!strcmp(s, "true")) {
+			*out = true;
+			return true;
+		}
+		if (!strcmp(s, "false")) {
+			*out = false;
+			return true;
+		}
+	}
+	ydoc_error(y, n, "%s must be true or false", what);
+	return false;
+}
