@@ -19,7 +19,7 @@ void env_keyid(const unsigned char pk[ENV_PK_BYTES], char id[ENV_KEYID_LEN + 1])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 
-	(void)sodium_init();
+	cx_crypto_init();
 	crypto_hash_sha256(h, pk, ENV_PK_BYTES);
 	cx_hex(h, ENV_KEYID_LEN / 2, id);
 }
@@ -41,7 +41,7 @@ int env_key_from_base64(const char *b64, struct env_key *key)
 {
 	unsigned char pk[ENV_PK_BYTES];
 
-	(void)sodium_init();
+	cx_crypto_init();
 	/* Decode aside: a failed decode must leave KEY as it was. */
 	if (!b64 || b64_decode_exact(b64, strlen(b64), pk, sizeof(pk)) < 0)
 		return -EINVAL;
@@ -75,8 +75,7 @@ int env_keygen(const char *dir, struct env_key *out)
 	char *skpath = NULL, *pkpath = NULL;
 	int r;
 
-	if (sodium_init() < 0)
-		return -EIO;
+	cx_crypto_init();
 	r = fio_mkdir_p(dir, 0700);
 	if (r < 0)
 		return r;
@@ -122,7 +121,7 @@ int env_secret_load(const char *path, unsigned char sk[ENV_SK_BYTES], struct env
 	size_t len = 0;
 	int r;
 
-	(void)sodium_init();
+	cx_crypto_init();
 	r = fio_read_all(path, 4096, &buf, &len);
 	if (r < 0)
 		return r;
@@ -149,7 +148,7 @@ int env_sign(const char *json, size_t len, const unsigned char sk[ENV_SK_BYTES],
 	size_t total = len + 1 + tlen;
 	char *m, *p;
 
-	(void)sodium_init();
+	cx_crypto_init();
 	if (len == 0 || memchr(json, '\n', len))
 		return -EINVAL;
 	if (total > ENV_MAX_BYTES)
@@ -184,7 +183,7 @@ int env_verify(const char *msg, size_t len, const struct env_key *keys, size_t n
 	const char *nl, *t;
 	size_t jlen;
 
-	(void)sodium_init();
+	cx_crypto_init();
 	if (len > ENV_MAX_BYTES)
 		return -EMSGSIZE;
 	if (!msg || len == 0)
@@ -221,7 +220,7 @@ int env_verify(const char *msg, size_t len, const struct env_key *keys, size_t n
 int env_sign_raw(const void *buf, size_t len, const unsigned char sk[ENV_SK_BYTES],
 		 unsigned char sig[ENV_SIG_BYTES])
 {
-	(void)sodium_init();
+	cx_crypto_init();
 	crypto_sign_detached(sig, NULL, buf, len, sk);
 	return 0;
 }
@@ -229,7 +228,7 @@ int env_sign_raw(const void *buf, size_t len, const unsigned char sk[ENV_SK_BYTE
 int env_verify_raw(const void *buf, size_t len, const unsigned char sig[ENV_SIG_BYTES],
 		   const struct env_key *keys, size_t nkeys)
 {
-	(void)sodium_init();
+	cx_crypto_init();
 	for (size_t i = 0; i < nkeys; i++)
 		if (crypto_sign_verify_detached(sig, buf, len, keys[i].pk) == 0)
 			return 0;

@@ -5,7 +5,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+void cx_crypto_init(void)
+{
+	if (sodium_init() < 0) {
+		fputs("libsodium cannot initialise (no entropy source)\n", stderr);
+		abort();
+	}
+}
 
 void cx_hex(const unsigned char *in, size_t len, char *out)
 {
@@ -22,7 +32,7 @@ void cx_sha256_hex(const void *buf, size_t len, char out[CX_SHA256_HEX])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 
-	(void)sodium_init();
+	cx_crypto_init();
 	crypto_hash_sha256(h, buf, len);
 	cx_hex(h, sizeof(h), out);
 }
@@ -33,7 +43,7 @@ int cx_sha256_file(const char *path, char out[CX_SHA256_HEX])
 	unsigned char h[crypto_hash_sha256_BYTES], buf[65536];
 	int fd;
 
-	(void)sodium_init();
+	cx_crypto_init();
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -7,6 +7,9 @@
 
 #define CX_SHA256_HEX 65 /* 64 hex digits and a NUL */
 
+/* Initialise libsodium once; aborts if the system has no entropy source,
+ * since no signature or key could be trusted then. Safe to call often. */
+void cx_crypto_init(void);
 /* Lower-case hex SHA-256 of BUF. Calls sodium_init() itself. */
 void cx_sha256_hex(const void *buf, size_t len, char out[CX_SHA256_HEX]);
 /* Lower-case hex SHA-256 of a file's bytes. \retval 0 / -errno */

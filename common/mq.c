@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mq.c -- an MQTT 5 session on its own thread: reconnects, queues what arrives */
+#include "mq.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+struct qnode {
+	struct mq_event ev;
+	struct qnode *next;
+};
+
+struct mq {
+	struct mq_cfg cfg;
+	char *client_id, *host, *username, *password, *ca_file, *will_topic;
+	void *will_payload;
+	char **subs;
+	struct mosquitto *mosq;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct qnode *head, *tail;
+	int efd;
+	volatile bool stop;
+	bool connected;
+	int inflight;
+	bool started;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void enqueue(struct mq *m, struct qnode *n)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->tail)
+		m->tail->next = n;
+	else
+		m->head = n;
+	m->tail = n;
+	pthread_mutex_unlock(&m->lock);
+	if (write(m->efd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; nothing to do. */
+	}
+}
+
+static void push_simple(struct mq *m, enum mq_ev_type type, const char *reason)
+{
+	struct qnode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return;
+	n->ev.type = type;
+	if (reason)
+		snprintf(n->ev.reason, sizeof(n->ev.reason), "%s", reason);
+	enqueue(m, n);
+}
+
+static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
+		       const mosquitto_property *props)
+{
+	struct mq *m = ud;
+
+	if (rc != 0)
+		return;
+	if (m->cfg.nsubs)
+		mosquitto_subscribe_multiple(mosq, NULL, (int)m->cfg.nsubs, m->subs,
+					     m->cfg.sub_qos, 0, NULL);
+	pthread_mutex_lock(&m->lock);
+	m->connected = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	push_simple(m, MQ_EV_CONNECTED, NULL);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
+			  const mosquitto_property *props)
+{
+	struct mq *m = ud;
+	bool was;
+
+	pthread_mutex_lock(&m->lock);
+	was = m->connected;
+	m->connected = false;
+	m->inflight = 0;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	if (was)
+		push_simple(m, MQ_EV_DISCONNECTED, rc ? mosquitto_reason_string(rc) : "closed");
+}
+
+static void on_publish(struct mosquitto *mosq, void *ud, int mid, int rc,
+		       const mosquitto_property *props)
+{
+	struct mq *m = ud;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->inflight > 0)
+		m->inflight--;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
+		       const mosquitto_property *props)
+{
+	struct mq *m = ud;
+	struct qnode *n;
+
+	if (m->cfg.max_packet && (uint32_t)msg->payloadlen > m->cfg.max_packet)
+		return;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return;
+	n->ev.type = MQ_EV_MESSAGE;
+	n->ev.topic = strdup(msg->topic);
+	n->ev.payload = malloc((size_t)msg->payloadlen + 1);
+	if (!n->ev.topic || !n->ev.payload) {
+		mq_event_clear(&n->ev);
+		free(n);
+		return;
+	}
+	if (msg->payloadlen)
+		memcpy(n->ev.payload, msg->payload, (size_t)msg->payloadlen);
+	n->ev.payload[msg->payloadlen] = '\0';
+	n->ev.len = (size_t)msg->payloadlen;
+	n->ev.retain = msg->retain;
+	enqueue(m, n);
+}
+
+static int do_connect(struct mq *m)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (m->cfg.session_expiry_s)
+		mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+					     m->cfg.session_expiry_s);
+	if (m->cfg.max_packet)
+		mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+					     m->cfg.max_packet);
+	rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->cfg.port,
+				       m->cfg.keepalive_s > 0 ? m->cfg.keepalive_s : 30, NULL, props);
+	mosquitto_property_free_all(&props);
+	return rc;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void *run(void *ud)
+{
+	struct mq *m = ud;
+	int backoff = 500;
+
+	while (!m->stop) {
+		int rc = do_connect(m);
+
+		if (rc != MOSQ_ERR_SUCCESS) {
+			for (int waited = 0; waited < backoff && !m->stop; waited += 100)
+				sleep_ms(100);
+			backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+			continue;
+		}
+		while (!m->stop) {
+			rc = mosquitto_loop(m->mosq, 100, 1);
+			if (rc != MOSQ_ERR_SUCCESS)
+				break;
+			if (m->connected)
+				backoff = 500;
+		}
+		if (m->stop)
+			break;
+		on_disconnect(m->mosq, m, rc, NULL);
+		for (int waited = 0; waited < backoff && !m->stop; waited += 100)
+			sleep_ms(100);
+		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+	}
+	return NULL;
+}
+
+struct mq *mq_new(const struct mq_cfg *cfg)
+{
+	struct mq *m;
+	int rc, err = ENOMEM;
+
+	mosquitto_lib_init();
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->efd = -1;
+	m->cfg = *cfg;
+	m->client_id = dup_or_null(cfg->client_id);
+	m->host = dup_or_null(cfg->host);
+	m->username = dup_or_null(cfg->username);
+	m->password = dup_or_null(cfg->password);
+	m->ca_file = dup_or_null(cfg->ca_file);
+	m->will_topic = dup_or_null(cfg->will_topic);
+	if (cfg->nsubs) {
+		m->subs = calloc(cfg->nsubs, sizeof(char *));
+		if (!m->subs)
+			goto fail;
+		for (size_t i = 0; i < cfg->nsubs; i++)
+			if (!(m->subs[i] = strdup(cfg->subs[i])))
+				goto fail;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->efd < 0) {
+		err = errno;
+		goto fail;
+	}
+	m->mosq = mosquitto_new(m->client_id, cfg->clean_start, m);
+	if (!m->mosq) {
+		err = errno ? errno : ENOMEM;
+		goto fail;
+	}
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_threaded_set(m->mosq, true);
+	mosquitto_connect_v5_callback_set(m->mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
+	mosquitto_message_v5_callback_set(m->mosq, on_message);
+	mosquitto_publish_v5_callback_set(m->mosq, on_publish);
+	if (cfg->username &&
+	    mosquitto_username_pw_set(m->mosq, cfg->username, cfg->password) != MOSQ_ERR_SUCCESS) {
+		err = EINVAL;
+		goto fail;
+	}
+	if (cfg->tls) {
+		rc = mosquitto_tls_set(m->mosq, cfg->ca_file, cfg->ca_file ? NULL : "/etc/ssl/certs",
+				       NULL, NULL, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			err = EINVAL;
+			goto fail;
+		}
+	}
+	if (cfg->will_topic) {
+		m->will_payload = malloc(cfg->will_len ? cfg->will_len : 1);
+		if (!m->will_payload)
+			goto fail;
+		memcpy(m->will_payload, cfg->will_payload, cfg->will_len);
+		rc = mosquitto_will_set_v5(m->mosq, cfg->will_topic, (int)cfg->will_len,
+					   m->will_payload, 1, cfg->will_retain, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			err = EINVAL;
+			goto fail;
+		}
+	}
+	if (pthread_create(&m->thread, NULL, run, m) != 0) {
+		err = EAGAIN;
+		goto fail;
+	}
+	m->started = true;
+	return m;
+fail:
+	mq_free(m);
+	errno = err;
+	return NULL;
+}
+
+void mq_event_clear(struct mq_event *ev)
+{
+	free(ev->topic);
+	free(ev->payload);
+	ev->topic = NULL;
+	ev->payload = NULL;
+}
+
+void mq_free(struct mq *m)
+{
+	if (!m)
+		return;
+	if (m->started) {
+		m->stop = true;
+		/* A clean DISCONNECT: the broker discards the will. */
+		mosquitto_disconnect_v5(m->mosq, 0, NULL);
+		pthread_join(m->thread, NULL);
+	}
+	while (m->head) {
+		struct qnode *n = m->head;
+
+		m->head = n->next;
+		mq_event_clear(&n->ev);
+		free(n);
+	}
+	if (m->mosq)
+		mosquitto_destroy(m->mosq);
+	if (m->efd >= 0)
+		close(m->efd);
+	if (m->subs)
+		for (size_t i = 0; i < m->cfg.nsubs; i++)
+			free(m->subs[i]);
+	free(m->subs);
+	free(m->client_id);
+	free(m->host);
+	free(m->username);
+	free(m->password);
+	free(m->ca_file);
+	free(m->will_topic);
+	free(m->will_payload);
+	free(m);
+}
+
+int mq_fd(struct mq *m)
+{
+	return m->efd;
+}
+
+int mq_next(struct mq *m, struct mq_event *ev)
+{
+	struct qnode *n;
+	uint64_t v;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->head;
+	if (n) {
+		m->head = n->next;
+		if (!m->head)
+			m->tail = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!n) {
+		/* Drain the counter only when the queue is empty, so the fd
+		 * stays readable while anything is queued. */
+		if (read(m->efd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: already drained */
+		}
+		pthread_mutex_lock(&m->lock);
+		bool more = m->head != NULL;
+		pthread_mutex_unlock(&m->lock);
+		if (more) {
+			v = 1;
+			if (write(m->efd, &v, sizeof(v)) < 0) {
+				/* cannot fail short of overflow */
+			}
+		}
+		return 0;
+	}
+	*ev = n->ev;
+	free(n);
+	return 1;
+}
+
+int mq_publish(struct mq *m, const char *topic, const void *buf, size_t len, int qos,
+	       bool retain)
+{
+	int rc;
+
+	if (len > 256u << 20)
+		return -EMSGSIZE;
+	if (!mq_connected(m))
+		return -ENOTCONN;
+	pthread_mutex_lock(&m->lock);
+	if (qos > 0)
+		m->inflight++;
+	pthread_mutex_unlock(&m->lock);
+	rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, buf, qos, retain, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		pthread_mutex_lock(&m->lock);
+		if (qos > 0 && m->inflight > 0)
+			m->inflight--;
+		pthread_mutex_unlock(&m->lock);
+		return rc == MOSQ_ERR_NO_CONN ? -ENOTCONN :
+		       rc == MOSQ_ERR_OVERSIZE_PACKET ? -EMSGSIZE : -EIO;
+	}
+	return 0;
+}
+
+int mq_subscribe(struct mq *m, const char *topic, int qos)
+{
+	int rc = mosquitto_subscribe_v5(m->mosq, NULL, topic, qos, 0, NULL);
+
+	return rc == MOSQ_ERR_SUCCESS ? 0 : rc == MOSQ_ERR_NO_CONN ? -ENOTCONN : -EIO;
+}
+
+int mq_unsubscribe(struct mq *m, const char *topic)
+{
+	int rc = mosquitto_unsubscribe_v5(m->mosq, NULL, topic, NULL);
+
+	return rc == MOSQ_ERR_SUCCESS ? 0 : rc == MOSQ_ERR_NO_CONN ? -ENOTCONN : -EIO;
+}
+
+bool mq_connected(struct mq *m)
+{
+	bool c;
+
+	pthread_mutex_lock(&m->lock);
+	c = m->connected;
+	pthread_mutex_unlock(&m->lock);
+	return c;
+}
+
+int mq_inflight(struct mq *m)
+{
+	int n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->inflight;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+static int wait_until(struct mq *m, int timeout_ms, bool (*cond)(struct mq *))
+{
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!cond(m)) {
+		if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT) {
+			r = cond(m) ? 0 : -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static bool is_connected(struct mq *m) { return m->connected; }
+static bool is_flushed(struct mq *m) { return m->inflight == 0 || !m->connected; }
+
+int mq_wait_connected(struct mq *m, int timeout_ms)
+{
+	return wait_until(m, timeout_ms, is_connected);
+}
+
+int mq_flush(struct mq *m, int timeout_ms)
+{
+	int r = wait_until(m, timeout_ms, is_flushed);
+
+	if (r == 0 && m->inflight)
+		return -ENOTCONN;
+	return r;
+}
