@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* plan.c -- a verified plan's JSON body, parsed and bounded */
+#include "plan.h"
+
+#include "envelope.h"
+#include "hash.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Instants must fall in 2000-01-01 .. 2100-01-01: anything else is a
+ * controller bug (seconds instead of ms, a clock at 1970), not a plan. */
+#define MIN_INSTANT_MS  946684800000LL
+#define MAX_INSTANT_MS  4102444800000LL
+#define MAX_DURATION_MS 86400000LL  /* one event plays at most a day */
+#define MAX_DELAY_MS    86400000LL
+#define DEFAULT_DELAY_MS 600000LL
+#define NOTICE_MAX      64
+
+struct ctx {
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->err && x->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(x->err, x->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EBADMSG;
+}
+
+/* WHERE names the field in errors: "issued_ms", "events[3].start_ms". */
+static int get_int(struct ctx *x, json_t *obj, const char *key, const char *where,
+		   long long min, long long max, bool required, int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	long long n;
+
+	if (!v) {
+		if (required)
+			return fail(x, "%s%s: missing", where, key);
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return fail(x, "%s%s: must be an integer", where, key);
+	n = json_integer_value(v);
+	if (n < min || n > max)
+		return fail(x, "%s%s: %lld is out of range %lld..%lld", where, key, n, min, max);
+	*out = n;
+	return 0;
+}
+
+/* A string of 1..MAX bytes without control characters (it ends up in
+ * receipts and logs). Jansson has already checked that it is UTF-8 and has
+ * no NUL. */
+static int get_str(struct ctx *x, json_t *obj, const char *key, const char *where,
+		   size_t max, char *out)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t n;
+
+	if (!v)
+		return fail(x, "%s%s: missing", where, key);
+	if (!json_is_string(v))
+		return fail(x, "%s%s: must be a string", where, key);
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > max)
+		return fail(x, "%s%s: length %zu is out of range 1..%zu", where, key, n, max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return fail(x, "%s%s: contains a control character", where, key);
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+static int parse_event(struct ctx *x, json_t *o, size_t idx, struct plan_event *e)
+{
+	char where[48];
+	json_t *a;
+	int64_t v;
+	int r;
+
+	snprintf(where, sizeof(where), "events[%zu].", idx);
+	if (!json_is_object(o))
+		return fail(x, "events[%zu]: must be an object", idx);
+	if ((r = get_str(x, o, "occ", where, PLAN_OCC_MAX, e->occ)) < 0 ||
+	    (r = get_str(x, o, "notice", where, NOTICE_MAX, e->notice)) < 0 ||
+	    (r = get_int(x, o, "start_ms", where, MIN_INSTANT_MS, MAX_INSTANT_MS, true,
+			 &e->start_ms)) < 0 ||
+	    (r = get_int(x, o, "duration_ms", where, 1, MAX_DURATION_MS, true,
+			 &e->duration_ms)) < 0)
+		return r;
+	if ((r = get_int(x, o, "priority", where, 1, 100, true, &v)) < 0)
+		return r;
+	e->priority = (int)v;
+	if ((r = get_int(x, o, "volume", where, 1, 100, true, &v)) < 0)
+		return r;
+	e->volume = (int)v;
+
+	a = json_object_get(o, "assets");
+	if (!a)
+		return fail(x, "%sassets: missing", where);
+	if (!json_is_array(a))
+		return fail(x, "%sassets: must be an array", where);
+	if (json_array_size(a) == 0 || json_array_size(a) > PLAN_MAX_ASSETS)
+		return fail(x, "%sassets: %zu entries, must be 1..%d", where,
+			    json_array_size(a), PLAN_MAX_ASSETS);
+	e->assets = calloc(json_array_size(a), sizeof(*e->assets));
+	if (!e->assets)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *s = json_array_get(a, i);
+
+		if (!json_is_string(s) || json_string_length(s) != 64 ||
+		    !cx_is_sha256_hex(json_string_value(s)))
+			return fail(x, "%sassets[%zu]: must be 64 lower-case hex digits", where, i);
+		memcpy(e->assets[i], json_string_value(s), 65);
+		e->nassets = i + 1;
+	}
+	return 0;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct plan_event *x = a, *y = b;
+
+	if (x->start_ms != y->start_ms)
+		return x->start_ms < y->start_ms ? -1 : 1;
+	return strcmp(x->occ, y->occ);
+}
+
+static int cmp_occ_ptr(const void *a, const void *b)
+{
+	const struct plan_event *const *x = a, *const *y = b;
+
+	return strcmp((*x)->occ, (*y)->occ);
+}
+
+/* Receipts name an event by occ, so two events with one occ would make
+ * them ambiguous. */
+static int check_unique_occ(struct ctx *x, struct plan *p)
+{
+	const struct plan_event **v;
+	int r = 0;
+
+	if (p->nevents < 2)
+		return 0;
+	v = malloc(p->nevents * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nevents; i++)
+		v[i] = &p->events[i];
+	qsort(v, p->nevents, sizeof(*v), cmp_occ_ptr);
+	for (size_t i = 1; i < p->nevents; i++)
+		if (!strcmp(v[i - 1]->occ, v[i]->occ)) {
+			r = fail(x, "events: occ '%s' appears twice", v[i]->occ);
+			break;
+		}
+	free(v);
+	return r;
+}
+
+int plan_parse(const char *json, size_t len, const char *node_id, struct plan **out,
+	       char *err, size_t errlen)
+{
+	struct ctx x = { err, errlen };
+	json_error_t je;
+	json_t *root = NULL, *v, *events;
+	struct plan *p = NULL;
+	int r;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (len > ENV_MAX_BYTES)
+		return fail(&x, "plan of %zu bytes is larger than %u", len, ENV_MAX_BYTES);
+	/* Jansson bounds nesting depth itself and rejects NUL in strings
+	 * unless asked not to. */
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		if (json_error_code(&je) == json_error_out_of_memory)
+			return -ENOMEM;
+		return fail(&x, "JSON at line %d column %d: %s", je.line, je.column, je.text);
+	}
+	if (!json_is_object(root)) {
+		r = fail(&x, "plan must be a JSON object");
+		goto out;
+	}
+	v = json_object_get(root, "type");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "plan")) {
+		r = fail(&x, "type: must be \"plan\"");
+		goto out;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = get_str(&x, root, "node", "", sizeof(p->node) - 1, p->node)) < 0)
+		goto out;
+	if (strcmp(p->node, node_id)) {
+		r = fail(&x, "node: plan is for '%s', this node is '%s'", p->node, node_id);
+		goto out;
+	}
+	p->max_delay_ms = DEFAULT_DELAY_MS;
+	if ((r = get_int(&x, root, "issued_ms", "", MIN_INSTANT_MS, MAX_INSTANT_MS, true,
+			 &p->issued_ms)) < 0 ||
+	    (r = get_int(&x, root, "horizon_ms", "", MIN_INSTANT_MS, MAX_INSTANT_MS, true,
+			 &p->horizon_ms)) < 0 ||
+	    (r = get_int(&x, root, "max_delay_ms", "", 0, MAX_DELAY_MS, false,
+			 &p->max_delay_ms)) < 0)
+		goto out;
+	if (p->horizon_ms <= p->issued_ms) {
+		r = fail(&x, "horizon_ms: must be after issued_ms");
+		goto out;
+	}
+	events = json_object_get(root, "events");
+	if (!events) {
+		r = fail(&x, "events: missing");
+		goto out;
+	}
+	if (!json_is_array(events)) {
+		r = fail(&x, "events: must be an array");
+		goto out;
+	}
+	if (json_array_size(events) > PLAN_MAX_EVENTS) {
+		r = fail(&x, "events: %zu entries, at most %d", json_array_size(events),
+			 PLAN_MAX_EVENTS);
+		goto out;
+	}
+	if (json_array_size(events) > 0) {
+		p->events = calloc(json_array_size(events), sizeof(*p->events));
+		if (!p->events) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < json_array_size(events); i++) {
+		/* Count first so plan_free releases a half-parsed event. */
+		p->nevents = i + 1;
+		if ((r = parse_event(&x, json_array_get(events, i), i, &p->events[i])) < 0)
+			goto out;
+	}
+	if ((r = check_unique_occ(&x, p)) < 0)
+		goto out;
+	if (p->nevents > 1)
+		qsort(p->events, p->nevents, sizeof(*p->events), cmp_event);
+	*out = p;
+	p = NULL;
+	r = 0;
+out:
+	if (r == -ENOMEM)
+		fail(&x, "out of memory");
+	plan_free(p);
+	json_decref(root);
+	return r;
+}
+
+void plan_free(struct plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nevents; i++)
+		free(p->events[i].assets);
+	free(p->events);
+	free(p);
+}
+
+static int cmp_sha(const void *a, const void *b)
+{
+	return memcmp(a, b, 64);
+}
+
+char (*plan_assets(const struct plan *p, int64_t now_ms, size_t *n))[65]
+{
+	char (*v)[65];
+	size_t total = 0, k = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < p->nevents; i++)
+		total += p->events[i].nassets;
+	/* One spare entry so that an empty result is still a live pointer. */
+	v = malloc((total + 1) * sizeof(*v));
+	if (!v) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < p->nevents; i++) {
+		const struct plan_event *e = &p->events[i];
+
+		/* An event may still be playing, or be delayed by up to
+		 * max_delay behind a higher priority one. */
+		if (now_ms > 0 && e->start_ms + e->duration_ms + p->max_delay_ms < now_ms)
+			continue;
+		memcpy(v + k, e->assets, e->nassets * sizeof(*v));
+		k += e->nassets;
+	}
+	if (k > 1) {
+		size_t u = 1;
+
+		qsort(v, k, sizeof(*v), cmp_sha);
+		for (size_t i = 1; i < k; i++)
+			if (memcmp(v[i], v[u - 1], 64))
+				memcpy(v[u++], v[i], sizeof(*v));
+		k = u;
+	}
+	*n = k;
+	return v;
+}
