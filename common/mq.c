@@ -2,6 +2,8 @@
 /* mq.c -- an MQTT 5 session on its own thread: reconnects, queues what arrives */
 #include "mq.h"
 
+#include "cxtime.h"
+
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -116,6 +118,7 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid, int rc,
 static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
 		       const mosquitto_property *props)
 {
+	int64_t now = cx_now_us();
 	struct mq *m = ud;
 	struct qnode *n;
 
@@ -125,6 +128,7 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
 	if (!n)
 		return;
 	n->ev.type = MQ_EV_MESSAGE;
+	n->ev.recv_us = now;
 	n->ev.topic = strdup(msg->topic);
 	n->ev.payload = malloc((size_t)msg->payloadlen + 1);
 	if (!n->ev.topic || !n->ev.payload) {
@@ -456,4 +460,60 @@ int mq_flush(struct mq *m, int timeout_ms)
 	if (r == 0 && m->inflight)
 		return -ENOTCONN;
 	return r;
+}
+
+int mq_parse_url(const char *url, char **host, int *port, bool *tls)
+{
+	const char *h, *colon;
+	size_t hl;
+	long p;
+
+	if (!strncmp(url, "mqtt://", 7)) {
+		*tls = false;
+		h = url + 7;
+		p = 1883;
+	} else if (!strncmp(url, "mqtts://", 8)) {
+		*tls = true;
+		h = url + 8;
+		p = 8883;
+	} else {
+		return -EINVAL;
+	}
+	if (h[0] == '[') { /* [::1]:1883 */
+		const char *end = strchr(h, ']');
+
+		if (!end)
+			return -EINVAL;
+		hl = (size_t)(end - h - 1);
+		h++;
+		if (end[1] == ':')
+			colon = end + 1;
+		else if (end[1] == '\0')
+			colon = NULL;
+		else
+			return -EINVAL;
+	} else {
+		colon = strchr(h, ':');
+		hl = colon ? (size_t)(colon - h) : strlen(h);
+	}
+	if (hl == 0 || hl > 253)
+		return -EINVAL;
+	for (size_t i = 0; i < hl; i++)
+		if ((unsigned char)h[i] <= ' ' || strchr("/?#@[]", h[i]))
+			return -EINVAL;
+	if (colon) {
+		char *end;
+
+		if (colon[1] < '0' || colon[1] > '9')
+			return -EINVAL;
+		errno = 0;
+		p = strtol(colon + 1, &end, 10);
+		if (errno || *end || p < 1 || p > 65535)
+			return -EINVAL;
+	}
+	*host = strndup(h, hl);
+	if (!*host)
+		return -ENOMEM;
+	*port = (int)p;
+	return 0;
 }

@@ -41,10 +41,16 @@ struct mq_event {
 	unsigned char *payload;       /* MESSAGE: malloc'ed (NUL-terminated beyond len) */
 	size_t len;
 	bool retain;
+	int64_t recv_us;              /* MESSAGE: wall clock when it arrived */
 	char reason[128];             /* DISCONNECTED: why */
 };
 
 struct mq;
+
+/* Split "mqtt://HOST[:PORT]" or "mqtts://HOST[:PORT]" (IPv6 as [ADDR]);
+ * *HOST is malloc'ed. Ports default to 1883 and 8883.
+ * \retval 0 / -EINVAL / -ENOMEM */
+int mq_parse_url(const char *url, char **host, int *port, bool *tls);
 
 /* Start the session thread; it connects in the background. NULL + errno. */
 struct mq *mq_new(const struct mq_cfg *cfg);

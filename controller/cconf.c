@@ -3,63 +3,13 @@
 #include "cconf.h"
 
 #include "fileio.h"
+#include "mq.h"
 #include "ydoc.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-
-int cconf_parse_broker(const char *url, char **host, int *port, bool *tls)
-{
-	const char *h, *colon;
-	size_t hl;
-	long p;
-
-	if (!strncmp(url, "mqtt://", 7)) {
-		*tls = false;
-		h = url + 7;
-		p = 1883;
-	} else if (!strncmp(url, "mqtts://", 8)) {
-		*tls = true;
-		h = url + 8;
-		p = 8883;
-	} else {
-		return -EINVAL;
-	}
-	if (h[0] == '[') { /* [::1]:1883 */
-		const char *end = strchr(h, ']');
-
-		if (!end)
-			return -EINVAL;
-		hl = (size_t)(end - h - 1);
-		h++;
-		colon = end[1] == ':' ? end + 1 : (end[1] ? NULL : end + 1);
-		if (!colon)
-			return -EINVAL;
-	} else {
-		colon = strchr(h, ':');
-		hl = colon ? (size_t)(colon - h) : strlen(h);
-	}
-	if (hl == 0 || hl > 253)
-		return -EINVAL;
-	for (size_t i = 0; i < hl; i++)
-		if (strchr("/?#@ \t", h[i]))
-			return -EINVAL;
-	if (colon && *colon == ':') {
-		char *end;
-
-		errno = 0;
-		p = strtol(colon + 1, &end, 10);
-		if (errno || *end || p < 1 || p > 65535 || end == colon + 1)
-			return -EINVAL;
-	}
-	*host = strndup(h, hl);
-	if (!*host)
-		return -ENOMEM;
-	*port = (int)p;
-	return 0;
-}
 
 /* Paths in the file are relative to the file, so a deployment directory
  * can be moved as a whole. */
@@ -149,7 +99,7 @@ struct cconf *cconf_load(const char *path, struct diag *d)
 	}
 	if ((n = ydoc_get(y, root, "horizon_days")) && ydoc_long(y, n, 1, 31, "horizon_days", &v))
 		c->horizon_days = (int)v;
-	if (c->broker && cconf_parse_broker(c->broker, &c->host, &c->port, &c->tls) < 0)
+	if (c->broker && mq_parse_url(c->broker, &c->host, &c->port, &c->tls) < 0)
 		ydoc_error(y, ydoc_get(y, root, "broker"),
 			   "broker must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT], not '%s'", c->broker);
 	if (!c->broker)

@@ -26,6 +26,3 @@ struct cconf {
  * directory. Every error goes to D as FILE:LINE:COL; NULL when any. */
 struct cconf *cconf_load(const char *path, struct diag *d);
 void cconf_free(struct cconf *c);
-
-/* Split an mqtt:// or mqtts:// URL. \retval 0 / -EINVAL */
-int cconf_parse_broker(const char *url, char **host, int *port, bool *tls);

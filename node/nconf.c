@@ -2,6 +2,8 @@
 /* nconf.c -- node.yaml: identity, broker, trusted keys, audio, amplifier, state */
 #include "nconf.h"
 
+#include "mq.h"
+
 #include "cxtime.h"
 #include "fileio.h"
 #include "ydoc.h"
@@ -14,64 +16,6 @@
 #include <unistd.h>
 
 #define PASSWORD_MAX 4096
-
-/* Same grammar as the controller's broker key; node/ may not include
- * controller/ headers, so the few lines live here too. */
-static int parse_broker(const char *url, char **host, int *port, bool *tls)
-{
-	const char *h, *colon;
-	size_t hl;
-	long p;
-
-	if (!strncmp(url, "mqtt://", 7)) {
-		*tls = false;
-		h = url + 7;
-		p = 1883;
-	} else if (!strncmp(url, "mqtts://", 8)) {
-		*tls = true;
-		h = url + 8;
-		p = 8883;
-	} else {
-		return -EINVAL;
-	}
-	if (h[0] == '[') { /* [::1]:1883 */
-		const char *end = strchr(h, ']');
-
-		if (!end)
-			return -EINVAL;
-		hl = (size_t)(end - h - 1);
-		h++;
-		if (end[1] == ':')
-			colon = end + 1;
-		else if (end[1] == '\0')
-			colon = NULL;
-		else
-			return -EINVAL;
-	} else {
-		colon = strchr(h, ':');
-		hl = colon ? (size_t)(colon - h) : strlen(h);
-	}
-	if (hl == 0 || hl > 253)
-		return -EINVAL;
-	for (size_t i = 0; i < hl; i++)
-		if ((unsigned char)h[i] <= ' ' || strchr("/?#@[]", h[i]))
-			return -EINVAL;
-	if (colon) {
-		char *end;
-
-		if (colon[1] < '0' || colon[1] > '9')
-			return -EINVAL;
-		errno = 0;
-		p = strtol(colon + 1, &end, 10);
-		if (errno || *end || p < 1 || p > 65535)
-			return -EINVAL;
-	}
-	*host = strndup(h, hl);
-	if (!*host)
-		return -ENOMEM;
-	*port = (int)p;
-	return 0;
-}
 
 static bool valid_id(const char *s)
 {
@@ -337,7 +281,7 @@ struct nconf *nconf_load(const char *path, struct diag *d)
 		int r;
 
 		if (set_str(y, n, "broker", &c->broker, NULL) &&
-		    (r = parse_broker(c->broker, &c->host, &c->port, &c->tls)) < 0) {
+		    (r = mq_parse_url(c->broker, &c->host, &c->port, &c->tls)) < 0) {
 			if (r == -ENOMEM)
 				ydoc_error(y, n, "out of memory");
 			else
