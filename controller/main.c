@@ -15,6 +15,10 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "check",   cmd_check,   "validate a schedules directory" },
+	{ "compile", cmd_compile, "compile schedules into plans and Opus assets" },
+	{ "plan",    cmd_plan,    "show what plays where and when" },
+	{ "tts",     cmd_tts,     "render a notice to Ogg Opus" },
 	{ "keygen",  cmd_keygen,  "make an Ed25519 key pair for signing" },
 };
 

@@ -9,9 +9,9 @@ build_pkgs="gcc meson ninja-build pkg-config
  libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
  libespeak-ng-dev espeak-ng-data libsndfile1-dev libasound2-dev libjansson-dev
  libsodium-dev libsqlite3-dev libcmocka-dev libsystemd-dev tzdata"
-test_pkgs="mosquitto mosquitto-clients opus-tools espeak-ng sox pulseaudio
- pulseaudio-utils libasound2-plugins alsa-utils chromium procps psmisc
- python3 sqlite3 time"
+test_pkgs="mosquitto mosquitto-clients opus-tools espeak-ng sox libsox-fmt-mp3
+ pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium procps
+ psmisc python3 sqlite3 time"
 
 pkgs=$build_pkgs
 case "${1:-}" in
