@@ -10,5 +10,6 @@ enum { CX_EXIT_OK = 0, CX_EXIT_USER = 1, CX_EXIT_USAGE = 2 };
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_nodes(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_tts(int argc, char **argv);

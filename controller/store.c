@@ -1,0 +1,1777 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* store.c -- the controller's SQLite store: fleet, plans, receipts, node status */
+#include "store.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STORE_APP_ID 0x43584331 /* "CXC1": PRAGMA application_id of a cunxiang store */
+#define BUSY_TIMEOUT_MS 5000
+
+/* Each entry upgrades the schema from version I to I + 1. Append only:
+ * a shipped step is never edited. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	/* 0 -> 1 */
+	"PRAGMA application_id = 1129857841;" /* STORE_APP_ID */
+	"CREATE TABLE nodes("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" village_code TEXT NOT NULL,"
+	" village_name TEXT NOT NULL,"
+	" households INTEGER NOT NULL CHECK(households >= 0),"
+	" tags TEXT NOT NULL DEFAULT '[]',"
+	" in_fleet INTEGER NOT NULL DEFAULT 1"
+	") WITHOUT ROWID;"
+	"CREATE TABLE planned("
+	" node TEXT NOT NULL,"
+	" occ TEXT NOT NULL,"
+	" notice TEXT NOT NULL,"
+	" broadcast TEXT NOT NULL,"
+	" start_ms INTEGER NOT NULL,"
+	" duration_ms INTEGER NOT NULL,"
+	" priority INTEGER NOT NULL,"
+	" village_code TEXT NOT NULL,"
+	" PRIMARY KEY(node, occ)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX planned_node_start ON planned(node, start_ms);"
+	"CREATE INDEX planned_notice ON planned(notice, start_ms);"
+	"CREATE INDEX planned_start ON planned(start_ms);"
+	"CREATE TABLE receipts("
+	" node TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" occ TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK(kind IN ('plan','alert','live')),"
+	" state TEXT NOT NULL CHECK(state IN ('accepted','started','completed',"
+	"  'interrupted','failed','skipped','expired')),"
+	" scheduled_ms INTEGER, started_ms INTEGER, ended_ms INTEGER, played_ms INTEGER,"
+	" start_error_us INTEGER, volume INTEGER, reason TEXT,"
+	" received_ms INTEGER NOT NULL,"
+	" unknown_occ INTEGER NOT NULL,"
+	" PRIMARY KEY(node, seq)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX receipts_occ ON receipts(occ, node);"
+	/* Receipts whose node and seq were readable but the rest was not:
+	 * kept raw for inspection, and counted for the ack. */
+	"CREATE TABLE receipts_bad("
+	" node TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" received_ms INTEGER NOT NULL,"
+	" error TEXT NOT NULL,"
+	" raw BLOB NOT NULL,"
+	" PRIMARY KEY(node, seq)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE ack_state("
+	" node TEXT PRIMARY KEY NOT NULL,"
+	" first_seq INTEGER NOT NULL,"
+	" through INTEGER NOT NULL,"
+	" count INTEGER NOT NULL,"
+	" last_ms INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE status("
+	" node TEXT PRIMARY KEY NOT NULL,"
+	" state TEXT NOT NULL,"
+	" plan_issued_ms INTEGER, assets_missing INTEGER, volume INTEGER,"
+	" clock_offset_us INTEGER, spool INTEGER, rejected INTEGER, xruns INTEGER,"
+	" uptime_s INTEGER, version TEXT,"
+	" json TEXT NOT NULL,"
+	" status_ms INTEGER NOT NULL,"
+	" last_seen_ms INTEGER"
+	") WITHOUT ROWID;"
+	"CREATE TABLE transitions("
+	" node TEXT NOT NULL,"
+	" ms INTEGER NOT NULL,"
+	" state TEXT NOT NULL"
+	");"
+	"CREATE INDEX transitions_node_ms ON transitions(node, ms);"
+	"CREATE TABLE published("
+	" node TEXT PRIMARY KEY NOT NULL,"
+	" issued_ms INTEGER NOT NULL,"
+	" sha TEXT NOT NULL,"
+	" published_ms INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE assets("
+	" sha TEXT PRIMARY KEY NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" last_referenced_ms INTEGER NOT NULL,"
+	" published INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE INDEX assets_last_ref ON assets(last_referenced_ms);"
+	"CREATE TABLE alerts("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" level INTEGER NOT NULL CHECK(level BETWEEN 1 AND 4),"
+	" class TEXT NOT NULL CHECK(class IN ('actual','drill','test')),"
+	" issued_ms INTEGER NOT NULL,"
+	" start_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL,"
+	" title TEXT NOT NULL,"
+	" targets TEXT NOT NULL,"
+	" live TEXT,"
+	" cancelled_ms INTEGER"
+	") WITHOUT ROWID;"
+	"CREATE TABLE alert_targets("
+	" alert TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"
+	" node TEXT NOT NULL,"
+	" PRIMARY KEY(alert, node)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX alert_targets_node ON alert_targets(node);",
+};
+
+enum sid {
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+	S_FLEET_CLEAR, S_FLEET_PUT,
+	S_PLAN_DELETE, S_PLAN_PUT, S_PLAN_START,
+	S_RCPT_EXISTS, S_RCPT_PUT, S_RCPT_BAD, S_OCC_PLANNED, S_ALERT_EXISTS,
+	S_ACK_GET, S_ACK_PUT, S_ACK_THROUGH,
+	S_STATUS_GET, S_STATUS_PUT, S_IN_FLEET, S_TRANS_ADD, S_TRANS_BEFORE, S_TRANS_RANGE,
+	S_PUB_GET, S_PUB_SET,
+	S_ASSET_REF, S_ASSET_GET, S_ASSET_PUB, S_ASSET_STALE, S_ASSET_DEL,
+	S_ALERT_ADD, S_ALERT_TARGET, S_ALERT_CANCEL,
+	S_NODES,
+	S__COUNT
+};
+
+/* For an offline status (the will), keep what the last online one said. */
+#define KEEP(c) c " = CASE WHEN excluded.state = 'offline' THEN COALESCE(excluded." c ", status." c ") ELSE excluded." c " END"
+
+static const char *const sql[S__COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT store_op",
+	[S_RELEASE] = "RELEASE store_op",
+	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
+	[S_FLEET_CLEAR] = "UPDATE nodes SET in_fleet = 0 WHERE in_fleet",
+	/* The WHERE makes a second entry for one id in the same snapshot
+	 * change nothing, which is how duplicates are found. */
+	[S_FLEET_PUT] = "INSERT INTO nodes(id, village_code, village_name, households, tags, in_fleet)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT(id) DO UPDATE SET"
+		" village_code = excluded.village_code, village_name = excluded.village_name,"
+		" households = excluded.households, tags = excluded.tags, in_fleet = 1"
+		" WHERE nodes.in_fleet = 0",
+	[S_PLAN_DELETE] = "DELETE FROM planned WHERE node = ?1 AND start_ms >= ?2",
+	[S_PLAN_PUT] = "INSERT INTO planned(node, occ, notice, broadcast, start_ms, duration_ms, priority, village_code)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		" COALESCE(?8, (SELECT village_code FROM nodes WHERE id = ?1), ''))"
+		" ON CONFLICT(node, occ) DO NOTHING",
+	[S_PLAN_START] = "SELECT start_ms FROM planned WHERE node = ?1 AND occ = ?2",
+	[S_RCPT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM receipts WHERE node = ?1 AND seq = ?2)"
+		" OR EXISTS(SELECT 1 FROM receipts_bad WHERE node = ?1 AND seq = ?2)",
+	[S_RCPT_PUT] = "INSERT INTO receipts(node, seq, occ, kind, state, scheduled_ms, started_ms,"
+		" ended_ms, played_ms, start_error_us, volume, reason, received_ms, unknown_occ)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[S_RCPT_BAD] = "INSERT INTO receipts_bad(node, seq, received_ms, error, raw)"
+		" VALUES(?1, ?2, ?3, ?4, ?5)",
+	[S_OCC_PLANNED] = "SELECT EXISTS(SELECT 1 FROM planned WHERE node = ?1 AND occ = ?2)",
+	[S_ALERT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM alerts WHERE id = ?1)",
+	[S_ACK_GET] = "SELECT through FROM ack_state WHERE node = ?1",
+	[S_ACK_PUT] = "INSERT INTO ack_state(node, first_seq, through, count, last_ms)"
+		" VALUES(?1, ?2, ?2, 1, ?3) ON CONFLICT(node) DO UPDATE SET"
+		" count = count + 1, last_ms = max(last_ms, excluded.last_ms)",
+	[S_ACK_THROUGH] = "UPDATE ack_state SET through = ?2 WHERE node = ?1",
+	[S_STATUS_GET] = "SELECT state, json FROM status WHERE node = ?1",
+	[S_STATUS_PUT] = "INSERT INTO status(node, state, plan_issued_ms, assets_missing, volume,"
+		" clock_offset_us, spool, rejected, xruns, uptime_s, version, json, status_ms, last_seen_ms)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+		" ON CONFLICT(node) DO UPDATE SET state = excluded.state, "
+		KEEP("plan_issued_ms") ", " KEEP("assets_missing") ", " KEEP("volume") ", "
+		KEEP("clock_offset_us") ", " KEEP("spool") ", " KEEP("rejected") ", "
+		KEEP("xruns") ", " KEEP("uptime_s") ", " KEEP("version") ", "
+		" json = excluded.json, status_ms = excluded.status_ms,"
+		" last_seen_ms = COALESCE(excluded.last_seen_ms, status.last_seen_ms)",
+	[S_IN_FLEET] = "SELECT EXISTS(SELECT 1 FROM nodes WHERE id = ?1 AND in_fleet)",
+	[S_TRANS_ADD] = "INSERT INTO transitions(node, ms, state) VALUES(?1, ?2, ?3)",
+	[S_TRANS_BEFORE] = "SELECT ms, state FROM transitions WHERE node = ?1 AND ms < ?2"
+		" ORDER BY ms DESC, rowid DESC LIMIT 1",
+	[S_TRANS_RANGE] = "SELECT ms, state FROM transitions WHERE node = ?1 AND ms >= ?2 AND ms < ?3"
+		" ORDER BY ms, rowid",
+	[S_PUB_GET] = "SELECT issued_ms, sha FROM published WHERE node = ?1",
+	[S_PUB_SET] = "INSERT INTO published(node, issued_ms, sha, published_ms) VALUES(?1, ?2, ?3, ?4)"
+		" ON CONFLICT(node) DO UPDATE SET issued_ms = excluded.issued_ms, sha = excluded.sha,"
+		" published_ms = excluded.published_ms WHERE excluded.issued_ms > published.issued_ms",
+	[S_ASSET_REF] = "INSERT INTO assets(sha, size, last_referenced_ms, published) VALUES(?1, ?2, ?3, 0)"
+		" ON CONFLICT(sha) DO UPDATE SET size = excluded.size,"
+		" last_referenced_ms = max(last_referenced_ms, excluded.last_referenced_ms)",
+	[S_ASSET_GET] = "SELECT sha, size, last_referenced_ms, published FROM assets WHERE sha = ?1",
+	[S_ASSET_PUB] = "UPDATE assets SET published = ?2 WHERE sha = ?1",
+	[S_ASSET_STALE] = "SELECT sha, size, last_referenced_ms, published FROM assets"
+		" WHERE last_referenced_ms < ?1 ORDER BY last_referenced_ms, sha",
+	[S_ASSET_DEL] = "DELETE FROM assets WHERE sha = ?1",
+	[S_ALERT_ADD] = "INSERT INTO alerts(id, level, class, issued_ms, start_ms, expires_ms, title, targets, live)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[S_ALERT_TARGET] = "INSERT OR IGNORE INTO alert_targets(alert, node) VALUES(?1, ?2)",
+	[S_ALERT_CANCEL] = "UPDATE alerts SET cancelled_ms = ?2 WHERE id = ?1 AND cancelled_ms IS NULL",
+	[S_NODES] = "WITH ids(id) AS (SELECT id FROM nodes WHERE in_fleet UNION SELECT node FROM status)"
+		" SELECT ids.id, n.village_code, n.village_name, n.households, COALESCE(n.in_fleet, 0),"
+		" st.state, max(COALESCE(st.last_seen_ms, a.last_ms), COALESCE(a.last_ms, st.last_seen_ms)),"
+		" st.status_ms, st.plan_issued_ms, p.issued_ms,"
+		" st.assets_missing, st.volume, st.clock_offset_us, st.spool, st.rejected, st.xruns,"
+		" st.uptime_s, st.version, a.through, a.count,"
+		" (SELECT count(*) FROM receipts r WHERE r.node = ids.id AND r.seq > a.through)"
+		" + (SELECT count(*) FROM receipts_bad b WHERE b.node = ids.id AND b.seq > a.through)"
+		" FROM ids LEFT JOIN nodes n ON n.id = ids.id LEFT JOIN status st ON st.node = ids.id"
+		" LEFT JOIN published p ON p.node = ids.id LEFT JOIN ack_state a ON a.node = ids.id"
+		" ORDER BY ids.id",
+};
+
+struct store {
+	sqlite3 *db;
+	bool readonly;
+	bool batch;                    /* between store_begin() and store_commit() */
+	sqlite3_stmt *st[S__COUNT];    /* prepared on first use */
+	char err[512];
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+static int sq_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
+	case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_INTERRUPT: return -EINTR;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+	case SQLITE_CORRUPT: case SQLITE_NOTADB: return -EUCLEAN;
+	case SQLITE_TOOBIG: return -E2BIG;
+	case SQLITE_CONSTRAINT: return -EINVAL;
+	case SQLITE_MISMATCH: case SQLITE_RANGE: case SQLITE_MISUSE: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+static void seterr(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void seterr(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Record the database's message for a failed call and return -errno. */
+static int dberr(struct store *s, const char *what, int rc)
+{
+	seterr(s, "%s: %s", what, sqlite3_errmsg(s->db));
+	return sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+}
+
+/* ---- statements and transactions -------------------------------------- */
+
+static sqlite3_stmt *stmt(struct store *s, enum sid id)
+{
+	if (!s->st[id]) {
+		int rc = sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+
+		if (rc != SQLITE_OK) {
+			dberr(s, "prepare", rc);
+			s->st[id] = NULL;
+			return NULL;
+		}
+	}
+	return s->st[id];
+}
+
+static void release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Step a statement that returns no rows. \retval 0 / -errno */
+static int run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st), r = 0;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = dberr(s, what, rc);
+	release(st);
+	return r;
+}
+
+static int run_id(struct store *s, enum sid id, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, id);
+
+	return st ? run(s, st, what) : -EIO;
+}
+
+/* One-integer query: \retval 1 row (*V set) / 0 no row / -errno. */
+static int query_int(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v)
+{
+	int rc = sqlite3_step(st), r;
+
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		r = 1;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	} else {
+		r = dberr(s, what, rc);
+	}
+	release(st);
+	return r;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int bind_opt(sqlite3_stmt *st, int i, int64_t v)
+{
+	return v == STORE_NONE ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+}
+
+static int64_t column_opt(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? STORE_NONE : sqlite3_column_int64(st, i);
+}
+
+static void column_copy(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+/* Rollback without touching the recorded error message. */
+static void quiet(struct store *s, enum sid id)
+{
+	sqlite3_stmt *st = stmt(s, id);
+
+	if (st) {
+		sqlite3_step(st);
+		release(st);
+	}
+}
+
+/* Start a write: its own IMMEDIATE transaction (taking the write lock up
+ * front, so WAL never has to upgrade a read snapshot), or a savepoint inside
+ * the caller's batch so a failed call undoes only itself. */
+static int txn_enter(struct store *s, bool *own)
+{
+	if (s->readonly) {
+		seterr(s, "the store is open read-only");
+		return -EROFS;
+	}
+	if (sqlite3_get_autocommit(s->db)) {
+		if (s->batch) {
+			seterr(s, "the batch was rolled back by an earlier error");
+			return -EIO;
+		}
+		*own = true;
+		return run_id(s, S_BEGIN, "begin");
+	}
+	*own = false;
+	return run_id(s, S_SAVEPOINT, "savepoint");
+}
+
+/* Finish what txn_enter() began: commit on R >= 0, else undo. \retval R or
+ * the commit's -errno */
+static int txn_leave(struct store *s, bool own, int r)
+{
+	if (r >= 0) {
+		int q = run_id(s, own ? S_COMMIT : S_RELEASE, "commit");
+
+		if (q == 0)
+			return r;
+		r = q;
+	}
+	if (own) {
+		if (!sqlite3_get_autocommit(s->db))
+			quiet(s, S_ROLLBACK);
+	} else if (!sqlite3_get_autocommit(s->db)) {
+		quiet(s, S_ROLLBACK_TO);
+		quiet(s, S_RELEASE);
+	}
+	return r;
+}
+
+int store_begin(struct store *s)
+{
+	int r;
+
+	if (s->readonly) {
+		seterr(s, "the store is open read-only");
+		return -EROFS;
+	}
+	if (s->batch || !sqlite3_get_autocommit(s->db)) {
+		seterr(s, "a batch is already open");
+		return -EINVAL;
+	}
+	r = run_id(s, S_BEGIN, "begin");
+	if (r == 0)
+		s->batch = true;
+	return r;
+}
+
+int store_commit(struct store *s)
+{
+	int r;
+
+	if (!s->batch) {
+		seterr(s, "no batch is open");
+		return -EINVAL;
+	}
+	s->batch = false;
+	if (sqlite3_get_autocommit(s->db)) {
+		seterr(s, "the batch was rolled back by an earlier error");
+		return -EIO;
+	}
+	r = run_id(s, S_COMMIT, "commit");
+	if (r < 0 && !sqlite3_get_autocommit(s->db))
+		quiet(s, S_ROLLBACK);
+	return r;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!s)
+		return;
+	if (!sqlite3_get_autocommit(s->db))
+		quiet(s, S_ROLLBACK);
+	s->batch = false;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s->err[0] ? s->err : "no error";
+}
+
+/* ---- open, migrate, close --------------------------------------------- */
+
+static int exec_int(sqlite3 *db, const char *q, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Refuse a database that some other program wrote. */
+static int check_identity(struct store *s, int64_t version)
+{
+	int64_t app = 0, tables = 0;
+	int rc;
+
+	if ((rc = exec_int(s->db, "PRAGMA application_id", &app)) != SQLITE_OK ||
+	    (rc = exec_int(s->db, "SELECT count(*) FROM sqlite_master", &tables)) != SQLITE_OK)
+		return dberr(s, "read the schema", rc);
+	if (app != STORE_APP_ID && (app != 0 || version != 0 || tables != 0)) {
+		seterr(s, "not a cunxiang store (application_id %#llx)", (unsigned long long)app);
+		return -EUCLEAN;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		seterr(s, "schema version %lld is newer than this cunxiang's %d; upgrade cunxiang",
+		       (long long)version, STORE_SCHEMA_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+static int migrate(struct store *s)
+{
+	char *msg = NULL;
+	int64_t v = 0;
+	int rc, r;
+
+	if ((rc = exec_int(s->db, "PRAGMA user_version", &v)) != SQLITE_OK)
+		return dberr(s, "read the schema version", rc);
+	if (v == STORE_SCHEMA_VERSION)
+		return check_identity(s, v);
+	/* Another process may be migrating too: decide under the write lock. */
+	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return dberr(s, "lock the store for migration", rc);
+	if ((rc = exec_int(s->db, "PRAGMA user_version", &v)) != SQLITE_OK) {
+		r = dberr(s, "read the schema version", rc);
+		goto fail;
+	}
+	if ((r = check_identity(s, v)) < 0)
+		goto fail;
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		char bump[64];
+
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld", (long long)v + 1);
+		if ((rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(s->db, bump, NULL, NULL, &msg)) != SQLITE_OK) {
+			seterr(s, "migrate the schema to version %lld: %s", (long long)v + 1,
+			       msg ? msg : sqlite3_errstr(rc));
+			sqlite3_free(msg);
+			r = sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+			goto fail;
+		}
+	}
+	if ((rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		r = dberr(s, "commit the migration", rc);
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* "file:" URI of PATH with everything but unreserved characters escaped. */
+static char *path_uri(const char *path, const char *query)
+{
+	size_t n = strlen(path);
+	char *u = malloc(5 + 3 * n + strlen(query) + 2), *p;
+
+	if (!u)
+		return NULL;
+	p = u + sprintf(u, "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr("/-._~", *c))
+			*p++ = (char)*c;
+		else
+			p += sprintf(p, "%%%02X", *c);
+	}
+	sprintf(p, "?%s", query);
+	return u;
+}
+
+static int open_db(struct store *s, const char *path, bool ro, const char *query)
+{
+	char *uri = NULL;
+	int rc;
+
+	if (ro && !(uri = path_uri(path, query))) {
+		seterr(s, "out of memory");
+		return -ENOMEM;
+	}
+	rc = sqlite3_open_v2(ro ? uri : path, &s->db,
+			     ro ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+				: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			     NULL);
+	free(uri);
+	if (!s->db) {
+		seterr(s, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (rc != SQLITE_OK) {
+		seterr(s, "%s: %s", path, sqlite3_errmsg(s->db));
+		return sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+static void close_db(struct store *s)
+{
+	for (size_t i = 0; i < S__COUNT; i++) {
+		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
+	sqlite3_close(s->db);
+	s->db = NULL;
+}
+
+static int open_readonly(struct store *s, const char *path)
+{
+	struct stat stb;
+	char *wal;
+	bool has_wal;
+	int64_t v = 0;
+	int rc, r;
+
+	if (stat(path, &stb) < 0) {
+		r = -errno;
+		seterr(s, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	if ((r = open_db(s, path, true, "mode=ro")) < 0)
+		return r;
+	rc = exec_int(s->db, "PRAGMA user_version", &v);
+	if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)) {
+		/* A WAL database needs its -shm file, which a reader cannot
+		 * create in a directory it may not write. When no -wal file
+		 * exists nobody is writing, and the file alone is the whole
+		 * truth: read it as immutable. */
+		if (!(wal = malloc(strlen(path) + 5))) {
+			seterr(s, "out of memory");
+			return -ENOMEM;
+		}
+		sprintf(wal, "%s-wal", path);
+		has_wal = stat(wal, &stb) == 0 && stb.st_size > 0;
+		free(wal);
+		if (!has_wal) {
+			close_db(s);
+			if ((r = open_db(s, path, true, "immutable=1")) < 0)
+				return r;
+			rc = exec_int(s->db, "PRAGMA user_version", &v);
+		}
+	}
+	if (rc != SQLITE_OK) {
+		seterr(s, "%s: %s", path, sqlite3_errmsg(s->db));
+		return sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+	}
+	if ((r = check_identity(s, v)) < 0)
+		return r;
+	if (v != STORE_SCHEMA_VERSION) {
+		seterr(s, "schema version %lld is older than this cunxiang's %d; "
+		       "`cunxiang serve` upgrades it", (long long)v, STORE_SCHEMA_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+static int open_readwrite(struct store *s, const char *path)
+{
+	char mode[16] = "";
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((r = open_db(s, path, false, NULL)) < 0)
+		return r;
+	if ((rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+		return dberr(s, path, rc);
+	/* WAL: readers (`nodes`, `report`) never block the writer. The
+	 * answer says whether it took effect. */
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			column_copy(st, 0, mode, sizeof(mode));
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK)
+		return dberr(s, path, rc);
+	if (strcmp(mode, "wal")) {
+		seterr(s, "%s: cannot switch to WAL mode (journal mode is '%s')", path, mode);
+		return -EIO;
+	}
+	/* FULL: the WAL is fsynced at every commit, so a receipt is on disk
+	 * before its ack is published. */
+	if ((rc = sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL)) != SQLITE_OK)
+		return dberr(s, path, rc);
+	if ((r = migrate(s)) < 0) {
+		char tmp[sizeof(s->err)];
+
+		snprintf(tmp, sizeof(tmp), "%s", s->err);
+		seterr(s, "%s: %s", path, tmp);
+		return r;
+	}
+	return 0;
+}
+
+struct store *store_open(const char *path, unsigned flags, char *errmsg, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s) {
+		if (errmsg && errlen)
+			snprintf(errmsg, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->readonly = flags & STORE_READONLY;
+	r = s->readonly ? open_readonly(s, path) : open_readwrite(s, path);
+	if (r < 0) {
+		if (errmsg && errlen)
+			snprintf(errmsg, errlen, "%s", s->err);
+		close_db(s);
+		free(s);
+		errno = -r;
+		return NULL;
+	}
+	s->err[0] = '\0';
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->db && !sqlite3_get_autocommit(s->db))
+		quiet(s, S_ROLLBACK);
+	close_db(s);
+	free(s);
+}
+
+int store_check(struct store *s, bool full)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return dberr(s, "check", rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		if (!t || strcmp(t, "ok")) {
+			seterr(s, "integrity check: %s", t ? t : "(no answer)");
+			r = -EUCLEAN;
+		}
+	} else {
+		r = dberr(s, "check", rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- validation helpers ------------------------------------------------ */
+
+static bool valid_node_id(const char *id)
+{
+	size_t n = 0;
+
+	if (!id)
+		return false;
+	for (; id[n]; n++)
+		if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= '0' && id[n] <= '9') || id[n] == '-'))
+			return false;
+	return n >= 1 && n <= STORE_ID_MAX;
+}
+
+/* Code points of a UTF-8 string (jansson hands over valid UTF-8 only). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* A non-empty string of at most MAX characters without control characters. */
+static bool valid_text(const char *t, size_t max)
+{
+	if (!t || !*t || strlen(t) > max * 4 || utf8_chars(t) > max)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)t; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+static bool valid_sha(const char *sha)
+{
+	return sha && cx_is_sha256_hex(sha);
+}
+
+/* Optional integer member KEY of O: absent or null gives STORE_NONE.
+ * \retval 0 / -1 with WHY filled */
+static int opt_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *v,
+		   char *why, size_t whylen)
+{
+	json_t *m = json_object_get(o, key);
+
+	*v = STORE_NONE;
+	if (!m || json_is_null(m))
+		return 0;
+	if (!json_is_integer(m) || json_integer_value(m) < min || json_integer_value(m) > max) {
+		snprintf(why, whylen, "'%s' must be an integer from %lld to %lld, or null", key,
+			 (long long)min, (long long)max);
+		return -1;
+	}
+	*v = json_integer_value(m);
+	return 0;
+}
+
+static int one_of(json_t *o, const char *key, const char *const *allowed, const char **v,
+		  char *why, size_t whylen)
+{
+	const char *t = json_string_value(json_object_get(o, key));
+	size_t off;
+
+	for (size_t i = 0; t && allowed[i]; i++)
+		if (!strcmp(t, allowed[i])) {
+			*v = allowed[i];
+			return 0;
+		}
+	off = (size_t)snprintf(why, whylen, "'%s' must be one of", key);
+	for (size_t i = 0; allowed[i] && off < whylen; i++)
+		off += (size_t)snprintf(why + off, whylen - off, "%s %s", i ? "," : "", allowed[i]);
+	return -1;
+}
+
+/* ---- fleet ------------------------------------------------------------- */
+
+static int fleet_put(struct store *s, sqlite3_stmt *put, const struct store_fleet_node *n)
+{
+	json_t *tags;
+	char *tj;
+	int r;
+
+	if (!valid_node_id(n->id)) {
+		seterr(s, "fleet: bad node id '%s'", n->id ? n->id : "(null)");
+		return -EINVAL;
+	}
+	if (!valid_text(n->village_code, STORE_TEXT_MAX) || !valid_text(n->village_name, STORE_TEXT_MAX) ||
+	    n->households < 0 || n->ntags > STORE_TAGS_MAX || (n->ntags && !n->tags)) {
+		seterr(s, "fleet: node %s: bad village, households or tags", n->id);
+		return -EINVAL;
+	}
+	if (!(tags = json_array())) {
+		seterr(s, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n->ntags; i++) {
+		if (!valid_text(n->tags[i], STORE_TEXT_MAX) ||
+		    json_array_append_new(tags, json_string(n->tags[i])) < 0) {
+			json_decref(tags);
+			seterr(s, "fleet: node %s: bad tag", n->id);
+			return -EINVAL;
+		}
+	}
+	tj = json_dumps(tags, JSON_COMPACT);
+	json_decref(tags);
+	if (!tj) {
+		seterr(s, "out of memory");
+		return -ENOMEM;
+	}
+	sqlite3_bind_text(put, 1, n->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(put, 2, n->village_code, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(put, 3, n->village_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 4, n->households);
+	sqlite3_bind_text(put, 5, tj, -1, free);
+	if ((r = run(s, put, "fleet")) < 0)
+		return r;
+	if (sqlite3_changes(s->db) == 0) {
+		seterr(s, "fleet: node %s is listed twice", n->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int store_fleet_replace(struct store *s, const struct store_fleet_node *nodes, size_t n)
+{
+	sqlite3_stmt *put;
+	bool own;
+	int r;
+
+	if (n > STORE_FLEET_MAX || (n && !nodes)) {
+		seterr(s, "fleet: %zu nodes, at most %d", n, STORE_FLEET_MAX);
+		return -EINVAL;
+	}
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	if ((r = run_id(s, S_FLEET_CLEAR, "fleet")) < 0)
+		goto out;
+	if (!(put = stmt(s, S_FLEET_PUT))) {
+		r = -EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fleet_put(s, put, &nodes[i]);
+out:
+	return txn_leave(s, own, r);
+}
+
+/* ---- planned occurrences ---------------------------------------------- */
+
+static int plan_put(struct store *s, sqlite3_stmt *put, const char *node, int64_t from_ms,
+		    const struct store_occ *o)
+{
+	sqlite3_stmt *get;
+	int64_t start;
+	int r;
+
+	if (!valid_text(o->occ, STORE_OCC_MAX) || !valid_text(o->notice, STORE_TEXT_MAX) ||
+	    !valid_text(o->broadcast, STORE_TEXT_MAX) ||
+	    (o->village_code && !valid_text(o->village_code, STORE_TEXT_MAX)) ||
+	    o->duration_ms < 0 || o->priority < 0 || o->priority > 100 ||
+	    o->start_ms < 0 || o->start_ms > STORE_SEQ_MAX) {
+		seterr(s, "plan for %s: bad occurrence '%s'", node, o->occ ? o->occ : "(null)");
+		return -EINVAL;
+	}
+	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(put, 2, o->occ, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(put, 3, o->notice, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(put, 4, o->broadcast, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 5, o->start_ms);
+	sqlite3_bind_int64(put, 6, o->duration_ms);
+	sqlite3_bind_int(put, 7, o->priority);
+	bind_text(put, 8, o->village_code);
+	if ((r = run(s, put, "plan")) < 0 || sqlite3_changes(s->db) > 0)
+		return r;
+	/* Not inserted: a past row (kept as it is), or a second element with
+	 * the same occ in this call (every future row was just deleted). */
+	if (!(get = stmt(s, S_PLAN_START)))
+		return -EIO;
+	sqlite3_bind_text(get, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(get, 2, o->occ, -1, SQLITE_TRANSIENT);
+	if ((r = query_int(s, get, "plan", &start)) < 0)
+		return r;
+	if (r == 1 && start >= from_ms) {
+		seterr(s, "plan for %s: occurrence '%s' is listed twice", node, o->occ);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int store_plan_replace(struct store *s, const char *node, int64_t from_ms,
+		       const struct store_occ *occ, size_t n)
+{
+	sqlite3_stmt *del, *put;
+	bool own;
+	int r;
+
+	if (!valid_node_id(node) || n > STORE_PLAN_MAX || (n && !occ)) {
+		seterr(s, "plan: bad node id or more than %d occurrences", STORE_PLAN_MAX);
+		return -EINVAL;
+	}
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	if (!(del = stmt(s, S_PLAN_DELETE)) || !(put = stmt(s, S_PLAN_PUT))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(del, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(del, 2, from_ms);
+	r = run(s, del, "plan");
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = plan_put(s, put, node, from_ms, &occ[i]);
+out:
+	return txn_leave(s, own, r);
+}
+
+/* ---- receipts ---------------------------------------------------------- */
+
+struct receipt {
+	int64_t seq;
+	const char *occ, *kind, *state, *reason;
+	int64_t num[6];
+};
+
+static const char *const receipt_nums[6] = {
+	"scheduled_ms", "started_ms", "ended_ms", "played_ms", "start_error_us", "volume",
+};
+
+/* Everything but node and seq, which the caller has checked.
+ * \retval 0 / -1 with WHY filled */
+static int receipt_fields(json_t *o, struct receipt *rc, char *why, size_t whylen)
+{
+	static const char *const kinds[] = { "plan", "alert", "live", NULL };
+	static const char *const states[] = {
+		"accepted", "started", "completed", "interrupted", "failed", "skipped", "expired", NULL
+	};
+	const char *type = json_string_value(json_object_get(o, "type"));
+	json_t *m;
+
+	if (!type || strcmp(type, "receipt")) {
+		snprintf(why, whylen, "'type' must be \"receipt\"");
+		return -1;
+	}
+	rc->occ = json_string_value(json_object_get(o, "occ"));
+	if (!valid_text(rc->occ, STORE_OCC_MAX)) {
+		snprintf(why, whylen, "'occ' must be a string of 1 to %d characters", STORE_OCC_MAX);
+		return -1;
+	}
+	if (one_of(o, "kind", kinds, &rc->kind, why, whylen) < 0 ||
+	    one_of(o, "state", states, &rc->state, why, whylen) < 0)
+		return -1;
+	for (size_t i = 0; i < 6; i++) {
+		int64_t min = 0, max = STORE_SEQ_MAX;
+
+		if (i == 4)
+			min = -STORE_SEQ_MAX;
+		else if (i == 5)
+			max = 100;
+		if (opt_int(o, receipt_nums[i], min, max, &rc->num[i], why, whylen) < 0)
+			return -1;
+	}
+	rc->reason = NULL;
+	m = json_object_get(o, "reason");
+	if (m && !json_is_null(m)) {
+		rc->reason = json_string_value(m);
+		if (!rc->reason || utf8_chars(rc->reason) > STORE_REASON_MAX) {
+			snprintf(why, whylen, "'reason' must be a string of at most %d characters, or null",
+				 STORE_REASON_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int seq_stored(struct store *s, const char *node, int64_t seq)
+{
+	sqlite3_stmt *st = stmt(s, S_RCPT_EXISTS);
+	int64_t v = 0;
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, seq);
+	r = query_int(s, st, "receipt", &v);
+	return r < 0 ? r : v != 0;
+}
+
+int store_ack_through(struct store *s, const char *node, int64_t *ack_through)
+{
+	sqlite3_stmt *st = stmt(s, S_ACK_GET);
+	int r;
+
+	*ack_through = 0;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	r = query_int(s, st, "ack", ack_through);
+	return r < 0 ? r : 0;
+}
+
+/* Count SEQ for NODE and move `through` over every seq now contiguous.
+ * A node's first stored seq starts its run; a seq below it is kept but
+ * cannot lower an ack that may already have been published. */
+static int ack_advance(struct store *s, const char *node, int64_t seq, int64_t now_ms, int64_t *through)
+{
+	sqlite3_stmt *st = stmt(s, S_ACK_PUT), *up;
+	int64_t t;
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int64(st, 3, now_ms);
+	if ((r = run(s, st, "ack")) < 0 || (r = store_ack_through(s, node, &t)) < 0)
+		return r;
+	if (seq == t + 1) {
+		int64_t from = t;
+
+		while (t < STORE_SEQ_MAX && (r = seq_stored(s, node, t + 1)) == 1)
+			t++;
+		if (r < 0)
+			return r;
+		if (t != from) {
+			if (!(up = stmt(s, S_ACK_THROUGH)))
+				return -EIO;
+			sqlite3_bind_text(up, 1, node, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(up, 2, t);
+			if ((r = run(s, up, "ack")) < 0)
+				return r;
+		}
+	}
+	*through = t;
+	return 0;
+}
+
+static int receipt_insert(struct store *s, const char *node, const struct receipt *rc, int64_t now_ms)
+{
+	sqlite3_stmt *chk, *put;
+	int64_t known = 0;
+	int r;
+
+	if (!strcmp(rc->kind, "plan")) {
+		if (!(chk = stmt(s, S_OCC_PLANNED)))
+			return -EIO;
+		sqlite3_bind_text(chk, 1, node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(chk, 2, rc->occ, -1, SQLITE_TRANSIENT);
+	} else {
+		if (!(chk = stmt(s, S_ALERT_EXISTS)))
+			return -EIO;
+		sqlite3_bind_text(chk, 1, rc->occ, -1, SQLITE_TRANSIENT);
+	}
+	if ((r = query_int(s, chk, "receipt", &known)) < 0)
+		return r;
+	if (!(put = stmt(s, S_RCPT_PUT)))
+		return -EIO;
+	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 2, rc->seq);
+	sqlite3_bind_text(put, 3, rc->occ, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(put, 4, rc->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(put, 5, rc->state, -1, SQLITE_STATIC);
+	for (int i = 0; i < 6; i++)
+		bind_opt(put, 6 + i, rc->num[i]);
+	bind_text(put, 12, rc->reason);
+	sqlite3_bind_int64(put, 13, now_ms);
+	sqlite3_bind_int(put, 14, !known);
+	return run(s, put, "receipt");
+}
+
+static int receipt_quarantine(struct store *s, const char *node, int64_t seq, const char *why,
+			      const char *json, size_t len, int64_t now_ms)
+{
+	sqlite3_stmt *put = stmt(s, S_RCPT_BAD);
+
+	if (!put)
+		return -EIO;
+	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 2, seq);
+	sqlite3_bind_int64(put, 3, now_ms);
+	sqlite3_bind_text(put, 4, why, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(put, 5, json, (int)len, SQLITE_TRANSIENT);
+	return run(s, put, "receipt");
+}
+
+int store_receipt(struct store *s, const char *topic_node, const char *json, size_t len,
+		  int64_t now_ms, int64_t *ack_through)
+{
+	struct receipt rc = { 0 };
+	char why[256] = "";
+	json_error_t jerr;
+	json_t *o = NULL, *m;
+	const char *node;
+	bool own, bad;
+	int r;
+
+	*ack_through = 0;
+	if (!valid_node_id(topic_node)) {
+		seterr(s, "receipt: bad node id in topic");
+		return -EBADMSG;
+	}
+	if (!json || len == 0 || len > STORE_MSG_MAX) {
+		seterr(s, "receipt from %s: %zu bytes; must be 1 to %d", topic_node, len, STORE_MSG_MAX);
+		r = -EBADMSG;
+		goto current;
+	}
+	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o || !json_is_object(o)) {
+		seterr(s, "receipt from %s: not a JSON object%s%s", topic_node, o ? "" : ": ",
+		       o ? "" : jerr.text);
+		r = -EBADMSG;
+		goto current;
+	}
+	node = json_string_value(json_object_get(o, "node"));
+	if (!node || strcmp(node, topic_node)) {
+		seterr(s, "receipt from %s: 'node' must be \"%s\"", topic_node, topic_node);
+		r = -EBADMSG;
+		goto current;
+	}
+	m = json_object_get(o, "seq");
+	if (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > STORE_SEQ_MAX) {
+		seterr(s, "receipt from %s: 'seq' must be an integer from 1 to %lld", topic_node,
+		       (long long)STORE_SEQ_MAX);
+		r = -EBADMSG;
+		goto current;
+	}
+	rc.seq = json_integer_value(m);
+	bad = receipt_fields(o, &rc, why, sizeof(why)) < 0;
+
+	if ((r = txn_enter(s, &own)) < 0)
+		goto out;
+	r = seq_stored(s, topic_node, rc.seq);
+	if (r == 0) {
+		r = bad ? receipt_quarantine(s, topic_node, rc.seq, why, json, len, now_ms)
+			: receipt_insert(s, topic_node, &rc, now_ms);
+		if (r == 0)
+			r = ack_advance(s, topic_node, rc.seq, now_ms, ack_through);
+	} else if (r == 1) {
+		int q = store_ack_through(s, topic_node, ack_through);
+
+		r = q < 0 ? q : 1;
+	}
+	r = txn_leave(s, own, r);
+	if (r < 0) {
+		*ack_through = 0;
+		goto out;
+	}
+	if (bad && r == 0) {
+		seterr(s, "receipt from %s seq %lld quarantined: %s", topic_node, (long long)rc.seq, why);
+		r = -EBADMSG;
+	}
+	goto out;
+current:
+	/* Rejected: the node's ack stands as it was. */
+	if (store_ack_through(s, topic_node, ack_through) < 0)
+		*ack_through = 0;
+out:
+	json_decref(o);
+	return r;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+struct status {
+	const char *state, *version;
+	int64_t num[8];
+};
+
+static const char *const status_nums[8] = {
+	"plan_issued_ms", "assets_missing", "volume", "clock_offset_us",
+	"spool", "rejected", "xruns", "uptime_s",
+};
+
+static int status_parse(const char *topic_node, json_t *o, struct status *st, char *why, size_t whylen)
+{
+	static const char *const states[] = { "idle", "playing", "fault", "offline", NULL };
+	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *node = json_string_value(json_object_get(o, "node"));
+	json_t *m;
+
+	if (!type || strcmp(type, "status")) {
+		snprintf(why, whylen, "'type' must be \"status\"");
+		return -1;
+	}
+	if (!node || strcmp(node, topic_node)) {
+		snprintf(why, whylen, "'node' must be \"%s\"", topic_node);
+		return -1;
+	}
+	if (one_of(o, "state", states, &st->state, why, whylen) < 0)
+		return -1;
+	for (size_t i = 0; i < 8; i++) {
+		int64_t min = 0, max = STORE_SEQ_MAX;
+
+		if (i == 3)
+			min = -STORE_SEQ_MAX;
+		else if (i == 2)
+			max = 100;
+		if (opt_int(o, status_nums[i], min, max, &st->num[i], why, whylen) < 0)
+			return -1;
+	}
+	st->version = NULL;
+	m = json_object_get(o, "version");
+	if (m && !json_is_null(m)) {
+		st->version = json_string_value(m);
+		if (!valid_text(st->version, STORE_VERSION_MAX)) {
+			snprintf(why, whylen, "'version' must be a string of 1 to %d characters",
+				 STORE_VERSION_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int store_status(struct store *s, const char *topic_node, const char *json, size_t len,
+		 int64_t now_ms, bool retained)
+{
+	struct status stt = { 0 };
+	char why[256], prev_state[16] = "";
+	bool own, had = false, same = false;
+	sqlite3_stmt *st;
+	json_error_t jerr;
+	int64_t in_fleet = 0;
+	json_t *o;
+	int r, rc;
+
+	if (!valid_node_id(topic_node)) {
+		seterr(s, "status: bad node id in topic");
+		return -EBADMSG;
+	}
+	if (!json || len == 0 || len > STORE_MSG_MAX) {
+		seterr(s, "status from %s: %zu bytes; must be 1 to %d", topic_node, len, STORE_MSG_MAX);
+		return -EBADMSG;
+	}
+	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o || !json_is_object(o)) {
+		seterr(s, "status from %s: not a JSON object%s%s", topic_node, o ? "" : ": ",
+		       o ? "" : jerr.text);
+		json_decref(o);
+		return -EBADMSG;
+	}
+	if (status_parse(topic_node, o, &stt, why, sizeof(why)) < 0) {
+		seterr(s, "status from %s: %s", topic_node, why);
+		json_decref(o);
+		return -EBADMSG;
+	}
+	if ((r = txn_enter(s, &own)) < 0)
+		goto out;
+	if (!(st = stmt(s, S_STATUS_GET))) {
+		r = -EIO;
+		goto leave;
+	}
+	sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *old = sqlite3_column_blob(st, 1);
+
+		had = true;
+		column_copy(st, 0, prev_state, sizeof(prev_state));
+		same = (size_t)sqlite3_column_bytes(st, 1) == len && old && !memcmp(old, json, len);
+	} else if (rc != SQLITE_DONE) {
+		r = dberr(s, "status", rc);
+	}
+	release(st);
+	if (r < 0 || (retained && same))
+		goto fleet;
+	if (!(st = stmt(s, S_STATUS_PUT))) {
+		r = -EIO;
+		goto leave;
+	}
+	sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, stt.state, -1, SQLITE_STATIC);
+	for (int i = 0; i < 8; i++)
+		bind_opt(st, 3 + i, stt.num[i]);
+	bind_text(st, 11, stt.version);
+	sqlite3_bind_text(st, 12, json, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 13, now_ms);
+	/* A retained replay or the broker's will says nothing about when the
+	 * node itself last spoke. */
+	if (retained || !strcmp(stt.state, "offline"))
+		sqlite3_bind_null(st, 14);
+	else
+		sqlite3_bind_int64(st, 14, now_ms);
+	if ((r = run(s, st, "status")) < 0)
+		goto leave;
+	if (!had || strcmp(prev_state, stt.state)) {
+		if (!(st = stmt(s, S_TRANS_ADD))) {
+			r = -EIO;
+			goto leave;
+		}
+		sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, now_ms);
+		sqlite3_bind_text(st, 3, stt.state, -1, SQLITE_STATIC);
+		if ((r = run(s, st, "status")) < 0)
+			goto leave;
+	}
+fleet:
+	if (r == 0) {
+		if (!(st = stmt(s, S_IN_FLEET))) {
+			r = -EIO;
+			goto leave;
+		}
+		sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+		if ((r = query_int(s, st, "status", &in_fleet)) >= 0)
+			r = in_fleet ? 0 : 1;
+	}
+leave:
+	r = txn_leave(s, own, r);
+out:
+	json_decref(o);
+	return r;
+}
+
+struct transition {
+	int64_t ms;
+	char state[16];
+};
+
+static int transitions_collect(struct store *s, sqlite3_stmt *st, struct transition **v, size_t *n,
+			       size_t *cap)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			struct transition *nv = realloc(*v, nc * sizeof(**v));
+
+			if (!nv) {
+				release(st);
+				seterr(s, "out of memory");
+				return -ENOMEM;
+			}
+			*v = nv;
+			*cap = nc;
+		}
+		(*v)[*n].ms = sqlite3_column_int64(st, 0);
+		column_copy(st, 1, (*v)[*n].state, sizeof((*v)[*n].state));
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		int r = dberr(s, "transitions", rc);
+
+		release(st);
+		return r;
+	}
+	release(st);
+	return 0;
+}
+
+int store_transitions(struct store *s, const char *node, int64_t from_ms, int64_t to_ms,
+		      int (*fn)(int64_t ms, const char *state, void *ud), void *ud)
+{
+	struct transition *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *before = stmt(s, S_TRANS_BEFORE), *range = stmt(s, S_TRANS_RANGE);
+	int r;
+
+	if (!before || !range)
+		return -EIO;
+	sqlite3_bind_text(before, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(before, 2, from_ms);
+	if ((r = transitions_collect(s, before, &v, &n, &cap)) < 0)
+		goto out;
+	sqlite3_bind_text(range, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(range, 2, from_ms);
+	sqlite3_bind_int64(range, 3, to_ms);
+	if ((r = transitions_collect(s, range, &v, &n, &cap)) < 0)
+		goto out;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fn(v[i].ms, v[i].state, ud);
+out:
+	free(v);
+	return r;
+}
+
+/* ---- published plans ---------------------------------------------------- */
+
+int store_published_get(struct store *s, const char *node, int64_t *issued_ms, char sha[CX_SHA256_HEX])
+{
+	sqlite3_stmt *st = stmt(s, S_PUB_GET);
+	int rc, r = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*issued_ms = sqlite3_column_int64(st, 0);
+		if (sha)
+			column_copy(st, 1, sha, CX_SHA256_HEX);
+	} else if (rc == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = dberr(s, "published plan", rc);
+	}
+	release(st);
+	return r;
+}
+
+int store_published_next(struct store *s, const char *node, int64_t now_ms, int64_t *issued_ms)
+{
+	int64_t last;
+	int r = store_published_get(s, node, &last, NULL);
+
+	if (r == -ENOENT) {
+		*issued_ms = now_ms;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*issued_ms = last >= now_ms ? last + 1 : now_ms;
+	return 0;
+}
+
+int store_published_set(struct store *s, const char *node, int64_t issued_ms, const char *sha, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	bool own;
+	int r;
+
+	if (!valid_node_id(node) || !valid_sha(sha) || issued_ms < 0) {
+		seterr(s, "published plan: bad node id, digest or issued_ms");
+		return -EINVAL;
+	}
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	if (!(st = stmt(s, S_PUB_SET))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, issued_ms);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, now_ms);
+	if ((r = run(s, st, "published plan")) == 0 && sqlite3_changes(s->db) == 0) {
+		seterr(s, "published plan for %s: issued_ms %lld is not newer than the stored one",
+		       node, (long long)issued_ms);
+		r = -ESTALE;
+	}
+out:
+	return txn_leave(s, own, r);
+}
+
+/* ---- assets ------------------------------------------------------------- */
+
+/* Run a one-statement write with a text key, in its own transaction.
+ * \retval 0 / -ENOENT nothing changed (when NEED_CHANGE) / -errno */
+static int write_one(struct store *s, sqlite3_stmt *st, const char *what, bool need_change)
+{
+	bool own;
+	int r;
+
+	if ((r = txn_enter(s, &own)) < 0) {
+		release(st);
+		return r;
+	}
+	r = run(s, st, what);
+	if (r == 0 && need_change && sqlite3_changes(s->db) == 0) {
+		seterr(s, "%s: no such entry", what);
+		r = -ENOENT;
+	}
+	return txn_leave(s, own, r);
+}
+
+int store_asset_ref(struct store *s, const char *sha, int64_t size, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+
+	if (!valid_sha(sha) || size < 0) {
+		seterr(s, "asset: bad digest or size");
+		return -EINVAL;
+	}
+	if (!(st = stmt(s, S_ASSET_REF)))
+		return -EIO;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, size);
+	sqlite3_bind_int64(st, 3, now_ms);
+	return write_one(s, st, "asset", false);
+}
+
+static void asset_row(sqlite3_stmt *st, struct store_asset *a)
+{
+	column_copy(st, 0, a->sha, sizeof(a->sha));
+	a->size = sqlite3_column_int64(st, 1);
+	a->last_referenced_ms = sqlite3_column_int64(st, 2);
+	a->published = sqlite3_column_int(st, 3) != 0;
+}
+
+int store_asset_get(struct store *s, const char *sha, struct store_asset *a)
+{
+	sqlite3_stmt *st = stmt(s, S_ASSET_GET);
+	int rc, r = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		asset_row(st, a);
+	else if (rc == SQLITE_DONE)
+		r = -ENOENT;
+	else
+		r = dberr(s, "asset", rc);
+	release(st);
+	return r;
+}
+
+int store_asset_set_published(struct store *s, const char *sha, bool published)
+{
+	sqlite3_stmt *st = stmt(s, S_ASSET_PUB);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, published);
+	return write_one(s, st, "asset", true);
+}
+
+int store_asset_forget(struct store *s, const char *sha)
+{
+	sqlite3_stmt *st = stmt(s, S_ASSET_DEL);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_TRANSIENT);
+	return write_one(s, st, "asset", true);
+}
+
+int store_assets_stale(struct store *s, int64_t cutoff_ms,
+		       int (*fn)(const struct store_asset *a, void *ud), void *ud)
+{
+	sqlite3_stmt *st = stmt(s, S_ASSET_STALE);
+	struct store_asset *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, cutoff_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct store_asset *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				seterr(s, "out of memory");
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		asset_row(st, &v[n++]);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = dberr(s, "stale assets", rc);
+	release(st);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fn(&v[i], ud);
+	free(v);
+	return r;
+}
+
+/* ---- alerts ------------------------------------------------------------- */
+
+static bool valid_alert_id(const char *id)
+{
+	size_t n = 0;
+
+	if (!id)
+		return false;
+	for (; id[n]; n++)
+		if (id[n] <= ' ' || id[n] > '~')
+			return false;
+	return n >= 1 && n <= STORE_OCC_MAX;
+}
+
+int store_alert_add(struct store *s, const struct store_alert *a, const char *const *nodes, size_t nnodes)
+{
+	static const char *const classes[] = { "actual", "drill", "test", NULL };
+	bool ok_class = false, own;
+	sqlite3_stmt *st;
+	json_t *t;
+	int r, rc;
+
+	for (size_t i = 0; a->alert_class && classes[i]; i++)
+		ok_class |= !strcmp(a->alert_class, classes[i]);
+	t = a->targets_json ? json_loads(a->targets_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	r = json_is_object(t);
+	json_decref(t);
+	if (!valid_alert_id(a->id) || a->level < 1 || a->level > 4 || !ok_class || !r ||
+	    !valid_text(a->title, STORE_TEXT_MAX) || (a->live && !valid_text(a->live, STORE_TEXT_MAX)) ||
+	    nnodes > STORE_FLEET_MAX || (nnodes && !nodes)) {
+		seterr(s, "alert: bad id, level, class, title, targets or live stream");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < nnodes; i++)
+		if (!valid_node_id(nodes[i])) {
+			seterr(s, "alert %s: bad node id", a->id);
+			return -EINVAL;
+		}
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	if (!(st = stmt(s, S_ALERT_ADD))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, a->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, a->level);
+	sqlite3_bind_text(st, 3, a->alert_class, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, a->issued_ms);
+	sqlite3_bind_int64(st, 5, a->start_ms);
+	sqlite3_bind_int64(st, 6, a->expires_ms);
+	sqlite3_bind_text(st, 7, a->title, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, a->targets_json, -1, SQLITE_TRANSIENT);
+	bind_text(st, 9, a->live);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		seterr(s, "alert %s is already stored", a->id);
+		r = -EEXIST;
+	} else if (rc != SQLITE_DONE) {
+		r = dberr(s, "alert", rc);
+	}
+	release(st);
+	if (r < 0)
+		goto out;
+	if (!(st = stmt(s, S_ALERT_TARGET))) {
+		r = -EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < nnodes && r == 0; i++) {
+		sqlite3_bind_text(st, 1, a->id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, nodes[i], -1, SQLITE_TRANSIENT);
+		r = run(s, st, "alert");
+	}
+out:
+	return txn_leave(s, own, r);
+}
+
+int store_alert_cancel(struct store *s, const char *id, int64_t cancelled_ms)
+{
+	sqlite3_stmt *st;
+	int64_t exists = 0;
+	bool own;
+	int r;
+
+	if (!valid_alert_id(id)) {
+		seterr(s, "cancel: bad alert id");
+		return -EINVAL;
+	}
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	if (!(st = stmt(s, S_ALERT_CANCEL))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, cancelled_ms);
+	if ((r = run(s, st, "cancel")) < 0 || sqlite3_changes(s->db) > 0)
+		goto out;
+	if (!(st = stmt(s, S_ALERT_EXISTS))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if ((r = query_int(s, st, "cancel", &exists)) < 0)
+		goto out;
+	if (exists) {
+		seterr(s, "alert %s is already cancelled", id);
+		r = -EALREADY;
+	} else {
+		seterr(s, "no alert %s", id);
+		r = -ENOENT;
+	}
+out:
+	return txn_leave(s, own, r);
+}
+
+/* ---- fleet at a glance -------------------------------------------------- */
+
+int store_nodes(struct store *s, struct store_node **out, size_t *n)
+{
+	sqlite3_stmt *st = stmt(s, S_NODES);
+	struct store_node *v = NULL, *x;
+	size_t cap = 0;
+	int rc, r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 32;
+			struct store_node *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				seterr(s, "out of memory");
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		x = &v[(*n)++];
+		memset(x, 0, sizeof(*x));
+		column_copy(st, 0, x->id, sizeof(x->id));
+		column_copy(st, 1, x->village_code, sizeof(x->village_code));
+		column_copy(st, 2, x->village_name, sizeof(x->village_name));
+		x->households = column_opt(st, 3);
+		x->in_fleet = sqlite3_column_int(st, 4) != 0;
+		x->has_status = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		column_copy(st, 5, x->state, sizeof(x->state));
+		x->last_seen_ms = column_opt(st, 6);
+		x->status_ms = column_opt(st, 7);
+		x->plan_issued_ms = column_opt(st, 8);
+		x->published_issued_ms = column_opt(st, 9);
+		x->assets_missing = column_opt(st, 10);
+		x->volume = column_opt(st, 11);
+		x->clock_offset_us = column_opt(st, 12);
+		x->spool = column_opt(st, 13);
+		x->rejected = column_opt(st, 14);
+		x->xruns = column_opt(st, 15);
+		x->uptime_s = column_opt(st, 16);
+		column_copy(st, 17, x->version, sizeof(x->version));
+		x->ack_through = sqlite3_column_int64(st, 18);
+		x->receipts = sqlite3_column_int64(st, 19);
+		x->held = sqlite3_column_int64(st, 20);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = dberr(s, "nodes", rc);
+	release(st);
+	if (r < 0) {
+		free(v);
+		*n = 0;
+		return r;
+	}
+	*out = v;
+	return 0;
+}

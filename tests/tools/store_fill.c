@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* store_fill.c -- write a controller store through the store API, for CLI tests */
+#include "cxtime.h"
+#include "hash.h"
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Usage: store_fill DB < SCRIPT. One command a line, fields separated by
+ * single spaces, JSON taking the rest of the line:
+ *   node ID VILLAGE-CODE VILLAGE-NAME HOUSEHOLDS   (collected ...)
+ *   fleet                                          (... and stored as the fleet)
+ *   status NODE SECONDS-AGO JSON
+ *   retained NODE JSON
+ *   published NODE ISSUED_MS
+ *   receipt NODE JSON                              (prints "ack NODE N")
+ * Exits 1 at the first command that fails, naming its line. */
+
+#define MAX_NODES 256
+
+static char *field(char **p)
+{
+	char *f = *p, *sp;
+
+	if (!f)
+		return NULL;
+	sp = strchr(f, ' ');
+	if (sp) {
+		*sp = '\0';
+		*p = sp + 1;
+	} else {
+		*p = NULL;
+	}
+	return f;
+}
+
+int main(int argc, char **argv)
+{
+	static struct store_fleet_node fleet[MAX_NODES];
+	static char *owned[MAX_NODES * 3];
+	size_t nfleet = 0, nowned = 0;
+	char line[70000], err[600];
+	struct store *s;
+	int lineno = 0, r = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: store_fill DB < SCRIPT\n");
+		return 2;
+	}
+	s = store_open(argv[1], 0, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "store_fill: %s\n", err);
+		return 1;
+	}
+	while (r >= 0 && fgets(line, sizeof(line), stdin)) {
+		char *p = line, *cmd, *node;
+		int64_t now = cx_now_ms(), ack;
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		cmd = field(&p);
+		if (!strcmp(cmd, "node")) {
+			char *id = field(&p), *code = field(&p), *name = field(&p), *hh = field(&p);
+
+			if (!hh || nfleet == MAX_NODES) {
+				r = -EINVAL;
+				break;
+			}
+			owned[nowned] = strdup(id);
+			fleet[nfleet].id = owned[nowned++];
+			owned[nowned] = strdup(code);
+			fleet[nfleet].village_code = owned[nowned++];
+			owned[nowned] = strdup(name);
+			fleet[nfleet].village_name = owned[nowned++];
+			fleet[nfleet++].households = strtoll(hh, NULL, 10);
+			continue;
+		}
+		if (!strcmp(cmd, "fleet")) {
+			r = store_fleet_replace(s, fleet, nfleet);
+			continue;
+		}
+		node = field(&p);
+		if (!node) {
+			r = -EINVAL;
+		} else if (!strcmp(cmd, "status")) {
+			char *ago = field(&p);
+
+			r = p ? store_status(s, node, p, strlen(p), now - strtoll(ago, NULL, 10) * 1000, false)
+			      : -EINVAL;
+		} else if (!strcmp(cmd, "retained")) {
+			r = p ? store_status(s, node, p, strlen(p), now, true) : -EINVAL;
+		} else if (!strcmp(cmd, "published")) {
+			char sha[CX_SHA256_HEX];
+
+			if (!p) {
+				r = -EINVAL;
+			} else {
+				cx_sha256_hex(p, strlen(p), sha);
+				r = store_published_set(s, node, strtoll(p, NULL, 10), sha, now);
+			}
+		} else if (!strcmp(cmd, "receipt")) {
+			r = p ? store_receipt(s, node, p, strlen(p), now, &ack) : -EINVAL;
+			if (r >= 0)
+				printf("ack %s %" PRId64 "\n", node, ack);
+		} else {
+			r = -EINVAL;
+		}
+	}
+	if (r < 0)
+		fprintf(stderr, "store_fill: line %d: %s (%s)\n", lineno, strerror(-r), store_errmsg(s));
+	store_close(s);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	return r < 0;
+}
