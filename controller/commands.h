@@ -12,4 +12,5 @@ int cmd_compile(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_nodes(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_tts(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "plan",    cmd_plan,    "show what plays where and when" },
 	{ "tts",     cmd_tts,     "render a notice to Ogg Opus" },
 	{ "keygen",  cmd_keygen,  "make an Ed25519 key pair for signing" },
+	{ "serve",   cmd_serve,   "publish plans, ingest receipts, track nodes" },
 	{ "nodes",   cmd_nodes,   "fleet status: online, playing, last seen, spool" },
 };
 

@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* main.c -- `cunxiang-node`: the pole daemon that plays its plan and reports */
+#include "config.h"
+
+#include "asset.h"
+#include "cache.h"
+#include "cxtime.h"
+#include "diag.h"
+#include "envelope.h"
+#include "log.h"
+#include "mq.h"
+#include "nconf.h"
+#include "plan.h"
+#include "player.h"
+#include "sched.h"
+#include "spool.h"
+#include "tsync.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#if HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#define TOPIC_MAX 160
+#define LEAD_MS 1500            /* hand items to the player this early */
+#define RESEND_AFTER_MS 30000   /* resend unacknowledged receipts this old */
+#define SESSION_EXPIRY_S (14u * 86400)
+
+struct node {
+	struct nconf *cf;
+	struct cache *cache;
+	struct spool *spool;
+	struct sched *sched;
+	struct player *player;
+	struct mq *mq;
+	struct tsync *tsync;
+	struct plan *plan;
+	char *plan_msg;              /* the signed plan as received */
+	size_t plan_len;
+	uint64_t rejected;
+	int64_t started_mono_us;
+	int64_t next_status_ms, next_resend_ms;
+	int last_volume;
+	char last_state[16];
+	bool status_dirty;
+	bool state_dirty;
+	char t_plan[TOPIC_MAX], t_alert[TOPIC_MAX], t_cmd[TOPIC_MAX], t_ack[TOPIC_MAX];
+	char t_pong[TOPIC_MAX], t_ping[TOPIC_MAX], t_status[TOPIC_MAX], t_receipt[TOPIC_MAX];
+	/* asset topics we subscribed to because the plan needs them */
+	char (*wanted)[65];
+	size_t nwanted;
+};
+
+static int64_t ctrl_now_ms(const struct node *n)
+{
+	return (cx_now_us() + tsync_offset_us(n->tsync)) / 1000;
+}
+
+static void reject(struct node *n, const char *what, const char *why)
+{
+	n->rejected++;
+	n->status_dirty = true;
+	log_warn("rejected %s: %s", what, why);
+}
+
+/* ---- receipts ---- */
+
+static void publish_receipt(struct node *n, const char *json, size_t len)
+{
+	if (mq_connected(n->mq))
+		mq_publish(n->mq, n->t_receipt, json, len, 1, false);
+}
+
+static json_t *jint_or_null(int64_t v)
+{
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
+static void emit_receipt(struct node *n, const struct sched_act *a)
+{
+	static const char *const kinds[] = { "plan", "alert", "live" };
+	json_t *r = json_object();
+	uint64_t seq;
+	char *out = NULL;
+	int rc;
+
+	json_object_set_new(r, "type", json_string("receipt"));
+	json_object_set_new(r, "node", json_string(n->cf->id));
+	json_object_set_new(r, "seq", json_integer(0)); /* keeps its place; spool sets it */
+	json_object_set_new(r, "occ", json_string(a->id));
+	json_object_set_new(r, "kind", json_string(kinds[a->kind]));
+	json_object_set_new(r, "state", json_string(a->state));
+	json_object_set_new(r, "scheduled_ms", jint_or_null(a->scheduled_ms));
+	json_object_set_new(r, "started_ms", jint_or_null(a->started_ms));
+	json_object_set_new(r, "ended_ms", jint_or_null(a->ended_ms));
+	json_object_set_new(r, "played_ms", jint_or_null(a->played_ms));
+	json_object_set_new(r, "start_error_us",
+			    a->has_start_error ? json_integer(a->start_error_us) : json_null());
+	json_object_set_new(r, "volume", json_integer(a->volume));
+	json_object_set_new(r, "reason", a->reason ? json_string(a->reason) : json_null());
+	rc = spool_append(n->spool, r, &seq, &out);
+	json_decref(r);
+	if (rc < 0) {
+		log_err("cannot spool receipt for %s: %s", a->id, strerror(-rc));
+		return;
+	}
+	if (rc == 1)
+		log_warn("receipt %llu held in memory: the state directory is full",
+			 (unsigned long long)seq);
+	log_info("receipt %llu: %s %s%s%s", (unsigned long long)seq, a->id, a->state,
+		 a->reason ? " — " : "", a->reason ? a->reason : "");
+	publish_receipt(n, out, strlen(out));
+	free(out);
+	n->state_dirty = true;
+}
+
+static int resend_one(uint64_t seq, const char *json, size_t len, void *ud)
+{
+	publish_receipt(ud, json, len);
+	return 0;
+}
+
+/* ---- state ---- */
+
+static void save_sched(struct node *n)
+{
+	json_t *st = sched_export(n->sched, ctrl_now_ms(n) - 86400000);
+	char *s = json_dumps(st, JSON_COMPACT);
+	int r;
+
+	json_decref(st);
+	if (!s)
+		return;
+	r = cache_put(n->cache, "sched.json", s, strlen(s));
+	if (r < 0)
+		log_warn("cannot save scheduler state: %s", strerror(-r));
+	free(s);
+	n->state_dirty = false;
+}
+
+static size_t assets_missing(struct node *n)
+{
+	size_t k, missing = 0;
+	char (*v)[65];
+
+	if (!n->plan)
+		return 0;
+	v = plan_assets(n->plan, ctrl_now_ms(n), &k);
+	for (size_t i = 0; i < k; i++)
+		if (!cache_has_asset(n->cache, v[i]))
+			missing++;
+	free(v);
+	return missing;
+}
+
+static void publish_status(struct node *n, bool force)
+{
+	struct player_stats ps;
+	const char *state;
+	json_t *o;
+	char *s;
+	int64_t now = ctrl_now_ms(n);
+
+	player_get_stats(n->player, &ps);
+	state = ps.fault ? "fault" : sched_current(n->sched) ? "playing" : "idle";
+	if (!force && !n->status_dirty && !strcmp(state, n->last_state))
+		return;
+	snprintf(n->last_state, sizeof(n->last_state), "%s", state);
+	o = json_object();
+	json_object_set_new(o, "type", json_string("status"));
+	json_object_set_new(o, "node", json_string(n->cf->id));
+	json_object_set_new(o, "state", json_string(state));
+	json_object_set_new(o, "plan_issued_ms", n->plan ? json_integer(n->plan->issued_ms) : json_null());
+	json_object_set_new(o, "plan", json_string(!n->plan ? "none" :
+				now > n->plan->horizon_ms ? "expired" : "current"));
+	json_object_set_new(o, "playing", sched_current(n->sched) ?
+			    json_string(sched_current(n->sched)) : json_null());
+	json_object_set_new(o, "assets_missing", json_integer((json_int_t)assets_missing(n)));
+	json_object_set_new(o, "volume", json_integer(n->last_volume));
+	json_object_set_new(o, "clock_offset_us", tsync_valid(n->tsync) ?
+			    json_integer(tsync_offset_us(n->tsync)) : json_null());
+	json_object_set_new(o, "spool", json_integer((json_int_t)spool_pending(n->spool)));
+	json_object_set_new(o, "rejected", json_integer((json_int_t)n->rejected));
+	json_object_set_new(o, "xruns", json_integer((json_int_t)ps.xruns));
+	json_object_set_new(o, "fault", ps.fault ? json_string(ps.fault_reason) : json_null());
+	json_object_set_new(o, "uptime_s",
+			    json_integer((cx_mono_us() - n->started_mono_us) / 1000000));
+	json_object_set_new(o, "version", json_string(CX_VERSION));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (s && mq_connected(n->mq))
+		mq_publish(n->mq, n->t_status, s, strlen(s), 1, true);
+	free(s);
+	n->status_dirty = false;
+	n->next_status_ms = now + (int64_t)n->cf->status_interval_s * 1000;
+}
+
+/* ---- plan ---- */
+
+static void want_assets(struct node *n)
+{
+	size_t k;
+	char (*v)[65];
+	char topic[TOPIC_MAX];
+
+	if (!n->plan)
+		return;
+	v = plan_assets(n->plan, ctrl_now_ms(n), &k);
+	for (size_t i = 0; i < k; i++) {
+		if (cache_has_asset(n->cache, v[i]))
+			continue;
+		snprintf(topic, sizeof(topic), "cx/v1/asset/%s", v[i]);
+		if (mq_connected(n->mq) && mq_subscribe(n->mq, topic, 1) == 0) {
+			char (*w)[65] = realloc(n->wanted, (n->nwanted + 1) * sizeof(*w));
+
+			if (w) {
+				n->wanted = w;
+				memcpy(n->wanted[n->nwanted++], v[i], 65);
+			}
+		}
+	}
+	free(v);
+}
+
+static void install_plan(struct node *n, struct plan *p)
+{
+	struct sched_item_in *in = calloc(p->nevents ? p->nevents : 1, sizeof(*in));
+	int64_t now = ctrl_now_ms(n);
+
+	if (!in) {
+		plan_free(p);
+		return;
+	}
+	for (size_t i = 0; i < p->nevents; i++) {
+		const struct plan_event *e = &p->events[i];
+
+		in[i] = (struct sched_item_in){
+			.kind = SCHED_PLAN, .id = e->occ, .notice = e->notice,
+			.start_ms = e->start_ms, .duration_ms = e->duration_ms,
+			.deadline_ms = e->start_ms + p->max_delay_ms,
+			.priority = e->priority, .volume = e->volume,
+			.nassets = e->nassets, .assets = (const char (*)[65])e->assets,
+		};
+	}
+	sched_set_plan(n->sched, in, p->nevents, now);
+	free(in);
+	plan_free(n->plan);
+	n->plan = p;
+	n->status_dirty = true;
+}
+
+/* Verify and parse a signed plan. \retval 0 installed / 1 same as held / <0 rejected */
+static int take_plan(struct node *n, const char *msg, size_t len, bool from_disk)
+{
+	struct plan *p = NULL;
+	size_t jl;
+	char err[200];
+	int r;
+
+	r = env_verify(msg, len, n->cf->keys, n->cf->nkeys, &jl);
+	if (r < 0) {
+		if (!from_disk)
+			reject(n, "plan", env_strerror(r));
+		return r;
+	}
+	r = plan_parse(msg, jl, n->cf->id, &p, err, sizeof(err));
+	if (r < 0) {
+		if (!from_disk)
+			reject(n, "plan", err);
+		return r;
+	}
+	if (n->plan && p->issued_ms <= n->plan->issued_ms) {
+		bool same = n->plan_len == len && !memcmp(n->plan_msg, msg, len);
+
+		plan_free(p);
+		if (same)
+			return 1; /* the retained plan again after a reconnect */
+		reject(n, "plan", "older than the plan in force (issued_ms)");
+		return -ESTALE;
+	}
+	if (!from_disk) {
+		r = cache_put(n->cache, "plan.msg", msg, len);
+		if (r < 0)
+			log_err("cannot store plan: %s (playing it from memory)", strerror(-r));
+	}
+	free(n->plan_msg);
+	n->plan_msg = malloc(len);
+	if (n->plan_msg)
+		memcpy(n->plan_msg, msg, len);
+	n->plan_len = n->plan_msg ? len : 0;
+	log_info("plan issued %lld: %zu events", (long long)p->issued_ms, p->nevents);
+	install_plan(n, p);
+	return 0;
+}
+
+static void gc_assets(struct node *n)
+{
+	size_t k;
+	char (*v)[65];
+
+	if (!n->plan)
+		return;
+	/* Keep everything the plan still references (past events too: a
+	 * restart may replay them) and whatever an alert holds. */
+	v = plan_assets(n->plan, 0, &k);
+	if (v) {
+		int r = cache_gc(n->cache, v, k);
+
+		if (r > 0)
+			log_info("removed %d unreferenced assets", r);
+	}
+	free(v);
+}
+
+/* ---- messages ---- */
+
+static void on_asset(struct node *n, const char *sha, const struct mq_event *ev)
+{
+	char topic[TOPIC_MAX];
+	int r;
+
+	if (!cx_is_sha256_hex(sha))
+		return;
+	if (!cache_has_asset(n->cache, sha)) {
+		r = cache_put_asset(n->cache, sha, ev->payload, ev->len);
+		if (r == -EBADMSG || r == -EMEDIUMTYPE || r == -EMSGSIZE) {
+			reject(n, "asset", r == -EBADMSG ? "bytes do not match the hash" : "not Ogg Opus");
+			return;
+		}
+		if (r < 0) {
+			log_err("cannot store asset %.12s: %s", sha, strerror(-r));
+			return;
+		}
+		log_info("asset %.12s stored (%zu bytes)", sha, ev->len);
+		n->status_dirty = true;
+	}
+	for (size_t i = 0; i < n->nwanted; i++) {
+		if (strcmp(n->wanted[i], sha))
+			continue;
+		snprintf(topic, sizeof(topic), "cx/v1/asset/%s", sha);
+		mq_unsubscribe(n->mq, topic);
+		memmove(&n->wanted[i], &n->wanted[i + 1], (n->nwanted - i - 1) * sizeof(*n->wanted));
+		n->nwanted--;
+		break;
+	}
+}
+
+static void on_ack(struct node *n, const struct mq_event *ev)
+{
+	json_t *j, *seq;
+	size_t jl;
+	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+
+	if (r < 0) {
+		reject(n, "ack", env_strerror(r));
+		return;
+	}
+	j = json_loadb((const char *)ev->payload, jl, JSON_REJECT_DUPLICATES, NULL);
+	seq = json_object_get(j, "seq");
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
+		reject(n, "ack", "no seq");
+	} else if ((uint64_t)json_integer_value(seq) > spool_last_seq(n->spool)) {
+		reject(n, "ack", "acknowledges receipts never sent");
+	} else if (spool_ack(n->spool, (uint64_t)json_integer_value(seq)) > 0) {
+		n->status_dirty = true;
+	}
+	json_decref(j);
+}
+
+static void on_message(struct node *n, const struct mq_event *ev)
+{
+	const char *t = ev->topic;
+
+	if (!strcmp(t, n->t_plan)) {
+		if (take_plan(n, (const char *)ev->payload, ev->len, false) == 0) {
+			want_assets(n);
+			gc_assets(n);
+		}
+	} else if (!strncmp(t, "cx/v1/asset/", 12)) {
+		on_asset(n, t + 12, ev);
+	} else if (!strcmp(t, n->t_ack)) {
+		on_ack(n, ev);
+	} else if (!strcmp(t, n->t_pong)) {
+		size_t jl;
+		int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys,
+				   n->cf->nkeys, &jl);
+
+		if (r < 0)
+			reject(n, "time pong", env_strerror(r));
+		else
+			tsync_on_pong(n->tsync, (const char *)ev->payload, jl, ev->recv_us);
+	} else if (!strcmp(t, n->t_alert) || !strcmp(t, n->t_cmd) ||
+		   !strncmp(t, "cx/v1/live/", 11)) {
+		/* Alerts, commands and live streams are verified before anything
+		 * else looks at them; until this node handles them they are
+		 * dropped, never played. */
+		size_t jl;
+		int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys,
+				   n->cf->nkeys, &jl);
+
+		if (r < 0)
+			reject(n, t, env_strerror(r));
+	}
+}
+
+/* ---- scheduler actions ---- */
+
+static bool have_asset(const char *sha, void *ud)
+{
+	return cache_has_asset(((struct node *)ud)->cache, sha);
+}
+
+static void do_play(struct node *n, const struct sched_act *a)
+{
+	char (*paths)[512] = calloc(a->nassets ? a->nassets : 1, sizeof(*paths));
+	const char **pp = calloc(a->nassets ? a->nassets : 1, sizeof(*pp));
+	struct player_item it = {
+		.token = a->token,
+		.start_us = a->at_ms * 1000 - tsync_offset_us(n->tsync),
+		.volume = a->volume,
+		.npaths = a->nassets,
+	};
+
+	if (!paths || !pp) {
+		sched_on_failed(n->sched, a->token, ctrl_now_ms(n), "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->nassets; i++) {
+		cache_asset_path(n->cache, a->assets[i], paths[i], sizeof(paths[i]));
+		pp[i] = paths[i];
+	}
+	it.paths = pp;
+	n->last_volume = a->volume;
+	log_info("play %s at %lld (priority %d, volume %d)", a->id, (long long)a->at_ms,
+		 a->priority, a->volume);
+	if (player_start(n->player, &it) < 0)
+		sched_on_failed(n->sched, a->token, ctrl_now_ms(n), "out of memory");
+out:
+	free(paths);
+	free(pp);
+}
+
+static int64_t run_sched(struct node *n)
+{
+	struct sched_act acts[16];
+	int64_t wake = INT64_MAX;
+	size_t k;
+
+	do {
+		k = sched_tick(n->sched, ctrl_now_ms(n), acts, 16, &wake);
+		for (size_t i = 0; i < k; i++) {
+			switch (acts[i].type) {
+			case SCHED_ACT_PLAY:
+				do_play(n, &acts[i]);
+				break;
+			case SCHED_ACT_STOP:
+				player_stop(n->player, acts[i].token);
+				break;
+			case SCHED_ACT_RECEIPT:
+				emit_receipt(n, &acts[i]);
+				break;
+			}
+		}
+	} while (k == 16);
+	if (n->state_dirty)
+		save_sched(n);
+	return wake;
+}
+
+static void on_player(struct node *n)
+{
+	struct player_ev ev;
+
+	while (player_next_event(n->player, &ev) == 1) {
+		int64_t now = ctrl_now_ms(n);
+		int64_t off = tsync_offset_us(n->tsync);
+
+		switch (ev.type) {
+		case PLAYER_EV_STARTED:
+			sched_on_started(n->sched, ev.token, (ev.started_us + off) / 1000,
+					 ev.start_error_us);
+			break;
+		case PLAYER_EV_DONE:
+			sched_on_done(n->sched, ev.token, now, ev.played_ms);
+			break;
+		case PLAYER_EV_STOPPED:
+			sched_on_stopped(n->sched, ev.token, now, ev.played_ms);
+			break;
+		case PLAYER_EV_FAILED:
+			log_warn("playback failed: %s", ev.reason);
+			sched_on_failed(n->sched, ev.token, now, ev.reason);
+			break;
+		}
+		n->status_dirty = true;
+	}
+}
+
+static void on_connected(struct node *n)
+{
+	log_info("connected to %s:%d", n->cf->host, n->cf->port);
+	n->nwanted = 0;
+	want_assets(n);
+	spool_flush(n->spool);
+	spool_foreach(n->spool, resend_one, n);
+	n->next_resend_ms = ctrl_now_ms(n) + RESEND_AFTER_MS;
+	tsync_start_burst(n->tsync, cx_mono_us());
+	publish_status(n, true);
+}
+
+/* ---- startup ---- */
+
+static void restore(struct node *n)
+{
+	char *buf = NULL;
+	size_t len;
+
+	if (cache_get(n->cache, "plan.msg", ENV_MAX_BYTES, &buf, &len) == 0) {
+		if (take_plan(n, buf, len, true) < 0)
+			log_warn("the stored plan no longer verifies; waiting for a new one");
+		free(buf);
+	}
+	if (cache_get(n->cache, "sched.json", 64u << 20, &buf, &len) == 0) {
+		json_t *st = json_loadb(buf, len, 0, NULL);
+
+		if (!st || sched_import(n->sched, st, ctrl_now_ms(n)) < 0)
+			log_warn("scheduler state unreadable; starting afresh");
+		json_decref(st);
+		free(buf);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: cunxiang-node -c node.yaml\n\n"
+		   "The speaker node daemon: plays its plan at the planned instants, keeps\n"
+		   "playing from its cache when the broker is away, and reports receipts.\n\n"
+		   "  -c --config FILE  node configuration (default /etc/cunxiang/node.yaml)\n"
+		   "  -h --help         show this help\n"
+		   "     --version      show the version\n\n"
+		   "See cunxiang-node(8).\n");
+}
+
+static int setup(struct node *n, const char *config)
+{
+	struct diag *d = diag_new();
+	struct player_cfg pc;
+	char will[256];
+	const char *subs[6];
+	struct mq_cfg mc;
+
+	n->cf = nconf_load(config, d);
+	if (!n->cf) {
+		diag_print(d, stderr);
+		diag_free(d);
+		return -EINVAL;
+	}
+	diag_free(d);
+	snprintf(n->t_plan, TOPIC_MAX, "cx/v1/plan/%s", n->cf->id);
+	snprintf(n->t_alert, TOPIC_MAX, "cx/v1/alert");
+	snprintf(n->t_cmd, TOPIC_MAX, "cx/v1/cmd/%s", n->cf->id);
+	snprintf(n->t_ack, TOPIC_MAX, "cx/v1/ack/%s", n->cf->id);
+	snprintf(n->t_pong, TOPIC_MAX, "cx/v1/time/%s/pong", n->cf->id);
+	snprintf(n->t_ping, TOPIC_MAX, "cx/v1/time/%s/ping", n->cf->id);
+	snprintf(n->t_status, TOPIC_MAX, "cx/v1/status/%s", n->cf->id);
+	snprintf(n->t_receipt, TOPIC_MAX, "cx/v1/receipt/%s", n->cf->id);
+
+	n->cache = cache_open(n->cf->state_dir);
+	if (!n->cache) {
+		log_err("cannot use state directory %s: %s", n->cf->state_dir, strerror(errno));
+		return -errno;
+	}
+	if (cache_removed(n->cache))
+		log_warn("removed %zu corrupt assets from the cache", cache_removed(n->cache));
+	n->spool = spool_open(cache_spool_dir(n->cache));
+	if (!n->spool) {
+		log_err("cannot open receipt spool: %s", strerror(errno));
+		return -errno;
+	}
+	n->sched = sched_new(LEAD_MS + n->cf->warmup_ms);
+	n->tsync = tsync_new();
+	if (!n->sched || !n->tsync)
+		return -ENOMEM;
+	sched_set_have(n->sched, have_asset, n);
+	pc = (struct player_cfg){ .device = n->cf->device, .mixer = n->cf->mixer,
+		.buffer_ms = n->cf->buffer_ms, .gpiochip = n->cf->gpiochip,
+		.gpio_line = n->cf->gpio_line, .warmup_ms = n->cf->warmup_ms };
+	n->player = player_new(&pc);
+	if (!n->player) {
+		log_err("cannot start the player: %s", strerror(errno));
+		return -errno;
+	}
+	restore(n);
+
+	snprintf(will, sizeof(will),
+		 "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"offline\",\"version\":\"%s\"}",
+		 n->cf->id, CX_VERSION);
+	subs[0] = n->t_plan;
+	subs[1] = n->t_alert;
+	subs[2] = n->t_cmd;
+	subs[3] = n->t_ack;
+	subs[4] = n->t_pong;
+	subs[5] = "cx/v1/live/+";
+	mc = (struct mq_cfg){
+		.client_id = NULL, .host = n->cf->host, .port = n->cf->port,
+		.tls = n->cf->tls, .ca_file = n->cf->ca_file,
+		.username = n->cf->username, .password = n->cf->password,
+		.clean_start = false, .session_expiry_s = SESSION_EXPIRY_S,
+		.max_packet = ASSET_MAX_BYTES + 65536, .keepalive_s = 30,
+		.will_topic = n->t_status, .will_payload = will, .will_len = strlen(will),
+		.will_retain = true, .subs = subs, .nsubs = 6, .sub_qos = 1,
+	};
+	char cid[64];
+	snprintf(cid, sizeof(cid), "cx-node-%s", n->cf->id);
+	mc.client_id = cid;
+	n->mq = mq_new(&mc);
+	if (!n->mq) {
+		log_err("cannot start the MQTT session: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void teardown(struct node *n)
+{
+	if (n->sched && n->cache)
+		save_sched(n);
+	if (n->mq && mq_connected(n->mq)) {
+		/* A clean stop sends no will, so say "offline" ourselves. */
+		char off[256];
+
+		snprintf(off, sizeof(off),
+			 "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"offline\",\"version\":\"%s\"}",
+			 n->cf->id, CX_VERSION);
+		mq_publish(n->mq, n->t_status, off, strlen(off), 1, true);
+		mq_flush(n->mq, 1000);
+	}
+	mq_free(n->mq);
+	player_free(n->player);
+	tsync_free(n->tsync);
+	sched_free(n->sched);
+	spool_close(n->spool);
+	cache_close(n->cache);
+	plan_free(n->plan);
+	free(n->plan_msg);
+	free(n->wanted);
+	nconf_free(n->cf);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	const char *config = "/etc/cunxiang/node.yaml";
+	struct node n = { 0 };
+	sigset_t mask;
+	int c, sfd, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("cunxiang-node %s\n", CX_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	cx_log_init("cunxiang-node");
+	n.started_mono_us = cx_mono_us();
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (setup(&n, config) < 0) {
+		teardown(&n);
+		return 1;
+	}
+	log_info("node %s up; state in %s, audio on '%s'", n.cf->id, n.cf->state_dir, n.cf->device);
+#if HAVE_SYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = mq_fd(n.mq), .events = POLLIN },
+			{ .fd = player_fd(n.player), .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		struct mq_event ev;
+		int64_t now, wake, timeout;
+
+		while (mq_next(n.mq, &ev) == 1) {
+			if (ev.type == MQ_EV_CONNECTED)
+				on_connected(&n);
+			else if (ev.type == MQ_EV_DISCONNECTED)
+				log_warn("broker connection lost: %s; playing from cache", ev.reason);
+			else
+				on_message(&n, &ev);
+			mq_event_clear(&ev);
+		}
+		on_player(&n);
+		wake = run_sched(&n);
+		now = ctrl_now_ms(&n);
+		if (mq_connected(n.mq)) {
+			char ping[128];
+			int64_t t0;
+
+			while (tsync_due(n.tsync, cx_mono_us(), &t0)) {
+				snprintf(ping, sizeof(ping), "{\"t0_us\":%lld}", (long long)t0);
+				mq_publish(n.mq, n.t_ping, ping, strlen(ping), 0, false);
+			}
+			if (now >= n.next_resend_ms) {
+				spool_flush(n.spool);
+				spool_foreach(n.spool, resend_one, &n);
+				n.next_resend_ms = now + RESEND_AFTER_MS;
+			}
+			publish_status(&n, now >= n.next_status_ms);
+		}
+		timeout = wake == INT64_MAX ? 1000 : wake - now;
+		if (timeout > 1000)
+			timeout = 1000;
+		if (timeout < 0)
+			timeout = 0;
+		if (tsync_next_us(n.tsync, cx_mono_us()) / 1000 < timeout)
+			timeout = tsync_next_us(n.tsync, cx_mono_us()) / 1000;
+		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (pfd[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
+				log_info("stopping on signal %u", si.ssi_signo);
+				break;
+			}
+		}
+	}
+#if HAVE_SYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	teardown(&n);
+	close(sfd);
+	return rc;
+}

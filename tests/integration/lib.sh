@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lib.sh -- shared by the integration tests: a private broker, keys, configs,
+# ALSA file PCMs, PulseAudio null sinks, daemons; everything torn down at exit.
+# Source it from a test; it needs $CUNXIANG (and $CUNXIANG_NODE for nodes).
+
+set -u
+CX_SRC=${CX_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/cx-it.XXXXXX")
+CX_PIDS=""
+export CUNXIANG_LOG=${CUNXIANG_LOG:-info}
+
+cx_cleanup() {
+	rc=$?
+	for p in $CX_PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $CX_PIDS; do kill -9 "$p" 2>/dev/null; done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		echo "---- logs of the failed test ($T) ----"
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "== $f"; tail -n 40 "$f"
+		done
+	fi
+	if [ -z "${CX_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
+	exit "$rc"
+}
+trap cx_cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+need() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+
+# A free loopback TCP port.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	_secs=$1; shift
+	_end=$(( $(date +%s) + _secs ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$_end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# spawn NAME CMD...: run in the background, log to $T/NAME.log, remember the pid.
+spawn() {
+	_name=$1; shift
+	"$@" >>"$T/$_name.log" 2>&1 &
+	_pid=$!
+	CX_PIDS="$CX_PIDS $_pid"
+	eval "PID_$(echo "$_name" | tr -c 'a-zA-Z0-9\n' _)=$_pid"
+}
+pid_of() { eval "echo \${PID_$(echo "$1" | tr -c 'a-zA-Z0-9\n' _):-}"; }
+
+# ---- broker ----
+start_broker() {
+	need mosquitto
+	BROKER_PORT=${BROKER_PORT:-$(free_port)}
+	mkdir -p "$T/broker"
+	cat > "$T/broker/mosquitto.conf" <<CONF
+listener $BROKER_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $T/broker/
+autosave_interval 1
+max_queued_messages 100000
+message_size_limit 0
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+CONF
+	spawn broker mosquitto -c "$T/broker/mosquitto.conf"
+	wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $BROKER_PORT -t cx/test/ping -m x" \
+		|| fail "broker did not start"
+}
+stop_broker() {
+	_p=$(pid_of broker)
+	[ -n "$_p" ] && kill "$_p" && wait "$_p" 2>/dev/null
+	return 0
+}
+kill_broker() {
+	_p=$(pid_of broker)
+	[ -n "$_p" ] && kill -9 "$_p" && wait "$_p" 2>/dev/null
+	return 0
+}
+
+# ---- keys and configs ----
+make_keys() {
+	"$CUNXIANG" keygen -o "$T/keys" > "$T/keygen.out" || fail "keygen"
+	PUBKEY=$(cat "$T/keys/signing.pub")
+}
+
+# write_controller SCHEDULES_DIR
+write_controller() {
+	mkdir -p "$T/data"
+	cat > "$T/controller.yaml" <<CONF
+broker: mqtt://127.0.0.1:$BROKER_PORT
+signing_key: $T/keys/signing.key
+schedules: $1
+voices: $CX_SRC/voices
+data_dir: $T/data
+horizon_days: 2
+CONF
+}
+
+# write_node ID DEVICE [EXTRA-YAML]
+write_node() {
+	mkdir -p "$T/state-$1"
+	cat > "$T/node-$1.yaml" <<CONF
+id: $1
+broker: mqtt://127.0.0.1:$BROKER_PORT
+trusted_keys: ["$PUBKEY"]
+audio: { device: $2, buffer_ms: 100 }
+state_dir: $T/state-$1
+${3:-}
+CONF
+}
+
+# ---- ALSA ----
+# alsa_file_pcms NODE...: one `file` PCM per node writing raw S16_LE to $T/NODE.raw.
+alsa_file_pcms() {
+	{
+		echo "</usr/share/alsa/alsa.conf>"
+		for n in "$@"; do
+			cat <<CONF
+pcm.$n {
+	type file
+	slave.pcm "null"
+	file "$T/$n.raw"
+	format "raw"
+}
+CONF
+		done
+	} > "$T/asound-file.conf"
+	export ALSA_CONFIG_PATH="$T/asound-file.conf"
+}
+
+# start_pulse NODE...: a private PulseAudio with one null sink per node,
+# reached through ALSA's pulse plugin as pcm.NODE.
+start_pulse() {
+	need pulseaudio
+	need parec
+	[ -f /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so ] ||
+		ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 ||
+		skip "ALSA pulse plugin (libasound2-plugins) missing"
+	export XDG_RUNTIME_DIR="$T/xdg"
+	mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+	export PULSE_SERVER="unix:$T/pulse.sock"
+	_loads=""
+	for n in "$@"; do
+		_loads="$_loads -L module-null-sink sink_name=$n rate=48000 channels=1"
+	done
+	# shellcheck disable=SC2086
+	spawn pulse pulseaudio -n --daemonize=no --exit-idle-time=-1 --system=false \
+		--disallow-exit -L "module-native-protocol-unix auth-anonymous=1 socket=$T/pulse.sock" $_loads
+	wait_for 10 pactl info || fail "pulseaudio did not start"
+	{
+		echo "</usr/share/alsa/alsa.conf>"
+		for n in "$@"; do
+			printf 'pcm.%s {\n\ttype pulse\n\tdevice "%s"\n\tserver "unix:%s"\n}\n' "$n" "$n" "$T/pulse.sock"
+		done
+	} > "$T/asound-pulse.conf"
+	export ALSA_CONFIG_PATH="$T/asound-pulse.conf"
+}
+
+# record NODE: parec the node's sink monitor to $T/NODE.rec (s16le mono 48 kHz).
+record() {
+	spawn "rec-$1" parec -d "$1.monitor" --format=s16le --rate=48000 --channels=1 \
+		--latency-msec=10 --raw "$T/$1.rec"
+}
+
+# ---- daemons ----
+start_serve() {
+	spawn serve "$CUNXIANG" serve -c "$T/controller.yaml"
+}
+start_node() {
+	spawn "node-$1" "$CUNXIANG_NODE" -c "$T/node-$1.yaml"
+}
+stop_proc() {
+	_p=$(pid_of "$1")
+	[ -n "$_p" ] && kill "$_p" 2>/dev/null && wait "$_p" 2>/dev/null
+	return 0
+}
+kill9_proc() {
+	_p=$(pid_of "$1")
+	[ -n "$_p" ] && kill -9 "$_p" 2>/dev/null && wait "$_p" 2>/dev/null
+	return 0
+}
+
+# sql QUERY: ask the controller's store.
+sql() { sqlite3 -batch -noheader "$T/data/receipts.db" "$1"; }
+
+# A retained status of NODE, as JSON, or nothing.
+node_status() {
+	mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t "cx/v1/status/$1" -C 1 -W 2 2>/dev/null
+}
+
+# now_ms: wall clock in ms.
+now_ms() { python3 -c 'import time; print(int(time.time()*1000))'; }
+
+# next_slot LEAD_S: the next whole minute in Asia/Shanghai at least LEAD_S
+# seconds away, printed as "HH:MM YYYY-MM-DD START_MS".
+next_slot() {
+	python3 - "$1" <<'PY'
+import sys, datetime, zoneinfo
+tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+now = datetime.datetime.now(tz)
+t = (now + datetime.timedelta(seconds=int(sys.argv[1]) + 59)).replace(second=0, microsecond=0)
+print(t.strftime("%H:%M"), t.strftime("%Y-%m-%d"), int(t.timestamp() * 1000))
+PY
+}
+
+# write_fleet DIR NODE:HOUSEHOLDS:TAG... : one village, the nodes given.
+write_fleet() {
+	_dir=$1; shift
+	mkdir -p "$_dir"
+	{
+		cat <<CONF
+township: 测试镇
+area_code: "640104100000"
+timezone: Asia/Shanghai
+villages:
+  - code: "640104100201"
+    name: 永南村
+    nodes:
+CONF
+		for spec in "$@"; do
+			_id=${spec%%:*}; _rest=${spec#*:}; _hh=${_rest%%:*}; _tag=${_rest#*:}
+			printf '      - id: %s\n        households: %s\n        tags: [%s]\n' "$_id" "$_hh" "$_tag"
+		done
+	} > "$_dir/fleet.yaml"
+}
+
+# wait_ms_until MS: sleep until the wall clock reaches MS.
+wait_ms_until() {
+	python3 -c 'import sys,time; d=int(sys.argv[1])/1000-time.time(); time.sleep(d if d>0 else 0)' "$1"
+}
+
+# count_receipts STATE [NODE]: receipts in the store with that state.
+count_receipts() {
+	if [ -n "${2:-}" ]; then
+		sql "select count(*) from receipts where state='$1' and node='$2'"
+	else
+		sql "select count(*) from receipts where state='$1'"
+	fi
+}
+
+# plan_assets NODE: the asset hashes of the node's first plan event.
+plan_assets() {
+	head -n 1 "$T/state-$1/plan.msg" | python3 -c 'import json,sys; e=json.load(sys.stdin)["events"][0]; print(" ".join(e["assets"]))'
+}
+
+# played_matches NODE: the node's ALSA file output contains the decoded
+# assets of its first event, sample for sample.
+played_matches() {
+	_files=""
+	for a in $(plan_assets "$1"); do _files="$_files $T/state-$1/assets/$a.opus"; done
+	# shellcheck disable=SC2086
+	"$CX_DECODE" $_files > "$T/$1.expect" || return 1
+	python3 - "$T/$1.raw" "$T/$1.expect" <<'PY'
+import sys
+got = open(sys.argv[1], "rb").read()
+want = open(sys.argv[2], "rb").read()
+if len(want) < 4800:
+    sys.exit("expected audio is too short")
+i = got.find(want[:9600])
+if i < 0 or i % 2:
+    sys.exit("the start of the asset is not in the output")
+if got[i:i + len(want)] != want:
+    n = sum(1 for k in range(0, len(want), 2) if got[i+k:i+k+2] != want[k:k+2])
+    sys.exit(f"{n} samples differ from the decoded asset")
+print(f"sample-exact: {len(want)//2} samples after {i//2} samples of lead-in")
+PY
+}
