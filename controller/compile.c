@@ -1007,6 +1007,25 @@ static json_t *event_json(const struct compile *c, const struct ev *e)
 	return j;
 }
 
+/* The node's village code and tags: what it needs to tell whether an alert
+ * (targets: area prefixes, tags) is for it. */
+static int plan_add_place(json_t *plan, const struct schedule_node *sn)
+{
+	json_t *tags = json_array();
+
+	if (!tags)
+		return -1;
+	for (size_t i = 0; i < sn->ntags; i++)
+		if (json_array_append_new(tags, json_string(sn->tags[i])) < 0) {
+			json_decref(tags);
+			return -1;
+		}
+	if (json_object_set_new(plan, "area", json_string(sn->village_code)) < 0 ||
+	    json_object_set_new(plan, "tags", tags) < 0)
+		return -1;
+	return 0;
+}
+
 json_t *compile_plan_json(const struct compile *c, size_t node)
 {
 	const struct nodeplan *np = &c->np[node];
@@ -1019,7 +1038,8 @@ json_t *compile_plan_json(const struct compile *c, size_t node)
 	    json_object_set_new(plan, "issued_ms", json_integer(c->from_ms)) < 0 ||
 	    json_object_set_new(plan, "horizon_ms", json_integer(c->horizon_ms)) < 0 ||
 	    json_object_set_new(plan, "max_delay_ms",
-				json_integer(schedule_township(c->s)->max_delay_ms)) < 0)
+				json_integer(schedule_township(c->s)->max_delay_ms)) < 0 ||
+	    plan_add_place(plan, schedule_node(c->s, node)) < 0)
 		goto fail;
 	for (size_t i = 0; i < np->n; i++) {
 		struct occ *o = &c->occ[np->ev[i].occ];

@@ -1,23 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # install-deps.sh -- install the Debian packages cunxiang builds with;
-# with --test also what the tests drive from outside. Idempotent: installs
-# only what is missing, runs apt-get update first when it does.
+# with --run also what deploy/quickstart.sh runs (a broker, PulseAudio null
+# sinks); with --test also what the tests drive from outside. Idempotent:
+# installs only what is missing, runs apt-get update first when it does.
 set -eu
 
 build_pkgs="gcc meson ninja-build pkg-config
  libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
  libespeak-ng-dev espeak-ng-data libsndfile1-dev libasound2-dev libjansson-dev
  libsodium-dev libsqlite3-dev libcmocka-dev libsystemd-dev tzdata"
-test_pkgs="mosquitto mosquitto-clients opus-tools espeak-ng sox libsox-fmt-mp3
- pulseaudio pulseaudio-utils libasound2-plugins alsa-utils chromium procps
- psmisc python3 sqlite3 time"
+run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
+ libasound2-plugins alsa-utils python3 sqlite3 procps"
+test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium psmisc time"
 
 pkgs=$build_pkgs
 case "${1:-}" in
+--run) pkgs="$build_pkgs $run_pkgs" ;;
 --test) pkgs="$build_pkgs $test_pkgs" ;;
 "") ;;
-*) echo "usage: $0 [--test]" >&2; exit 2 ;;
+*) echo "usage: $0 [--run|--test]" >&2; exit 2 ;;
 esac
 
 missing=

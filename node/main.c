@@ -2,6 +2,7 @@
 /* main.c -- `cunxiang-node`: the pole daemon that plays its plan and reports */
 #include "config.h"
 
+#include "alert.h"
 #include "asset.h"
 #include "cache.h"
 #include "cxtime.h"
@@ -59,6 +60,12 @@ struct node {
 	/* asset topics we subscribed to because the plan needs them */
 	char (*wanted)[65];
 	size_t nwanted;
+	/* alerts for this node: waiting for their assets (not yet handed to
+	 * the scheduler) or on the air until they expire */
+	struct alert_seen *seen;
+	struct alert **alerts;
+	size_t nalerts;
+	bool *alert_added;
 };
 
 static int64_t ctrl_now_ms(const struct node *n)
@@ -207,28 +214,39 @@ static void publish_status(struct node *n, bool force)
 
 /* ---- plan ---- */
 
+/* Subscribe to the retained topic of an asset the cache lacks. */
+static void want_asset(struct node *n, const char *sha)
+{
+	char topic[TOPIC_MAX];
+	char (*w)[65];
+
+	if (cache_has_asset(n->cache, sha) || !mq_connected(n->mq))
+		return;
+	for (size_t i = 0; i < n->nwanted; i++)
+		if (!strcmp(n->wanted[i], sha))
+			return;
+	w = realloc(n->wanted, (n->nwanted + 1) * sizeof(*w));
+	if (!w)
+		return;
+	n->wanted = w;
+	snprintf(topic, sizeof(topic), "cx/v1/asset/%s", sha);
+	if (mq_subscribe(n->mq, topic, 1) == 0)
+		memcpy(n->wanted[n->nwanted++], sha, 65);
+}
+
 static void want_assets(struct node *n)
 {
 	size_t k;
 	char (*v)[65];
-	char topic[TOPIC_MAX];
 
+	for (size_t i = 0; i < n->nalerts; i++)
+		for (size_t j = 0; j < n->alerts[i]->nassets; j++)
+			want_asset(n, n->alerts[i]->assets[j]);
 	if (!n->plan)
 		return;
 	v = plan_assets(n->plan, ctrl_now_ms(n), &k);
-	for (size_t i = 0; i < k; i++) {
-		if (cache_has_asset(n->cache, v[i]))
-			continue;
-		snprintf(topic, sizeof(topic), "cx/v1/asset/%s", v[i]);
-		if (mq_connected(n->mq) && mq_subscribe(n->mq, topic, 1) == 0) {
-			char (*w)[65] = realloc(n->wanted, (n->nwanted + 1) * sizeof(*w));
-
-			if (w) {
-				n->wanted = w;
-				memcpy(n->wanted[n->nwanted++], v[i], 65);
-			}
-		}
-	}
+	for (size_t i = 0; i < k; i++)
+		want_asset(n, v[i]);
 	free(v);
 }
 
@@ -313,6 +331,18 @@ static void gc_assets(struct node *n)
 	/* Keep everything the plan still references (past events too: a
 	 * restart may replay them) and whatever an alert holds. */
 	v = plan_assets(n->plan, 0, &k);
+	for (size_t i = 0; v && i < n->nalerts; i++) {
+		const struct alert *a = n->alerts[i];
+		char (*w)[65] = realloc(v, (k + a->nassets) * sizeof(*v));
+
+		if (!w) {
+			free(v);
+			return;
+		}
+		v = w;
+		memcpy(v[k], a->assets, a->nassets * sizeof(*v));
+		k += a->nassets;
+	}
 	if (v) {
 		int r = cache_gc(n->cache, v, k);
 
@@ -323,6 +353,8 @@ static void gc_assets(struct node *n)
 }
 
 /* ---- messages ---- */
+
+static void hand_alerts(struct node *n);
 
 static void on_asset(struct node *n, const char *sha, const struct mq_event *ev)
 {
@@ -343,6 +375,7 @@ static void on_asset(struct node *n, const char *sha, const struct mq_event *ev)
 		}
 		log_info("asset %.12s stored (%zu bytes)", sha, ev->len);
 		n->status_dirty = true;
+		hand_alerts(n);
 	}
 	for (size_t i = 0; i < n->nwanted; i++) {
 		if (strcmp(n->wanted[i], sha))
@@ -377,6 +410,168 @@ static void on_ack(struct node *n, const struct mq_event *ev)
 	json_decref(j);
 }
 
+/* ---- alerts ---- */
+
+static void save_seen(struct node *n)
+{
+	char *s = alert_seen_dump(n->seen);
+	int r = s ? cache_put(n->cache, "alerts.json", s, strlen(s)) : -ENOMEM;
+
+	if (r < 0)
+		log_err("cannot store the alerts seen: %s", strerror(-r));
+	free(s);
+}
+
+static void drop_alert(struct node *n, size_t i)
+{
+	alert_free(n->alerts[i]);
+	memmove(&n->alerts[i], &n->alerts[i + 1], (n->nalerts - i - 1) * sizeof(*n->alerts));
+	memmove(&n->alert_added[i], &n->alert_added[i + 1],
+		(n->nalerts - i - 1) * sizeof(*n->alert_added));
+	n->nalerts--;
+}
+
+/* Hand alerts whose assets are all here to the scheduler (which says
+ * "accepted"); fail those that expired waiting; forget those long over. */
+static void hand_alerts(struct node *n)
+{
+	int64_t now = ctrl_now_ms(n);
+
+	for (size_t i = 0; i < n->nalerts;) {
+		struct alert *a = n->alerts[i];
+		int64_t over = a->expires_ms + a->duration_ms * a->repeat + 60000;
+		bool ready = true;
+
+		if (n->alert_added[i]) {
+			if (now > over && !(sched_current(n->sched) &&
+					    !strcmp(sched_current(n->sched), a->id))) {
+				drop_alert(n, i);
+				continue;
+			}
+			i++;
+			continue;
+		}
+		for (size_t j = 0; j < a->nassets; j++)
+			ready = ready && cache_has_asset(n->cache, a->assets[j]);
+		if (!ready && now >= a->expires_ms) {
+			struct sched_act f = { .type = SCHED_ACT_RECEIPT, .kind = SCHED_ALERT,
+				.state = "failed", .reason = "asset missing",
+				.scheduled_ms = a->start_ms, .started_ms = -1, .ended_ms = now,
+				.played_ms = 0, .volume = a->volume };
+
+			snprintf(f.id, sizeof(f.id), "%s", a->id);
+			log_warn("alert %s expired before its audio arrived", a->id);
+			emit_receipt(n, &f);
+			drop_alert(n, i);
+			continue;
+		}
+		if (ready) {
+			size_t na = a->nassets * (size_t)a->repeat;
+			char (*v)[65] = calloc(na ? na : 1, sizeof(*v));
+			struct sched_item_in in = {
+				.kind = SCHED_ALERT, .id = a->id,
+				.notice = a->title[0] ? a->title : NULL,
+				.start_ms = a->start_ms, .duration_ms = a->duration_ms * a->repeat,
+				.deadline_ms = a->expires_ms, .priority = alert_priority(a->level),
+				.volume = a->volume, .nassets = na,
+			};
+			int r;
+
+			if (!v)
+				break;
+			for (int k = 0; k < a->repeat; k++)
+				memcpy(v[(size_t)k * a->nassets], a->assets, a->nassets * sizeof(*v));
+			in.assets = (const char (*)[65])v;
+			r = sched_add_alert(n->sched, &in, now);
+			free(v);
+			if (r < 0 && r != -EEXIST) {
+				log_err("cannot schedule alert %s: %s", a->id, strerror(-r));
+				break;
+			}
+			log_info("alert %s (level %d, %s) accepted", a->id, a->level, a->cls);
+			n->alert_added[i] = true;
+			n->status_dirty = true;
+		}
+		i++;
+	}
+}
+
+static void on_alert(struct node *n, const struct mq_event *ev)
+{
+	struct alert *a = NULL, **v;
+	int64_t now = ctrl_now_ms(n);
+	size_t jl;
+	bool *b;
+	char err[200];
+	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+
+	if (r < 0) {
+		reject(n, "alert", env_strerror(r));
+		return;
+	}
+	r = alert_parse((const char *)ev->payload, jl, &a, err, sizeof(err));
+	if (r < 0) {
+		reject(n, "alert", r == -ENOMEM ? "out of memory" : err);
+		return;
+	}
+	if (a->cancel) {
+		/* Remembered for a day, so the alert cannot play should it
+		 * arrive after its cancel. */
+		alert_seen_add(n->seen, a->ref, now + 86400000);
+		save_seen(n);
+		for (size_t i = 0; i < n->nalerts; i++)
+			if (!strcmp(n->alerts[i]->id, a->ref) && !n->alert_added[i]) {
+				drop_alert(n, i);
+				break;
+			}
+		if (sched_cancel(n->sched, a->ref, now) == 0)
+			log_info("alert %s cancelled", a->ref);
+		alert_free(a);
+		return;
+	}
+	if (!alert_targets(a, n->cf->id, n->plan ? n->plan->area : NULL,
+			   n->plan ? (const char (*)[65])n->plan->tags : NULL,
+			   n->plan ? n->plan->ntags : 0)) {
+		alert_free(a);
+		return;
+	}
+	if (alert_seen_has(n->seen, a->id)) {
+		reject(n, "alert", "already seen (replayed or cancelled)");
+		alert_free(a);
+		return;
+	}
+	if (a->expires_ms <= now) {
+		reject(n, "alert", "expired");
+		alert_free(a);
+		return;
+	}
+	if (a->nassets == 0) {
+		/* A live stream without a recording: not played by this node. */
+		log_warn("alert %s names live stream '%s', which this node cannot play yet",
+			 a->id, a->live);
+		alert_free(a);
+		return;
+	}
+	alert_seen_add(n->seen, a->id, a->expires_ms + 86400000);
+	save_seen(n);
+	v = realloc(n->alerts, (n->nalerts + 1) * sizeof(*v));
+	b = v ? realloc(n->alert_added, (n->nalerts + 1) * sizeof(*b)) : NULL;
+	if (v)
+		n->alerts = v;
+	if (b)
+		n->alert_added = b;
+	if (!v || !b) {
+		log_err("out of memory for alert %s", a->id);
+		alert_free(a);
+		return;
+	}
+	n->alerts[n->nalerts] = a;
+	n->alert_added[n->nalerts++] = false;
+	for (size_t j = 0; j < a->nassets; j++)
+		want_asset(n, a->assets[j]);
+	hand_alerts(n);
+}
+
 static void on_message(struct node *n, const struct mq_event *ev)
 {
 	const char *t = ev->topic;
@@ -399,8 +594,9 @@ static void on_message(struct node *n, const struct mq_event *ev)
 			reject(n, "time pong", env_strerror(r));
 		else
 			tsync_on_pong(n->tsync, (const char *)ev->payload, jl, ev->recv_us);
-	} else if (!strcmp(t, n->t_alert) || !strcmp(t, n->t_cmd) ||
-		   !strncmp(t, "cx/v1/live/", 11)) {
+	} else if (!strcmp(t, n->t_alert)) {
+		on_alert(n, ev);
+	} else if (!strcmp(t, n->t_cmd) || !strncmp(t, "cx/v1/live/", 11)) {
 		/* Alerts, commands and live streams are verified before anything
 		 * else looks at them; until this node handles them they are
 		 * dropped, never played. */
@@ -529,6 +725,12 @@ static void restore(struct node *n)
 			log_warn("the stored plan no longer verifies; waiting for a new one");
 		free(buf);
 	}
+	if (cache_get(n->cache, "alerts.json", 16u << 20, &buf, &len) == 0) {
+		if (alert_seen_load(n->seen, buf, len) < 0)
+			log_warn("alerts.json unreadable; alerts seen before are forgotten");
+		alert_seen_prune(n->seen, ctrl_now_ms(n));
+		free(buf);
+	}
 	if (cache_get(n->cache, "sched.json", 64u << 20, &buf, &len) == 0) {
 		json_t *st = json_loadb(buf, len, 0, NULL);
 
@@ -588,7 +790,8 @@ static int setup(struct node *n, const char *config)
 	}
 	n->sched = sched_new(LEAD_MS + n->cf->warmup_ms);
 	n->tsync = tsync_new();
-	if (!n->sched || !n->tsync)
+	n->seen = alert_seen_new();
+	if (!n->sched || !n->tsync || !n->seen)
 		return -ENOMEM;
 	sched_set_have(n->sched, have_asset, n);
 	pc = (struct player_cfg){ .device = n->cf->device, .mixer = n->cf->mixer,
@@ -653,6 +856,11 @@ static void teardown(struct node *n)
 	plan_free(n->plan);
 	free(n->plan_msg);
 	free(n->wanted);
+	while (n->nalerts)
+		drop_alert(n, n->nalerts - 1);
+	free(n->alerts);
+	free(n->alert_added);
+	alert_seen_free(n->seen);
 	nconf_free(n->cf);
 }
 
@@ -717,6 +925,7 @@ int main(int argc, char **argv)
 			mq_event_clear(&ev);
 		}
 		on_player(&n);
+		hand_alerts(&n);
 		wake = run_sched(&n);
 		now = ctrl_now_ms(&n);
 		if (mq_connected(n.mq)) {

@@ -173,6 +173,50 @@ static int check_unique_occ(struct ctx *x, struct plan *p)
 	return r;
 }
 
+/* Optional "area" (the village's administrative code, 1..12 digits) and
+ * "tags" (strings without spaces or commas), which alerts target. */
+static int parse_place(struct ctx *x, json_t *root, struct plan *p)
+{
+	json_t *v = json_object_get(root, "area"), *t;
+	size_t i;
+	int r;
+
+	if (v) {
+		if ((r = get_str(x, root, "area", "", sizeof(p->area) - 1, p->area)) < 0)
+			return r;
+		for (const char *c = p->area; *c; c++)
+			if (*c < '0' || *c > '9')
+				return fail(x, "area: must be digits, not '%s'", p->area);
+	}
+	v = json_object_get(root, "tags");
+	if (!v)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > PLAN_MAX_TAGS)
+		return fail(x, "tags: must be an array of at most %d strings", PLAN_MAX_TAGS);
+	if (json_array_size(v) == 0)
+		return 0;
+	p->tags = calloc(json_array_size(v), sizeof(*p->tags));
+	if (!p->tags)
+		return -ENOMEM;
+	json_array_foreach(v, i, t) {
+		char where[32];
+		json_t *wrap = json_pack("{sO}", "tag", t);
+
+		if (!wrap)
+			return -ENOMEM;
+		snprintf(where, sizeof(where), "tags[%zu].", i);
+		r = get_str(x, wrap, "tag", where, PLAN_TAG_MAX, p->tags[i]);
+		json_decref(wrap);
+		if (r < 0)
+			return r;
+		for (const char *c = p->tags[i]; *c; c++)
+			if (*c == ' ' || *c == ',')
+				return fail(x, "tags[%zu]: '%s' has a space or comma", i, p->tags[i]);
+		p->ntags = i + 1;
+	}
+	return 0;
+}
+
 int plan_parse(const char *json, size_t len, const char *node_id, struct plan **out,
 	       char *err, size_t errlen)
 {
@@ -222,6 +266,8 @@ int plan_parse(const char *json, size_t len, const char *node_id, struct plan **
 			 &p->horizon_ms)) < 0 ||
 	    (r = get_int(&x, root, "max_delay_ms", "", 0, MAX_DELAY_MS, false,
 			 &p->max_delay_ms)) < 0)
+		goto out;
+	if ((r = parse_place(&x, root, p)) < 0)
 		goto out;
 	if (p->horizon_ms <= p->issued_ms) {
 		r = fail(&x, "horizon_ms: must be after issued_ms");
@@ -276,6 +322,7 @@ void plan_free(struct plan *p)
 	for (size_t i = 0; i < p->nevents; i++)
 		free(p->events[i].assets);
 	free(p->events);
+	free(p->tags);
 	free(p);
 }
 

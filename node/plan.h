@@ -20,8 +20,14 @@ struct plan_event {
 	char (*assets)[65];    /* lower-case hex SHA-256 each */
 };
 
+#define PLAN_MAX_TAGS   32
+#define PLAN_TAG_MAX    64
+
 struct plan {
 	char node[33];
+	char area[13];         /* the node's village code, "" when not given */
+	size_t ntags;
+	char (*tags)[PLAN_TAG_MAX + 1];
 	int64_t issued_ms;
 	int64_t horizon_ms;
 	int64_t max_delay_ms;  /* default 600000 when absent */

@@ -267,7 +267,8 @@ static void shanghai(void **state)
 	assert_int_equal(compile_plan_dump(c, 0, &buf, &len), 0);
 	snprintf(want, sizeof(want),
 		 "{\"type\":\"plan\",\"node\":\"yn-01\",\"issued_ms\":1796054400000,"
-		 "\"horizon_ms\":1796227200000,\"max_delay_ms\":600000,\"events\":["
+		 "\"horizon_ms\":1796227200000,\"max_delay_ms\":600000,"
+		 "\"area\":\"640104100201\",\"tags\":[\"river\"],\"events\":["
 		 "{\"occ\":\"b@2026-12-01T07:30\",\"notice\":\"two\",\"start_ms\":1796081400000,"
 		 "\"duration_ms\":2000,\"priority\":10,\"volume\":80,\"assets\":[\"%s\"]},", sha);
 	assert_true(len > strlen(want));
@@ -277,7 +278,8 @@ static void shanghai(void **state)
 	free(buf);
 	assert_int_equal(compile_plan_dump(c, 1, &buf, &len), 0);
 	assert_string_equal(buf, "{\"type\":\"plan\",\"node\":\"yn-02\",\"issued_ms\":1796054400000,"
-				 "\"horizon_ms\":1796227200000,\"max_delay_ms\":600000,\"events\":[]}\n");
+				 "\"horizon_ms\":1796227200000,\"max_delay_ms\":600000,"
+				 "\"area\":\"640104100201\",\"tags\":[],\"events\":[]}\n");
 	free(buf);
 }
 

@@ -81,6 +81,34 @@ static void valid(void **state)
 	plan_free(p);
 }
 
+/* The node's place, which alerts target: optional, checked when present. */
+static void place(void **state)
+{
+	struct plan *p;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(HEAD "\"area\":\"640104100201\",\"tags\":[\"river\",\"学校\"],"
+			       "\"events\":[]}", &p, err), 0);
+	assert_string_equal(p->area, "640104100201");
+	assert_int_equal(p->ntags, 2);
+	assert_string_equal(p->tags[0], "river");
+	assert_string_equal(p->tags[1], "学校");
+	plan_free(p);
+	assert_int_equal(parse(HEAD "\"events\":[]}", &p, err), 0);
+	assert_string_equal(p->area, "");
+	assert_int_equal(p->ntags, 0);
+	plan_free(p);
+	assert_int_equal(parse(HEAD "\"area\":\"64010x\",\"events\":[]}", &p, err), -EBADMSG);
+	assert_string_equal(err, "area: must be digits, not '64010x'");
+	assert_int_equal(parse(HEAD "\"area\":\"6401041002011\",\"events\":[]}", &p, err), -EBADMSG);
+	assert_int_equal(parse(HEAD "\"tags\":\"river\",\"events\":[]}", &p, err), -EBADMSG);
+	assert_int_equal(parse(HEAD "\"tags\":[\"a b\"],\"events\":[]}", &p, err), -EBADMSG);
+	assert_string_equal(err, "tags[0]: 'a b' has a space or comma");
+	assert_int_equal(parse(HEAD "\"tags\":[3],\"events\":[]}", &p, err), -EBADMSG);
+	assert_string_equal(err, "tags[0].tag: must be a string");
+}
+
 static void assets_list(void **state)
 {
 	const char *json = HEAD "\"max_delay_ms\":0,\"events\":["
@@ -343,6 +371,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid),
+		cmocka_unit_test(place),
 		cmocka_unit_test(assets_list),
 		cmocka_unit_test(malformed),
 		cmocka_unit_test(oversized),
