@@ -7,10 +7,13 @@
  * saying why), 2 usage error. */
 enum { CX_EXIT_OK = 0, CX_EXIT_USER = 1, CX_EXIT_USAGE = 2 };
 
+int cmd_alert(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_nodes(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_tts(int argc, char **argv);

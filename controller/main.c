@@ -21,7 +21,10 @@ static const struct command commands[] = {
 	{ "tts",     cmd_tts,     "render a notice to Ogg Opus" },
 	{ "keygen",  cmd_keygen,  "make an Ed25519 key pair for signing" },
 	{ "serve",   cmd_serve,   "publish plans, ingest receipts, track nodes" },
+	{ "alert",   cmd_alert,   "put an alert on the air now and show who started it" },
+	{ "cancel",  cmd_cancel,  "take an alert off the air" },
 	{ "nodes",   cmd_nodes,   "fleet status: online, playing, last seen, spool" },
+	{ "report",  cmd_report,  "reach, awareness and alert delivery over a period" },
 };
 
 static void usage(FILE *f)

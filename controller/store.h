@@ -247,3 +247,83 @@ struct store_node {
 /* Every node of the fleet plus every node that sent a status, by id.
  * *OUT is malloc'ed (free() it), *N its length. \retval 0 / -errno */
 int store_nodes(struct store *s, struct store_node **out, size_t *n);
+
+/* ---- Reading for reports (`cunxiang report`) -------------------------- */
+
+/* Read everything from one snapshot until store_snapshot_end(): the
+ * figures of one report then agree with each other while `serve` keeps
+ * writing (and the reads skip re-checking the WAL each time). Also on a
+ * read-only store. No writes in between. \retval 0 / -EINVAL one is open
+ * / -errno */
+int store_snapshot(struct store *s);
+/* End the snapshot. Safe to call when none is open. */
+void store_snapshot_end(struct store *s);
+
+/* One stored receipt. Strings are valid during the callback only; absent
+ * numbers are STORE_NONE. */
+struct store_rcpt {
+	const char *node, *occ;
+	const char *kind;          /* plan | alert | live */
+	const char *state;         /* accepted ... expired */
+	const char *reason;        /* NULL when none */
+	int64_t seq;
+	int64_t scheduled_ms, started_ms, ended_ms, played_ms, start_error_us, volume;
+	int64_t received_ms;
+};
+
+/* A planned (node, occurrence) with the receipts stored for it. */
+struct store_play {
+	const char *node, *occ, *notice, *broadcast, *village_code;
+	int64_t start_ms, duration_ms;
+	int priority;
+	/* Its receipts (kind plan, same node and occ) by seq; played_ms,
+	 * start_error_us and volume are left STORE_NONE. */
+	const struct store_rcpt *receipts;
+	size_t nreceipts;
+};
+
+/* Call FN for every planned (node, occ) with FROM_MS ≤ start_ms < TO_MS,
+ * ordered by node, then start_ms, then occ. Receipts sent more than a day
+ * before FROM_MS (by the controller's clock when they arrived) are not
+ * looked at. FN returning non-zero stops the walk and is returned.
+ * \retval 0 / FN's value / -errno */
+int store_plays(struct store *s, int64_t from_ms, int64_t to_ms,
+		int (*fn)(const struct store_play *p, void *ud), void *ud);
+
+/* Call FN for every node the store knows, in the fleet or not (reports of
+ * the past need both), by id. TAGS are not filled in. \retval 0 / FN's
+ * value / -errno */
+int store_fleet_each(struct store *s,
+		     int (*fn)(const struct store_fleet_node *n, bool in_fleet, void *ud), void *ud);
+
+/* Call FN for every alert issued at FROM_MS ≤ issued_ms < TO_MS, by
+ * issued_ms then id; CANCELLED_MS is STORE_NONE for one never cancelled.
+ * The alerts are read before the first call, so FN may call
+ * store_alert_receipts(). \retval 0 / FN's value / -errno */
+int store_alerts(struct store *s, int64_t from_ms, int64_t to_ms,
+		 int (*fn)(const struct store_alert *a, int64_t cancelled_ms, void *ud), void *ud);
+
+/* Call FN, by node id, for each node alert ID targeted and each other node
+ * that sent a receipt for it (TARGETED false), with that node's receipts
+ * for it (kind alert or live, occ ID) by seq; N is 0 for a node that sent
+ * none. \retval 0 / FN's value / -errno */
+int store_alert_receipts(struct store *s, const char *id,
+			 int (*fn)(const char *node, bool targeted, const struct store_rcpt *r,
+				   size_t n, void *ud),
+			 void *ud);
+
+/* Call FN for every receipt flagged unknown_occ whose occ is still neither
+ * planned for its node (kind plan) nor a stored alert (alert, live), with
+ * FROM_MS ≤ its instant < TO_MS, where its instant is scheduled_ms, else
+ * started_ms, else received_ms; by node, then seq. \retval 0 / FN's value
+ * / -errno */
+int store_receipts_unknown(struct store *s, int64_t from_ms, int64_t to_ms,
+			   int (*fn)(const struct store_rcpt *r, void *ud), void *ud);
+
+/* Call FN for every quarantined receipt received at FROM_MS ≤ received_ms
+ * < TO_MS, by received_ms, node and seq, with the reason it was refused.
+ * \retval 0 / FN's value / -errno */
+int store_receipts_quarantined(struct store *s, int64_t from_ms, int64_t to_ms,
+			       int (*fn)(const char *node, int64_t seq, int64_t received_ms,
+					 const char *error, void *ud),
+			       void *ud);

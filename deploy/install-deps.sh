@@ -12,7 +12,8 @@ build_pkgs="gcc meson ninja-build pkg-config
  libsodium-dev libsqlite3-dev libcmocka-dev libsystemd-dev tzdata"
 run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
-test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium psmisc time"
+test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
+ psmisc time"
 
 pkgs=$build_pkgs
 case "${1:-}" in

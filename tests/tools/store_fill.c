@@ -18,6 +18,9 @@
  *   retained NODE JSON
  *   published NODE ISSUED_MS
  *   receipt NODE JSON                              (prints "ack NODE N")
+ *   plan NODE OCC NOTICE START_MS DURATION_MS      (one planned occurrence, added)
+ *   alert ID LEVEL CLASS ISSUED_MS TITLE NODE...   (an issued alert and its targets)
+ *   begin / commit                                 (one transaction around many lines)
  * Exits 1 at the first command that fails, naming its line. */
 
 #define MAX_NODES 256
@@ -85,6 +88,29 @@ int main(int argc, char **argv)
 			r = store_fleet_replace(s, fleet, nfleet);
 			continue;
 		}
+		if (!strcmp(cmd, "begin") || !strcmp(cmd, "commit")) {
+			r = !strcmp(cmd, "begin") ? store_begin(s) : store_commit(s);
+			continue;
+		}
+		if (!strcmp(cmd, "alert")) {
+			char *id = field(&p), *level = field(&p), *cls = field(&p), *issued = field(&p);
+			char *title = field(&p), *targets[MAX_NODES];
+			size_t nt = 0;
+
+			while (p && nt < MAX_NODES)
+				targets[nt++] = field(&p);
+			if (!title) {
+				r = -EINVAL;
+				break;
+			}
+			r = store_alert_add(s, &(struct store_alert){ .id = id, .level = atoi(level),
+				.alert_class = cls, .issued_ms = strtoll(issued, NULL, 10),
+				.start_ms = strtoll(issued, NULL, 10),
+				.expires_ms = strtoll(issued, NULL, 10) + 3600000, .title = title,
+				.targets_json = "{\"areas\":[],\"tags\":[],\"nodes\":[]}" },
+				(const char *const *)targets, nt);
+			continue;
+		}
 		node = field(&p);
 		if (!node) {
 			r = -EINVAL;
@@ -104,6 +130,16 @@ int main(int argc, char **argv)
 				cx_sha256_hex(p, strlen(p), sha);
 				r = store_published_set(s, node, strtoll(p, NULL, 10), sha, now);
 			}
+		} else if (!strcmp(cmd, "plan")) {
+			char *occ = field(&p), *notice = field(&p), *start = field(&p), *dur = field(&p);
+
+			/* From the end of time: nothing is replaced, the one
+			 * occurrence is added. */
+			r = dur ? store_plan_replace(s, node, STORE_SEQ_MAX, &(struct store_occ){ .occ = occ,
+					.notice = notice, .broadcast = notice,
+					.start_ms = strtoll(start, NULL, 10),
+					.duration_ms = strtoll(dur, NULL, 10), .priority = 10 }, 1)
+				: -EINVAL;
 		} else if (!strcmp(cmd, "receipt")) {
 			r = p ? store_receipt(s, node, p, strlen(p), now, &ack) : -EINVAL;
 			if (r >= 0)
