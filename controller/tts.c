@@ -28,8 +28,9 @@
 #include <unistd.h>
 
 /* Bump when anything that shapes the rendered bytes changes (the cut into
- * parts, encoder settings), so old cache entries stop matching. */
-#define RENDER_VERSION 1
+ * parts, encoder settings, how parts are synthesised), so old cache
+ * entries stop matching. 2: each part synthesised in a fresh process. */
+#define RENDER_VERSION 2
 
 /* A part is cut at the first sentence end after PART_CHARS characters
  * (about a minute of speech); a shorter tail joins the part before it. At
@@ -969,26 +970,62 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* Take parts until none is left; each result goes to its memfd. */
+/* Dies with its parent, so that a killed renderer leaves no synthesis
+ * running. False when the parent is already gone. */
+static bool die_with_parent(void)
+{
+	pid_t parent = getppid();
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return getppid() == parent;
+}
+
+/* Render part I in a process of its own, its result to its memfd and its
+ * slot. espeak-ng carries state from one synthesis to the next (the same
+ * sentence spoken twice in one process comes out in different samples),
+ * so each part starts from a fork of a process that has synthesised
+ * nothing: then the bytes depend on the text alone, not on which parts,
+ * or notices, the process rendered before. */
+static void render_isolated(struct slot *s, int fd, const char *text, size_t len, uint32_t seed)
+{
+	pid_t pid = fork();
+	int r;
+
+	if (pid < 0) {
+		r = -errno;
+		snprintf(s->err, sizeof(s->err), "cannot start a speech process: %s", strerror(-r));
+		__atomic_store_n(&s->state, r, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if (pid == 0) {
+		unsigned char *buf = NULL;
+		size_t blen = 0;
+
+		if (!die_with_parent())
+			_exit(1);
+		r = render_part(text, len, seed, &buf, &blen, s->err, sizeof(s->err));
+		if (r == 0 && (r = write_all(fd, buf, blen)) < 0)
+			snprintf(s->err, sizeof(s->err), "cannot hand over a part: %s", strerror(-r));
+		__atomic_store_n(&s->state, r < 0 ? r : 1, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	/* A process killed before it reported leaves the slot pending; the
+	 * caller reports that. */
+}
+
+/* Take parts until none is left. */
 static void work(struct shared *sh, const int *fds, const char *text, const size_t *start,
 		 size_t nparts, uint32_t seed)
 {
 	for (;;) {
 		int i = __atomic_fetch_add(&sh->next, 1, __ATOMIC_SEQ_CST);
-		struct slot *s;
-		unsigned char *buf = NULL;
-		size_t len = 0;
-		int r;
 
 		if (i < 0 || (size_t)i >= nparts)
 			return;
-		s = &sh->slot[i];
-		r = render_part(text + start[i], start[i + 1] - start[i], seed + (uint32_t)i,
-				&buf, &len, s->err, sizeof(s->err));
-		if (r == 0 && (r = write_all(fds[i], buf, len)) < 0)
-			snprintf(s->err, sizeof(s->err), "cannot hand over a part: %s", strerror(-r));
-		free(buf);
-		__atomic_store_n(&s->state, r < 0 ? r : 1, __ATOMIC_SEQ_CST);
+		render_isolated(&sh->slot[i], fds[i], text + start[i], start[i + 1] - start[i],
+				seed + (uint32_t)i);
 	}
 }
 
@@ -1071,7 +1108,8 @@ int tts_render(const struct voice *v, const char *text, unsigned char **buf, siz
 	if ((size_t)jobs > nparts)
 		jobs = (int)nparts;
 	/* This process is one of the workers; forked ones inherit espeak-ng
-	 * already initialised with the voice selected. */
+	 * already initialised with the voice selected. Workers only fork the
+	 * processes that synthesise (render_isolated). */
 	fflush(NULL);
 	for (int j = 1; j < jobs; j++) {
 		pid_t pid = fork();
@@ -1079,10 +1117,7 @@ int tts_render(const struct voice *v, const char *text, unsigned char **buf, siz
 		if (pid < 0)
 			break; /* fewer workers; the parts still all get done */
 		if (pid == 0) {
-			pid_t parent = getppid();
-
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
+			if (!die_with_parent())
 				_exit(1);
 			work(sh, fds, t, start, nparts, enc_seed(key));
 			_exit(0);
@@ -1107,7 +1142,7 @@ int tts_render(const struct voice *v, const char *text, unsigned char **buf, siz
 		} else {
 			r = state < 0 ? state : -EIO;
 			seterr(err, errlen, "%s", state < 0 ? sh->slot[i].err :
-			       "a speech worker process died");
+			       "a speech process died");
 		}
 	}
 	if (r < 0)
