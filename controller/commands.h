@@ -12,6 +12,7 @@ int cmd_cancel(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 int cmd_nodes(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_report(int argc, char **argv);

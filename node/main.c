@@ -8,6 +8,7 @@
 #include "cxtime.h"
 #include "diag.h"
 #include "envelope.h"
+#include "live.h"
 #include "log.h"
 #include "mq.h"
 #include "nconf.h"
@@ -43,6 +44,8 @@ struct node {
 	struct spool *spool;
 	struct sched *sched;
 	struct player *player;
+	struct live *live;           /* live alert streams */
+	uint64_t live_rejected;      /* bad live frames, for rate-limited logging */
 	struct mq *mq;
 	struct tsync *tsync;
 	struct plan *plan;
@@ -496,6 +499,71 @@ static void hand_alerts(struct node *n)
 	}
 }
 
+/* A live alert (a stream and no recording): its frames are expected from
+ * now on, and the scheduler plays it as a SCHED_LIVE item. */
+static void take_live_alert(struct node *n, const struct alert *a, int64_t now)
+{
+	struct sched_item_in in = {
+		.kind = SCHED_LIVE, .id = a->id, .notice = a->title[0] ? a->title : NULL,
+		.start_ms = a->start_ms, .duration_ms = 0, .deadline_ms = a->expires_ms,
+		.priority = alert_priority(a->level), .volume = a->volume, .stream = a->live,
+	};
+	int r = live_open(n->live, a->live, now * 1000);
+
+	if (r < 0) {
+		reject(n, "alert", r == -EINVAL ? "live: not a valid stream name"
+			   : r == -ENOSPC ? "live: too many streams at once" : "out of memory");
+		return;
+	}
+	alert_seen_add(n->seen, a->id, a->expires_ms + 86400000);
+	save_seen(n);
+	r = sched_add_alert(n->sched, &in, now);
+	if (r < 0 && r != -EEXIST) {
+		log_err("cannot schedule live alert %s: %s", a->id, strerror(-r));
+		return;
+	}
+	log_info("live alert %s (level %d, %s) on stream %s accepted", a->id, a->level, a->cls,
+		 a->live);
+	n->status_dirty = true;
+}
+
+/* A frame on cx/v1/live/STREAM. */
+static void on_live(struct node *n, const char *stream, const struct mq_event *ev)
+{
+	int r = live_on_frame(n->live, stream, ev->payload, ev->len,
+			      ev->recv_us + tsync_offset_us(n->tsync));
+
+	if (r >= 0)
+		return;
+	/* A stream is 50 frames a second: count every bad one, log a few. */
+	n->rejected++;
+	n->status_dirty = true;
+	if (n->live_rejected++ < 5 || n->live_rejected % 500 == 0)
+		log_warn("rejected live frame on %s: %s (%llu so far)", stream,
+			 r == -EBADMSG ? "malformed" : env_strerror(r),
+			 (unsigned long long)n->live_rejected);
+}
+
+/* Streams that are over: their item completes (if the player has not
+ * ended it already). */
+static void end_live(struct node *n)
+{
+	char name[LIVE_STREAM_MAX + 1];
+	struct live_stats st;
+
+	live_set_offset(n->live, tsync_offset_us(n->tsync));
+	while (live_poll_ended(n->live, ctrl_now_ms(n) * 1000, name, &st) == 1) {
+		log_info("live stream %s over: %llu frames, %llu late, %llu duplicate; "
+			 "lost frames: %llu FEC, %llu PLC, %llu silent; clock: %llu samples slewed, "
+			 "%llu jumps", name,
+			 (unsigned long long)st.frames, (unsigned long long)st.late,
+			 (unsigned long long)st.dup, (unsigned long long)st.fec,
+			 (unsigned long long)st.plc, (unsigned long long)st.silent,
+			 (unsigned long long)st.slewed, (unsigned long long)st.jumps);
+		sched_live_end(n->sched, name, ctrl_now_ms(n));
+	}
+}
+
 static void on_alert(struct node *n, const struct mq_event *ev)
 {
 	struct alert *a = NULL, **v;
@@ -546,9 +614,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 		return;
 	}
 	if (a->nassets == 0) {
-		/* A live stream without a recording: not played by this node. */
-		log_warn("alert %s names live stream '%s', which this node cannot play yet",
-			 a->id, a->live);
+		take_live_alert(n, a, now);
 		alert_free(a);
 		return;
 	}
@@ -596,10 +662,11 @@ static void on_message(struct node *n, const struct mq_event *ev)
 			tsync_on_pong(n->tsync, (const char *)ev->payload, jl, ev->recv_us);
 	} else if (!strcmp(t, n->t_alert)) {
 		on_alert(n, ev);
-	} else if (!strcmp(t, n->t_cmd) || !strncmp(t, "cx/v1/live/", 11)) {
-		/* Alerts, commands and live streams are verified before anything
-		 * else looks at them; until this node handles them they are
-		 * dropped, never played. */
+	} else if (!strncmp(t, "cx/v1/live/", 11)) {
+		on_live(n, t + 11, ev);
+	} else if (!strcmp(t, n->t_cmd)) {
+		/* Commands are verified before anything else looks at them;
+		 * until this node handles them they are dropped, never played. */
 		size_t jl;
 		int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys,
 				   n->cf->nkeys, &jl);
@@ -616,6 +683,35 @@ static bool have_asset(const char *sha, void *ud)
 	return cache_has_asset(((struct node *)ud)->cache, sha);
 }
 
+/* Play a live stream: the player pulls its PCM from the jitter buffer. */
+static void play_live(struct node *n, const struct sched_act *a)
+{
+	struct player_live src;
+	struct player_item it = {
+		.token = a->token,
+		.start_us = a->at_ms * 1000 - tsync_offset_us(n->tsync),
+		.volume = a->volume,
+		.live = &src,
+	};
+	int r;
+
+	/* Open after a restart too (idempotent): a stream that no longer
+	 * sends ends after LIVE_IDLE_US with "no live audio received". */
+	r = live_open(n->live, a->stream, ctrl_now_ms(n) * 1000);
+	if (r == 0)
+		r = live_player_source(n->live, a->stream, &src);
+	if (r < 0) {
+		sched_on_failed(n->sched, a->token, ctrl_now_ms(n),
+				r == -ENOSPC ? "too many live streams" : "out of memory");
+		return;
+	}
+	n->last_volume = a->volume;
+	log_info("play live %s (stream %s) now (priority %d, volume %d)", a->id, a->stream,
+		 a->priority, a->volume);
+	if (player_start(n->player, &it) < 0)
+		sched_on_failed(n->sched, a->token, ctrl_now_ms(n), "out of memory");
+}
+
 static void do_play(struct node *n, const struct sched_act *a)
 {
 	char (*paths)[512] = calloc(a->nassets ? a->nassets : 1, sizeof(*paths));
@@ -627,6 +723,10 @@ static void do_play(struct node *n, const struct sched_act *a)
 		.npaths = a->nassets,
 	};
 
+	if (a->stream) {
+		play_live(n, a);
+		goto out;
+	}
 	if (!paths || !pp) {
 		sched_on_failed(n->sched, a->token, ctrl_now_ms(n), "out of memory");
 		goto out;
@@ -802,6 +902,9 @@ static int setup(struct node *n, const char *config)
 		log_err("cannot start the player: %s", strerror(errno));
 		return -errno;
 	}
+	n->live = live_new(n->cf->keys, n->cf->nkeys, n->cf->latency_ms);
+	if (!n->live)
+		return -ENOMEM;
 	restore(n);
 
 	snprintf(will, sizeof(will),
@@ -849,6 +952,7 @@ static void teardown(struct node *n)
 	}
 	mq_free(n->mq);
 	player_free(n->player);
+	live_free(n->live);         /* after the player: it reads from it */
 	tsync_free(n->tsync);
 	sched_free(n->sched);
 	spool_close(n->spool);
@@ -926,6 +1030,7 @@ int main(int argc, char **argv)
 		}
 		on_player(&n);
 		hand_alerts(&n);
+		end_live(&n);
 		wake = run_sched(&n);
 		now = ctrl_now_ms(&n);
 		if (mq_connected(n.mq)) {
@@ -943,6 +1048,8 @@ int main(int argc, char **argv)
 			}
 			publish_status(&n, now >= n.next_status_ms);
 		}
+		if (live_next_us(n.live) / 1000 < wake)
+			wake = live_next_us(n.live) / 1000;
 		timeout = wake == INT64_MAX ? 1000 : wake - now;
 		if (timeout > 1000)
 			timeout = 1000;

@@ -60,13 +60,16 @@
 #define MAX_SLEEP_US    1000000
 
 /* --- sources -------------------------------------------------------------
- * What an item plays. Assets in sequence now; a live jitter-buffer source
- * plugs in here later with its own ops, and the thread does not change. */
+ * What an item plays: assets in sequence, or a live jitter-buffer source
+ * (struct player_live) that is asked for the PCM of a given instant. */
 
 struct source;
 
 struct source_ops {
 	const char *name;
+	/* The source aligns itself to PLAY_US: never read ahead of the start
+	 * (no decode-ahead), so the first read gets the right instant. */
+	bool timed;
 	/* On the thread, ahead of the start. \retval 0 / -errno, s->err set */
 	int (*open)(struct source *s);
 	/* Up to MAX mono 48 kHz frames into PCM. PLAY_US is when the first of
@@ -180,6 +183,62 @@ static const struct source_ops seq_ops = {
 	.read = seq_read,
 	.destroy = seq_destroy,
 };
+
+struct live_source {
+	struct source base;
+	struct player_live live;
+};
+
+static int live_src_open(struct source *s)
+{
+	(void)s;
+	return 0;
+}
+
+static int live_src_read(struct source *s, int16_t *pcm, int max, int64_t play_us)
+{
+	struct live_source *q = (struct live_source *)s;
+	int r = q->live.read(q->live.ud, pcm, max, play_us, q->base.err, sizeof(q->base.err));
+
+	if (r < 0 && !q->base.err[0])
+		snprintf(q->base.err, sizeof(q->base.err), "live source: %s", strerror(-r));
+	return r > max ? max : r;
+}
+
+static void live_src_destroy(struct source *s)
+{
+	struct live_source *q = (struct live_source *)s;
+
+	if (!q)
+		return;
+	if (q->live.release)
+		q->live.release(q->live.ud);
+	free(q);
+}
+
+static const struct source_ops live_ops = {
+	.name = "live",
+	.timed = true,
+	.open = live_src_open,
+	.read = live_src_read,
+	.destroy = live_src_destroy,
+};
+
+/* Takes LIVE's ud: released here on failure. */
+static struct source *live_src_new(const struct player_live *live)
+{
+	struct live_source *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		if (live->release)
+			live->release(live->ud);
+		errno = ENOMEM;
+		return NULL;
+	}
+	q->base.ops = &live_ops;
+	q->live = *live;
+	return &q->base;
+}
 
 static struct source *seq_new(const char *const *paths, size_t n)
 {
@@ -999,7 +1058,7 @@ static int64_t step_item(struct player *p, int64_t mono)
 		}
 		p->src_open = true;
 		/* Decode ahead: a corrupt asset fails before STARTED. */
-		if (refill(p, it->start_us) < 0)
+		if (!it->src->ops->timed && refill(p, it->start_us) < 0)
 			return mono;
 	}
 
@@ -1262,20 +1321,32 @@ int player_next_event(struct player *p, struct player_ev *ev)
 int player_start(struct player *p, const struct player_item *it)
 {
 	struct item *ni;
+	bool ok;
 
-	if (!it || it->volume < 1 || it->volume > 100 || it->npaths == 0 || !it->paths)
+	if (it && it->live) {
+		ok = it->live->read && it->npaths == 0 && it->volume >= 1 && it->volume <= 100;
+		if (!ok) {
+			if (it->live->release)
+				it->live->release(it->live->ud);
+			return -EINVAL;
+		}
+	} else if (!it || it->volume < 1 || it->volume > 100 || it->npaths == 0 || !it->paths) {
 		return -EINVAL;
+	}
 	for (size_t k = 0; k < it->npaths; k++)
 		if (!it->paths[k])
 			return -EINVAL;
 	ni = calloc(1, sizeof(*ni));
-	if (!ni)
+	if (!ni) {
+		if (it->live && it->live->release)
+			it->live->release(it->live->ud);
 		return -ENOMEM;
+	}
 	ni->token = it->token;
 	ni->start_us = it->start_us;
 	ni->deadline_us = it->deadline_us;
 	ni->volume = it->volume;
-	ni->src = seq_new(it->paths, it->npaths);
+	ni->src = it->live ? live_src_new(it->live) : seq_new(it->paths, it->npaths);
 	if (!ni->src) {
 		free(ni);
 		return -ENOMEM;

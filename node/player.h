@@ -17,15 +17,31 @@ struct player_cfg {
 	                         * this long without audio; 0: 2000 */
 };
 
-/* What to play: the assets one after another, first sample leaving the DAC
- * at START_US (CLOCK_REALTIME, microseconds; already corrected to the
- * controller's clock by the caller), with the volume as gain. */
+/* A live source: the player pulls the PCM for the instant it will be
+ * heard, so the source (node/live.c) aligns it to its own clock. */
+struct player_live {
+	/* Up to MAX mono 48 kHz samples whose first leaves the device at
+	 * PLAY_US (CLOCK_REALTIME µs); each call continues the previous one.
+	 * Called on the player thread, never ahead of the start.
+	 * \retval samples > 0 / 0 at the end / -errno with ERR set */
+	int (*read)(void *ud, int16_t *pcm, int max, int64_t play_us, char *err, size_t errlen);
+	void (*release)(void *ud);  /* the player is done with UD; may be NULL */
+	void *ud;
+};
+
+/* What to play: the assets one after another (or the live source), first
+ * sample leaving the DAC at START_US (CLOCK_REALTIME, microseconds; already
+ * corrected to the controller's clock by the caller), with the volume as
+ * gain. */
 struct player_item {
 	uint64_t token;         /* the caller's handle, echoed in events */
 	int64_t start_us;
 	int volume;             /* 1..100 */
 	size_t npaths;
 	const char *const *paths;
+	const struct player_live *live; /* instead of paths (NPATHS 0); copied,
+	                         * and its UD released by the player, also
+	                         * when player_start fails */
 	int64_t deadline_us;    /* if the device cannot be opened, give up
 	                         * (PLAYER_EV_FAILED "device unavailable: ...")
 	                         * at this instant; 0: 5 s after start_us or after
@@ -35,7 +51,8 @@ struct player_item {
 /* Timing rules (player.c has the details):
  * - The PCM is opened and the first asset opened and decoded ahead, at
  *   START_US - (warmup_ms when an amplifier is configured) - buffer_ms -
- *   300 ms; the amplifier is switched on at START_US - warmup_ms.
+ *   300 ms; the amplifier is switched on at START_US - warmup_ms. A live
+ *   source is not read ahead: each read is for the instant it will leave.
  * - Silence is queued so that, per snd_pcm_delay, the first sample leaves at
  *   START_US. An item that is late (on arrival, or because the device opened
  *   late) starts at once from its first sample: late, never skipped. Only
@@ -92,7 +109,8 @@ int player_next_event(struct player *p, struct player_ev *ev);
 /* Play IT, replacing whatever is playing or waiting (that one ends with
  * PLAYER_EV_STOPPED). The paths are copied. Events for IT follow:
  * STARTED then DONE, STOPPED or FAILED; or FAILED/STOPPED alone when it never
- * started. \retval 0 / -ENOMEM / -EINVAL (volume outside 1..100, no paths) */
+ * started. \retval 0 / -ENOMEM / -EINVAL (volume outside 1..100, neither
+ * paths nor a live source) */
 int player_start(struct player *p, const struct player_item *it);
 /* Stop TOKEN if it is playing or waiting. It then ends with STOPPED (or
  * with DONE/FAILED if it ended on its own first). \retval 0 / -ENOENT */

@@ -548,7 +548,9 @@ json_t *sched_export(const struct sched *s, int64_t keep_after_ms)
 			continue;
 		if (it->state == DONE)
 			st = "done";
-		else if (it->started_once || it->interrupted || it->state == PLAYING)
+		else if (it->state == PLAYING)
+			st = "playing"; /* on the air: a restart cuts this run short */
+		else if (it->started_once || it->interrupted)
 			st = "started";
 		else if (it->kind != SCHED_PLAN)
 			st = "waiting"; /* alerts must survive a restart */
@@ -611,12 +613,18 @@ int sched_import(struct sched *s, const json_t *state, int64_t now_ms)
 		it->started_ms = json_integer_value(json_object_get(o, "started_ms"));
 		if (!strcmp(st, "done")) {
 			it->state = DONE;
-		} else if (!strcmp(st, "started")) {
+		} else if (!strcmp(st, "started") || !strcmp(st, "playing")) {
+			bool over = now_ms > it->deadline_ms || it->kind == SCHED_LIVE;
+
 			it->started_once = true;
 			it->interrupted = true;
 			it->state = WAITING;
-			if (now_ms > it->deadline_ms || it->kind == SCHED_LIVE) {
+			/* A run that was on the air when the node stopped ended
+			 * there: it is reported as a preempted one is, and the
+			 * item restarts from its beginning within its deadline. */
+			if (over || !strcmp(st, "playing"))
 				receipt(s, it, "interrupted", "node restarted", now_ms);
+			if (over) {
 				it->state = DONE;
 				it->interrupted = false;
 			}

@@ -106,5 +106,7 @@ json_t *sched_export(const struct sched *s, int64_t keep_after_ms);
 /* Restore after sched_set_plan/before the first tick: items recorded as
  * finished are not played again; items recorded as started but not
  * finished restart when within their deadline, else get "interrupted"
- * (reason "node restarted"). */
+ * (reason "node restarted"). An item that was playing when the state was
+ * saved gets that "interrupted" receipt for the run cut short in any case,
+ * as a preempted one does, before it restarts. */
 int sched_import(struct sched *s, const json_t *state, int64_t now_ms);

@@ -69,6 +69,7 @@ persistence_location $T/broker/
 autosave_interval 1
 max_queued_messages 100000
 message_size_limit 0
+set_tcp_nodelay true
 log_dest stderr
 log_type error
 log_type warning
@@ -151,13 +152,13 @@ start_pulse() {
 	export XDG_RUNTIME_DIR="$T/xdg"
 	mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 	export PULSE_SERVER="unix:$T/pulse.sock"
+	# One -L argument per sink (node names are [a-z0-9-], safe to eval).
 	_loads=""
 	for n in "$@"; do
-		_loads="$_loads -L module-null-sink sink_name=$n rate=48000 channels=1"
+		_loads="$_loads -L 'module-null-sink sink_name=$n rate=48000 channels=1'"
 	done
-	# shellcheck disable=SC2086
-	spawn pulse pulseaudio -n --daemonize=no --exit-idle-time=-1 --system=false \
-		--disallow-exit -L "module-native-protocol-unix auth-anonymous=1 socket=$T/pulse.sock" $_loads
+	eval "spawn pulse pulseaudio -n --daemonize=no --exit-idle-time=-1 --system=false \
+		--disallow-exit -L 'module-native-protocol-unix auth-anonymous=1 socket=$T/pulse.sock' $_loads"
 	wait_for 10 pactl info || fail "pulseaudio did not start"
 	{
 		echo "</usr/share/alsa/alsa.conf>"
@@ -276,4 +277,175 @@ if got[i:i + len(want)] != want:
     sys.exit(f"{n} samples differ from the decoded asset")
 print(f"sample-exact: {len(want)//2} samples after {i//2} samples of lead-in")
 PY
+}
+
+# start_pulse_shared NAME...: a private PulseAudio with ONE null sink "all"
+# of one channel per NAME (aux0, aux1, ... in order) and a mono remap sink
+# per NAME on its channel, reached through ALSA as pcm.NAME (playback) and
+# pcm.NAME_in (capture from the sink's monitor). One recording of
+# all.monitor (record_shared) then holds every NAME on one timeline, so
+# onsets compare sample by sample (DESIGN "Testing", skew between nodes).
+start_pulse_shared() {
+	need pulseaudio
+	need parec
+	ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 ||
+		skip "ALSA pulse plugin (libasound2-plugins) missing"
+	export XDG_RUNTIME_DIR="$T/xdg"
+	mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+	export PULSE_SERVER="unix:$T/pulse.sock"
+	SHARED_CH=$#
+	SHARED_MAP=""
+	_i=0
+	for n in "$@"; do
+		SHARED_MAP="$SHARED_MAP${SHARED_MAP:+,}aux$_i"
+		_i=$((_i + 1))
+	done
+	spawn pulse pulseaudio -n --daemonize=no --exit-idle-time=-1 --system=false \
+		--disallow-exit -L "module-native-protocol-unix auth-anonymous=1 socket=$T/pulse.sock" \
+		-L "module-null-sink sink_name=all rate=48000 channels=$SHARED_CH channel_map=$SHARED_MAP"
+	wait_for 10 pactl info || fail "pulseaudio did not start"
+	_i=0
+	for n in "$@"; do
+		pactl load-module module-remap-sink sink_name="$n" master=all channels=1 \
+			channel_map=mono master_channel_map="aux$_i" remix=no >/dev/null ||
+			fail "cannot load the remap sink $n"
+		_i=$((_i + 1))
+	done
+	# An idle null sink renders in long cycles (about 2 s), and a recording
+	# that starts then misses up to one. A recording with a low latency kept
+	# running for the whole test keeps the cycles short; wait for its data.
+	spawn pulse-keep parec -d all.monitor --latency-msec=10 --raw /dev/null
+	timeout 10 parec -d all.monitor --latency-msec=10 --raw /dev/stdout 2>/dev/null |
+		head -c 64 > /dev/null
+	{
+		echo "</usr/share/alsa/alsa.conf>"
+		for n in "$@"; do
+			printf 'pcm.%s {\n\ttype pulse\n\tdevice "%s"\n\tserver "unix:%s"\n}\n' "$n" "$n" "$T/pulse.sock"
+			printf 'pcm.%s_in {\n\ttype pulse\n\tdevice "%s.monitor"\n\tserver "unix:%s"\n}\n' "$n" "$n" "$T/pulse.sock"
+		done
+	} > "$T/asound-pulse.conf"
+	export ALSA_CONFIG_PATH="$T/asound-pulse.conf"
+}
+
+# record_shared NAME FILE: parec all.monitor (every channel, s16le 48 kHz)
+# to FILE in the background, as process NAME.
+record_shared() {
+	spawn "$1" parec -d all.monitor --format=s16le --rate=48000 --channels="$SHARED_CH" \
+		--channel-map="$SHARED_MAP" --latency-msec=10 --raw "$2"
+}
+
+# pub TOPIC ARGS...: mosquitto_pub at QoS 1 to the test broker (ARGS: -m,
+# -f, -s, -r ...), as anybody who can reach the broker could.
+pub() {
+	_t=$1; shift
+	mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t "$_t" "$@"
+}
+
+# plan_issued NODE: issued_ms of the plan NODE holds on disk (plan.msg).
+plan_issued() {
+	[ -s "$T/state-$1/plan.msg" ] || return 1
+	head -n 1 "$T/state-$1/plan.msg" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["issued_ms"])'
+}
+
+# status_field NODE FIELD: one field of NODE's retained status ("" if absent).
+status_field() {
+	node_status "$1" | python3 -c '
+import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print("" if v is None else v)' "$2"
+}
+
+# proc_kb NAME FIELD: a /proc/PID/status field in kB (VmRSS, VmHWM) of the
+# process started as NAME.
+proc_kb() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$(pid_of "$1")/status"
+}
+
+# alive NAME: the process started as NAME still runs.
+alive() {
+	_p=$(pid_of "$1")
+	[ -n "$_p" ] && kill -0 "$_p" 2>/dev/null
+}
+
+# status_is NODE FIELD VALUE / status_ge NODE FIELD N: test one field of
+# NODE's retained status (for wait_for).
+status_is() { [ "$(status_field "$1" "$2")" = "$3" ]; }
+status_ge() {
+	_v=$(status_field "$1" "$2")
+	[ -n "$_v" ] && [ "$_v" -ge "$3" ]
+}
+
+# ---- receipts, spools and caches across failures ----
+
+# node_receipts NODE: "SEQ OCC STATE" for every receipt NODE spooled, from
+# its log lines "receipt N: OCC STATE", by seq; the log is appended across
+# restarts, so this is the node's whole history.
+node_receipts() {
+	sed -n 's/.*receipt \([0-9][0-9]*\): \([^ ]*\) \([a-z]*\).*/\1 \2 \3/p' "$T/node-$1.log" |
+		sort -n
+}
+
+# store_receipts NODE: "SEQ OCC STATE" for every receipt of NODE in the store, by seq.
+store_receipts() {
+	sql "select seq || ' ' || occ || ' ' || state from receipts where node='$1' order by seq"
+}
+
+# receipts_match NODE: the store holds exactly the receipts NODE logged, no
+# more, no fewer (each once: the store's key is (node, seq)).
+receipts_match() {
+	[ -n "$(node_receipts "$1")" ] && [ "$(node_receipts "$1")" = "$(store_receipts "$1")" ]
+}
+
+# spool_count NODE: receipts NODE still holds unacknowledged on disk.
+spool_count() {
+	ls "$T/state-$1/spool/" 2>/dev/null | grep -c '\.json$'
+}
+spool_drained() { [ "$(spool_count "$1")" = 0 ]; }
+
+# plan_cached NODE: NODE holds a plan and every asset of its events.
+plan_cached() {
+	[ -s "$T/state-$1/plan.msg" ] || return 1
+	for _a in $(head -n 1 "$T/state-$1/plan.msg" | python3 -c '
+import json, sys
+print(" ".join(a for e in json.load(sys.stdin)["events"] for a in e["assets"]))'); do
+		[ -s "$T/state-$1/assets/$_a.opus" ] || return 1
+	done
+}
+
+# cache_verifies NODE: every cached asset hashes to its name (SHA.opus);
+# prints how many.
+cache_verifies() {
+	_k=0
+	for _f in "$T/state-$1/assets/"*.opus; do
+		[ -f "$_f" ] || continue
+		_h=$(sha256sum < "$_f" | cut -d ' ' -f 1)
+		[ "$_h.opus" = "$(basename "$_f")" ] || { echo "$_f hashes to $_h"; return 1; }
+		_k=$((_k + 1))
+	done
+	[ "$_k" -gt 0 ] || { echo "no asset in the cache"; return 1; }
+	echo "$_k cached assets verify"
+}
+
+# slot_at MS: the minute starting at MS (as next_slot prints it), in
+# Asia/Shanghai: "HH:MM YYYY-MM-DD MS".
+slot_at() {
+	python3 - "$1" <<'PY'
+import sys, datetime, zoneinfo
+t = datetime.datetime.fromtimestamp(int(sys.argv[1]) / 1000, zoneinfo.ZoneInfo("Asia/Shanghai"))
+print(t.strftime("%H:%M"), t.strftime("%Y-%m-%d"), int(t.timestamp() * 1000))
+PY
+}
+
+# broker_persistence_writable: call before start_broker in a test that
+# restarts the broker and relies on what it persisted (sessions, queued
+# QoS 1 messages, retained ones). Run as root, mosquitto drops to the user
+# "mosquitto", which cannot write into the private $T: without this every
+# autosave fails ("Error: Permission denied" in broker.log) and a restart
+# comes back empty.
+broker_persistence_writable() {
+	mkdir -p "$T/broker"
+	[ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1 || return 0
+	chmod 711 "$T"
+	chown mosquitto "$T/broker"
 }

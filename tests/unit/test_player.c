@@ -39,7 +39,7 @@ static char bad_path[128], missing_path[128];
 
 /* The PCMs: one file PCM per test so outputs do not mix. */
 static const char *const pcms[] = {
-	"exact", "gain", "seq", "preempt", "stop", "corrupt", "amp", "late",
+	"exact", "gain", "seq", "preempt", "stop", "corrupt", "amp", "late", "live",
 };
 
 static void write_conf(bool with_later)
@@ -324,6 +324,74 @@ static void test_exact(void **state)
 	assert_silent(out, 0, off);
 	assert_silent(out, off + ra.n, n);
 	free(out);
+	player_free(p);
+}
+
+/* A live source: pulled on the thread, never ahead of the start, each read
+ * with the instant its first sample leaves; released once. */
+struct fake_live {
+	int reads, released;
+	int64_t first_play_us, last_play_us;
+	int next;
+};
+
+static int fake_read(void *ud, int16_t *pcm, int max, int64_t play_us, char *err, size_t errlen)
+{
+	struct fake_live *f = ud;
+	int n = max < 960 ? max : 960;
+
+	(void)err;
+	(void)errlen;
+	if (f->reads++ == 0)
+		f->first_play_us = play_us;
+	else if (play_us < f->last_play_us)
+		return -EINVAL;
+	f->last_play_us = play_us;
+	if (f->next >= 20 * 960)
+		return 0;
+	for (int k = 0; k < n; k++)
+		pcm[k] = (int16_t)(1 + (f->next + k) % 30000);
+	f->next += n;
+	return n;
+}
+
+static void fake_release(void *ud)
+{
+	((struct fake_live *)ud)->released++;
+}
+
+static void test_live_source(void **state)
+{
+	struct player *p = new_player("cx_live", 0);
+	struct fake_live fl = { 0 };
+	struct player_live src = { .read = fake_read, .release = fake_release, .ud = &fl };
+	struct player_item it = { .token = 5, .volume = 100, .live = &src };
+	const char *paths[] = { ra.path };
+	struct player_ev ev;
+	int16_t *out;
+	int n, off;
+
+	(void)state;
+	it.start_us = cx_now_us() + 300000;
+	assert_int_equal(player_start(p, &it), 0);
+	expect_ev(p, PLAYER_EV_STARTED, 5, 2000, &ev);
+	expect_ev(p, PLAYER_EV_DONE, 5, 3000, &ev);
+	assert_int_equal(ev.played_ms, 400);
+	assert_int_equal(fl.released, 1);
+	/* Not read ahead: the first read is for the start instant. */
+	assert_true(llabs(fl.first_play_us - it.start_us) < 1000);
+	out = read_raw("live", &n);
+	for (off = 0; off < n && out[off] == 0; off++)
+		;
+	assert_true(off + 20 * 960 <= n);
+	for (int k = 0; k < 20 * 960; k++)
+		assert_int_equal(out[off + k], 1 + k % 30000);
+	free(out);
+	/* A live source with paths too is refused, and still released. */
+	it.paths = paths;
+	it.npaths = 1;
+	assert_int_equal(player_start(p, &it), -EINVAL);
+	assert_int_equal(fl.released, 2);
 	player_free(p);
 }
 
@@ -613,6 +681,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact),
+		cmocka_unit_test(test_live_source),
 		cmocka_unit_test(test_gain),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_stereo_fallback),
