@@ -773,6 +773,8 @@ static void item_end(struct player *p, enum player_ev_type type, const char *rea
 	/* A replacement may already be registered (take_requests). */
 	if (p->cur_token == it->token)
 		p->has_cur = false;
+	/* Whoever sees the event sees the player idle. */
+	p->stats.playing = false;
 	ev_push_locked(p, &ev);
 	pthread_mutex_unlock(&p->lock);
 	item_free(it);
