@@ -11,6 +11,7 @@
 #include "hash.h"
 #include "log.h"
 #include "mq.h"
+#include "notify.h"
 #include "pub.h"
 #include "schedule.h"
 #include "store.h"
@@ -30,9 +31,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#if HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #define ASSET_GRACE_MS (30LL * 86400000) /* clear retained assets unused this long */
 #define DEBOUNCE_MS 500                  /* let an editor finish saving */
@@ -546,9 +544,7 @@ int cmd_serve(int argc, char **argv)
 	if (mq_wait_connected(s.mq, 10000) < 0)
 		log_warn("broker %s not reachable yet; retrying in the background", s.cf->broker);
 	s.rebuild_at_ms = cx_now_ms();
-#if HAVE_SYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	cx_notify("READY=1");
 	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = mq_fd(s.mq), .events = POLLIN },
@@ -573,9 +569,7 @@ int cmd_serve(int argc, char **argv)
 		}
 		if (s.rebuild_at_ms && s.rebuild_at_ms - now < timeout)
 			timeout = s.rebuild_at_ms > now ? s.rebuild_at_ms - now : 0;
-#if HAVE_SYSTEMD
-		sd_notify(0, "WATCHDOG=1");
-#endif
+		cx_notify_watchdog();
 		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			rc = CX_EXIT_USER;
@@ -601,9 +595,7 @@ int cmd_serve(int argc, char **argv)
 			}
 		}
 	}
-#if HAVE_SYSTEMD
-	sd_notify(0, "STOPPING=1");
-#endif
+	cx_notify("STOPPING=1");
 	serve_teardown(&s);
 	close(sfd);
 	return rc;

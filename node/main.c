@@ -11,6 +11,7 @@
 #include "live.h"
 #include "log.h"
 #include "mq.h"
+#include "notify.h"
 #include "nconf.h"
 #include "plan.h"
 #include "player.h"
@@ -29,9 +30,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#if HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #define TOPIC_MAX 160
 #define LEAD_MS 1500            /* hand items to the player this early */
@@ -1007,9 +1005,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("node %s up; state in %s, audio on '%s'", n.cf->id, n.cf->state_dir, n.cf->device);
-#if HAVE_SYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	cx_notify("READY=1");
 	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = mq_fd(n.mq), .events = POLLIN },
@@ -1057,6 +1053,7 @@ int main(int argc, char **argv)
 			timeout = 0;
 		if (tsync_next_us(n.tsync, cx_mono_us()) / 1000 < timeout)
 			timeout = tsync_next_us(n.tsync, cx_mono_us()) / 1000;
+		cx_notify_watchdog();
 		if (poll(pfd, 3, (int)timeout) < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			rc = 1;
@@ -1071,9 +1068,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-#if HAVE_SYSTEMD
-	sd_notify(0, "STOPPING=1");
-#endif
+	cx_notify("STOPPING=1");
 	teardown(&n);
 	close(sfd);
 	return rc;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A broadcast plays on exactly its targeted nodes, sample for sample; every
-# node's started and completed receipts are in the store exactly once.
+# node's started and completed receipts are in the store exactly once. The
+# daemons tell the service manager (a listener on $NOTIFY_SOCKET, as
+# systemd's Type=notify units get) they are ready, alive and stopping.
 . "$(dirname "$0")/lib.sh"
 need sox
 need sqlite3
@@ -32,8 +34,22 @@ CONF
 "$CUNXIANG" check "$T/sched" || fail "the test schedule does not check"
 write_controller "$T/sched"
 alsa_file_pcms n1 n2 n3 n4
-start_serve
-for n in n1 n2 n3 n4; do write_node $n $n; start_node $n; done
+# notify_listener NAME: collect the notify datagrams of one daemon in $T/NAME.notify.
+notify_listener() {
+	spawn "notify-$1" python3 -u -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + sys.argv[1])
+while True:
+    print(s.recv(256).decode(), flush=True)' "cx-notify-$$-$1"
+	sleep 0.3
+}
+notify_listener serve
+spawn serve env NOTIFY_SOCKET="@cx-notify-$$-serve" "$CUNXIANG" serve -c "$T/controller.yaml"
+notify_listener n1
+write_node n1 n1
+spawn node-n1 env NOTIFY_SOCKET="@cx-notify-$$-n1" "$CUNXIANG_NODE" -c "$T/node-n1.yaml"
+for n in n2 n3 n4; do write_node $n $n; start_node $n; done
 
 # Every node holds its plan and assets before the event.
 for n in n1 n2 n3; do
@@ -64,5 +80,17 @@ c=$(sql "select count(*) from planned where occ='$OCC'")
 # Every receipt was acknowledged: the spools are empty.
 for n in n1 n2 n3; do
 	wait_for 10 sh -c "test -z \"\$(ls '$T/state-$n/spool/' | grep json)\"" || fail "$n spool not drained"
+done
+# Ready, a watchdog ping at least every few seconds, and stopping.
+for d in serve n1; do
+	grep -qx 'READY=1' "$T/notify-$d.log" || fail "$d did not say it was ready"
+	c=$(grep -cx 'WATCHDOG=1' "$T/notify-$d.log")
+	[ "$c" -ge 5 ] || fail "$d sent $c watchdog pings"
+done
+stop_proc node-n1
+stop_proc serve
+sleep 0.3
+for d in serve n1; do
+	tail -n 1 "$T/notify-$d.log" | grep -qx 'STOPPING=1' || fail "$d did not say it was stopping"
 done
 echo ok
