@@ -7,6 +7,7 @@
 #include "cxtime.h"
 #include "diag.h"
 #include "fileio.h"
+#include "schedule.h"
 #include "store.h"
 
 #include <errno.h>
@@ -151,18 +152,29 @@ static void ago(int64_t ms, char *out, size_t size)
 		snprintf(out, size, "%" PRId64 "d ago", s / 86400);
 }
 
+/* Times in the township's zone, as the other commands show them: fleet.yaml
+ * names it and loading the schedules selects it (Asia/Shanghai when it
+ * names none). Errors in the schedules do not matter here: the fleet's
+ * state is wanted most when something is wrong. */
+static void select_zone(const char *schedules)
+{
+	struct diag *d = diag_new();
+
+	if (d)
+		schedule_free(schedule_load(schedules, d));
+	diag_free(d);
+}
+
 static void last_seen_text(int64_t ms, int64_t now, char *out, size_t size)
 {
 	char rel[32];
 	struct tm tm;
-	time_t t;
 
 	if (ms == STORE_NONE) {
 		snprintf(out, size, "never");
 		return;
 	}
-	t = (time_t)(ms / 1000);
-	localtime_r(&t, &tm);
+	cx_tz_ms_to_civil(ms, &tm);
 	ago(now - ms, rel, sizeof(rel));
 	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d (%s)", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rel);
@@ -360,6 +372,7 @@ int cmd_nodes(int argc, char **argv)
 		diag_print(d, stderr);
 		goto out;
 	}
+	select_zone(cf->schedules);
 	if (!(path = fio_join(cf->data_dir, STORE_FILE))) {
 		fprintf(stderr, "cunxiang nodes: out of memory\n");
 		goto out;

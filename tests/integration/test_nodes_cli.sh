@@ -71,6 +71,12 @@ line zz-09 | grep -q '(not in fleet)' || fail "zz-09 not in fleet"
 line zz-09 | grep -q ' unknown ' || fail "zz-09 plan unknown"
 line yn-01 | grep -q '([0-9][0-9]*s ago)' || fail "yn-01 last seen: $(line yn-01)"
 line yb-03 | grep -q '(2h ago)' || fail "yb-03 last seen: $(line yb-03)"
+# Times are in the township's zone (fleet.yaml's; Asia/Shanghai when there
+# is none, as here), whatever the zone of the machine.
+TZ=UTC "$CUNXIANG" nodes -c "$tmp/controller.yaml" > "$tmp/utc" 2>/dev/null || fail "nodes in UTC"
+want=$(python3 -c 'import datetime, time, zoneinfo
+print(datetime.datetime.fromtimestamp(time.time() - 7200, zoneinfo.ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:"))')
+grep "^yb-03 " "$tmp/utc" | grep -q " $want" || fail "yb-03 last seen not in the township's zone: $(grep '^yb-03 ' "$tmp/utc"), want $want"
 line yn-01 | grep -q ' -1\.2 ' || fail "yn-01 clock offset in ms: $(line yn-01)"
 line yb-01 | grep -Eq ' 4 +0 +-1\.2 ' || fail "yb-01 assets missing: $(line yb-01)"
 # Wide village names keep the columns aligned: every row's PLAN cell starts
