@@ -38,10 +38,82 @@ void diag_free(struct diag *d)
 	free(d);
 }
 
+/* Length of the well-formed UTF-8 sequence of 2 to 4 bytes at P, or 0
+ * (overlong forms, surrogates and code points past U+10FFFF are not
+ * well-formed). Stops at the first byte that does not fit, so it never reads
+ * past a NUL. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+size_t diag_escape(char *out, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = 0;
+	bool cut = false;
+
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : utf8_seq(p);
+		bool esc = n == 0 || *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] < 0xa0);
+		size_t escn = n ? n : 1; /* bytes this step covers */
+		size_t w = esc ? 4 * escn : n;
+
+		if (!cut && len + w < size) {
+			if (esc) {
+				for (size_t i = 0; i < escn; i++) {
+					out[len + 4 * i] = '\\';
+					out[len + 4 * i + 1] = 'x';
+					out[len + 4 * i + 2] = hex[p[i] >> 4];
+					out[len + 4 * i + 3] = hex[p[i] & 15];
+				}
+			} else {
+				memcpy(out + len, p, n);
+			}
+		} else {
+			if (!cut && size)
+				out[len] = '\0';
+			cut = true;
+		}
+		len += w;
+		p += escn;
+	}
+	if (!cut && size)
+		out[len] = '\0';
+	return len;
+}
+
 static void add(struct diag *d, bool error, const char *file, int line, int col,
 		const char *fmt, va_list ap)
 {
-	char msg[1024], loc[1200];
+	/* Each byte escapes to at most 4. */
+	char msg[1024], shown[4 * sizeof(msg)], where[1024], loc[1200];
 	size_t n;
 	struct rec *r;
 
@@ -55,15 +127,17 @@ static void add(struct diag *d, bool error, const char *file, int line, int col,
 		d->cap = cap;
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_escape(shown, sizeof(shown), msg);
+	diag_escape(where, sizeof(where), file ? file : "");
 	if (line > 0 && col > 0)
-		snprintf(loc, sizeof(loc), "%s:%d:%d: ", file ? file : "", line, col);
+		snprintf(loc, sizeof(loc), "%s:%d:%d: ", where, line, col);
 	else if (line > 0)
-		snprintf(loc, sizeof(loc), "%s:%d: ", file ? file : "", line);
+		snprintf(loc, sizeof(loc), "%s:%d: ", where, line);
 	else if (file)
-		snprintf(loc, sizeof(loc), "%s: ", file);
+		snprintf(loc, sizeof(loc), "%s: ", where);
 	else
 		loc[0] = '\0';
-	n = strlen(loc) + strlen(msg) + 16;
+	n = strlen(loc) + strlen(shown) + 16;
 	r = &d->v[d->n];
 	r->text = malloc(n);
 	r->file = strdup(file ? file : "");
@@ -72,7 +146,7 @@ static void add(struct diag *d, bool error, const char *file, int line, int col,
 		free(r->file);
 		return;
 	}
-	snprintf(r->text, n, "%s%s: %s", loc, error ? "error" : "warning", msg);
+	snprintf(r->text, n, "%s%s: %s", loc, error ? "error" : "warning", shown);
 	r->line = line;
 	r->col = col;
 	r->error = error;

@@ -202,6 +202,9 @@ static void bad_id(void **state)
 		     "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
 	expect_error("id: \"\"\nbroker: mqtt://h\ntrusted_keys: [\"%K\"]\n", 1, 5,
 		     "id must not be empty");
+	/* Echoed with its control characters escaped, not sent to the terminal. */
+	expect_error("id: \"n1\\e[2J\\x9b\"\nbroker: mqtt://h\ntrusted_keys: [\"%K\"]\n", 1, 5,
+		     "id must be 1 to 32 of a-z, 0-9 and '-', not 'n1\\x1b[2J\\xc2\\x9b'");
 	expect_error("id: [a]\nbroker: mqtt://h\ntrusted_keys: [\"%K\"]\n", 1, 5,
 		     "id must be a single value, not a list");
 	expect_error("broker: mqtt://h\ntrusted_keys: [\"%K\"]\n", 1, 1, "missing key 'id'");

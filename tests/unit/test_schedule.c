@@ -406,6 +406,24 @@ static void unknown_references(void **state)
 	       "s/a.yaml:8:14: error: unknown node 'yn-09'");
 }
 
+static void echoed_text_escaped(void **state)
+{
+	/* A file name and double-quoted YAML escapes can carry terminal
+	 * control sequences; errors show them as \xHH. */
+	put("fleet.yaml", fleet);
+	put("\x1b[2J.yaml",
+	    "broadcasts:\n"
+	    "  - id: b\n"
+	    "    notice: \"flood\\e]0;owned\\a\"\n"                                /* 3 */
+	    "    at: \"07:30\"\n"
+	    "    targets: { tags: [\"\\x9b31m\"] }\n"                               /* 5 */
+	    "    \"vo\\elume\": 3\n");                                              /* 6 */
+	load();
+	EXPECT("s/\\x1b[2J.yaml:3:13: error: unknown notice 'flood\\x1b]0;owned\\x07'",
+	       "s/\\x1b[2J.yaml:5:23: error: unknown tag '\\xc2\\x9b31m' (no node has it)",
+	       "s/\\x1b[2J.yaml:6:5: error: unknown key 'vo\\x1blume' in a broadcast");
+}
+
 static void duplicates(void **state)
 {
 	char f[2048];
@@ -842,6 +860,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_dates, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_references, setup, teardown),
+		cmocka_unit_test_setup_teardown(echoed_text_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(node_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(value_ranges, setup, teardown),
