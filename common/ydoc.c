@@ -16,6 +16,63 @@ struct ydoc {
 	struct diag *d;
 };
 
+static void syntax_error(struct diag *d, const char *name, const yaml_parser_t *p)
+{
+	yaml_mark_t m = p->problem_mark;
+
+	diag_error(d, name, (int)m.line + 1, (int)m.column + 1, "YAML syntax: %s%s%s",
+		   p->problem ? p->problem : "invalid document",
+		   p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* The first document of BUF as events, without building it, to refuse
+ * what would make building it costly: libyaml's scanner keeps a slot per
+ * open flow collection and walks them all for every token, so a file of
+ * '[' costs time in the square of its length (200 KB took a minute).
+ * Stopping at the collection one level too deep leaves the scanner at most
+ * its simple-key lookahead (1024 characters) past it.
+ * \retval 0 fine, -EINVAL reported (too deep, or a syntax error), -ENOMEM */
+static int prescan(const unsigned char *buf, size_t len, const char *name, struct diag *d)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, r = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, buf, len);
+	for (;;) {
+		yaml_event_type_t type;
+
+		if (!yaml_parser_parse(&parser, &ev)) {
+			if (parser.error == YAML_MEMORY_ERROR) {
+				r = -ENOMEM;
+			} else {
+				syntax_error(d, name, &parser);
+				r = -EINVAL;
+			}
+			break;
+		}
+		type = ev.type;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > YDOC_MAX_DEPTH) {
+				diag_error(d, name, (int)ev.start_mark.line + 1,
+					   (int)ev.start_mark.column + 1,
+					   "nested deeper than %d levels", YDOC_MAX_DEPTH);
+				r = -EINVAL;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+		/* yaml_parser_load reads the first document only. */
+		if (r || type == YAML_DOCUMENT_END_EVENT || type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return r;
+}
+
 struct ydoc *ydoc_load(const char *path, const char *name, struct diag *d, bool *empty)
 {
 	yaml_parser_t parser;
@@ -32,6 +89,13 @@ struct ydoc *ydoc_load(const char *path, const char *name, struct diag *d, bool 
 			   r == -EFBIG ? "file too large" : strerror(-r));
 		return NULL;
 	}
+	r = prescan((const unsigned char *)buf, len, name, d);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			diag_error(d, name, 0, 0, "out of memory");
+		free(buf);
+		return NULL;
+	}
 	y = calloc(1, sizeof(*y));
 	if (!y || !(y->name = strdup(name))) {
 		free(y);
@@ -43,11 +107,7 @@ struct ydoc *ydoc_load(const char *path, const char *name, struct diag *d, bool 
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &y->doc)) {
-		yaml_mark_t m = parser.problem_mark;
-
-		diag_error(d, name, (int)m.line + 1, (int)m.column + 1, "YAML syntax: %s%s%s",
-			   parser.problem ? parser.problem : "invalid document",
-			   parser.context ? " " : "", parser.context ? parser.context : "");
+		syntax_error(d, name, &parser);
 		yaml_parser_delete(&parser);
 		free(buf);
 		free(y->name);

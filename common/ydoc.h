@@ -10,14 +10,23 @@
 
 /* Largest YAML file accepted. */
 #define YDOC_MAX_BYTES (16u << 20)
+/* Deepest nesting of collections (block or flow, mappings and sequences
+ * alike) accepted; the schedules and configs nest fewer than 8 levels. */
+#define YDOC_MAX_DEPTH 64
 
 struct ydoc;
 
 /* Parse PATH; errors are reported to D as NAME:LINE:COL (NAME is how the
  * file is shown, e.g. "schedules/flood.yaml"). Lines and columns are
  * 1-based, columns counted in characters, as libyaml marks them.
- * Returns NULL when the file cannot be read or is not valid YAML (the
- * reason reported), or is empty (no error; *EMPTY set if non-NULL). */
+ * The file's events are walked before the document is built, and a file
+ * nested deeper than YDOC_MAX_DEPTH is refused at the first collection
+ * too deep ("nested deeper than 64 levels") after a few milliseconds of
+ * parsing, whatever its size (building it would take time in the square of
+ * the depth of flow collections: a minute for 200 KB of "[").
+ * Returns NULL when the file cannot be read, is not valid YAML or nests too
+ * deep (the reason reported), or is empty (no error; *EMPTY set if
+ * non-NULL). */
 struct ydoc *ydoc_load(const char *path, const char *name, struct diag *d, bool *empty);
 void ydoc_free(struct ydoc *y);
 
