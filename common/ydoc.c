@@ -25,21 +25,161 @@ static void syntax_error(struct diag *d, const char *name, const yaml_parser_t *
 		   p->context ? " " : "", p->context ? p->context : "");
 }
 
+/* A node with an anchor (&name): how much of the file an alias (*name)
+ * repeats, as the bytes of its scalars plus one per node. */
+struct anchor {
+	char *name;
+	size_t size;
+	bool open;                    /* a collection not ended yet */
+};
+
+struct scan {
+	struct diag *d;
+	const char *name;
+	int depth;                    /* open collections */
+	size_t size[YDOC_MAX_DEPTH + 1];     /* of each open collection; [0] the document */
+	int anchor[YDOC_MAX_DEPTH + 1];      /* its anchor in anchors[], or -1 */
+	struct anchor anchors[YDOC_MAX_ANCHORS];
+	int nanchors;
+	size_t repeated;              /* by the aliases so far */
+};
+
+static int scan_error(struct scan *s, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int scan_error(struct scan *s, yaml_mark_t m, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(s->d, s->name, (int)m.line + 1, (int)m.column + 1, "%s", msg);
+	return -EINVAL;
+}
+
+/* Record ANCHOR (NULL: none) of the node that EV starts; its index in
+ * *IDX (-1 for none). */
+static int scan_anchor(struct scan *s, const yaml_event_t *ev, const yaml_char_t *anchor,
+		       size_t size, bool open, int *idx)
+{
+	struct anchor *a;
+
+	*idx = -1;
+	if (!anchor)
+		return 0;
+	if (s->nanchors == YDOC_MAX_ANCHORS)
+		return scan_error(s, ev->start_mark, "more than %d anchors", YDOC_MAX_ANCHORS);
+	a = &s->anchors[s->nanchors];
+	a->name = strdup((const char *)anchor);
+	if (!a->name)
+		return -ENOMEM;
+	a->size = size;
+	a->open = open;
+	*idx = s->nanchors++;
+	return 0;
+}
+
+/* What the alias EV repeats; an unknown name is left for the loader to
+ * report. */
+static int scan_alias(struct scan *s, const yaml_event_t *ev, size_t *size)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+
+	*size = 1;
+	for (int i = s->nanchors - 1; i >= 0; i--) {
+		if (strcmp(s->anchors[i].name, name))
+			continue;
+		/* The loader would make this a cycle in the document. */
+		if (s->anchors[i].open)
+			return scan_error(s, ev->start_mark,
+					  "alias '*%s' is inside the node it refers to", name);
+		*size = s->anchors[i].size;
+		break;
+	}
+	s->repeated += *size;
+	if (s->repeated > YDOC_MAX_REPEAT)
+		return scan_error(s, ev->start_mark, "aliases repeat more than %u MiB of the file",
+				  YDOC_MAX_REPEAT >> 20);
+	return 0;
+}
+
+/* One event of the document; 0, -EINVAL reported, -ENOMEM. */
+static int scan_event(struct scan *s, const yaml_event_t *ev)
+{
+	size_t size = 0;
+	int idx, r;
+
+	switch (ev->type) {
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (s->depth == YDOC_MAX_DEPTH)
+			return scan_error(s, ev->start_mark, "nested deeper than %d levels",
+					  YDOC_MAX_DEPTH);
+		r = scan_anchor(s, ev, ev->type == YAML_SEQUENCE_START_EVENT ?
+				ev->data.sequence_start.anchor : ev->data.mapping_start.anchor,
+				0, true, &idx);
+		if (r < 0)
+			return r;
+		s->depth++;
+		s->size[s->depth] = 1;
+		s->anchor[s->depth] = idx;
+		return 0;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		size = s->size[s->depth];
+		if (s->anchor[s->depth] >= 0) {
+			s->anchors[s->anchor[s->depth]].size = size;
+			s->anchors[s->anchor[s->depth]].open = false;
+		}
+		s->depth--;
+		break;
+	case YAML_SCALAR_EVENT:
+		size = ev->data.scalar.length + 1;
+		r = scan_anchor(s, ev, ev->data.scalar.anchor, size, false, &idx);
+		if (r < 0)
+			return r;
+		break;
+	case YAML_ALIAS_EVENT:
+		r = scan_alias(s, ev, &size);
+		if (r < 0)
+			return r;
+		break;
+	default:
+		return 0;
+	}
+	s->size[s->depth] += size;
+	return 0;
+}
+
 /* The first document of BUF as events, without building it, to refuse
- * what would make building it costly: libyaml's scanner keeps a slot per
- * open flow collection and walks them all for every token, so a file of
- * '[' costs time in the square of its length (200 KB took a minute).
- * Stopping at the collection one level too deep leaves the scanner at most
- * its simple-key lookahead (1024 characters) past it.
- * \retval 0 fine, -EINVAL reported (too deep, or a syntax error), -ENOMEM */
+ * what would make building or walking it costly:
+ * - nesting: libyaml's scanner keeps a slot per open flow collection and
+ *   walks them all for every token, so a file of '[' costs time in the
+ *   square of its length (200 KB took a minute). Stopping at the
+ *   collection one level too deep leaves the scanner at most its
+ *   simple-key lookahead (1024 characters) past it.
+ * - anchors: the loader looks each anchor and alias up among all anchors
+ *   before it (a megabyte of anchors took 9 s).
+ * - aliases: the loader shares an aliased node, but a caller walking the
+ *   document visits it at every alias (a 41 KB fleet.yaml listed a million
+ *   poles that way, each a duplicate-id error).
+ * \retval 0 fine, -EINVAL reported (a limit, or a syntax error), -ENOMEM */
 static int prescan(const unsigned char *buf, size_t len, const char *name, struct diag *d)
 {
+	struct scan *s = calloc(1, sizeof(*s));
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	int depth = 0, r = 0;
+	int r = 0;
 
-	if (!yaml_parser_initialize(&parser))
+	if (!s)
 		return -ENOMEM;
+	s->d = d;
+	s->name = name;
+	if (!yaml_parser_initialize(&parser)) {
+		free(s);
+		return -ENOMEM;
+	}
 	yaml_parser_set_input_string(&parser, buf, len);
 	for (;;) {
 		yaml_event_type_t type;
@@ -54,22 +194,16 @@ static int prescan(const unsigned char *buf, size_t len, const char *name, struc
 			break;
 		}
 		type = ev.type;
-		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-			if (++depth > YDOC_MAX_DEPTH) {
-				diag_error(d, name, (int)ev.start_mark.line + 1,
-					   (int)ev.start_mark.column + 1,
-					   "nested deeper than %d levels", YDOC_MAX_DEPTH);
-				r = -EINVAL;
-			}
-		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-			depth--;
-		}
+		r = scan_event(s, &ev);
 		yaml_event_delete(&ev);
 		/* yaml_parser_load reads the first document only. */
 		if (r || type == YAML_DOCUMENT_END_EVENT || type == YAML_STREAM_END_EVENT)
 			break;
 	}
 	yaml_parser_delete(&parser);
+	for (int i = 0; i < s->nanchors; i++)
+		free(s->anchors[i].name);
+	free(s);
 	return r;
 }
 

@@ -13,6 +13,13 @@
 /* Deepest nesting of collections (block or flow, mappings and sequences
  * alike) accepted; the schedules and configs nest fewer than 8 levels. */
 #define YDOC_MAX_DEPTH 64
+/* Most anchors (&name) in a file: libyaml looks every anchor and alias up
+ * among all the anchors before it. */
+#define YDOC_MAX_ANCHORS 256
+/* Aliases (*name) may repeat at most this much of a file, counted as the
+ * bytes of the scalars they stand for plus one per node: the document
+ * shares an aliased node, but whoever walks it visits it at every alias. */
+#define YDOC_MAX_REPEAT (1u << 20)
 
 struct ydoc;
 
@@ -23,9 +30,14 @@ struct ydoc;
  * nested deeper than YDOC_MAX_DEPTH is refused at the first collection
  * too deep ("nested deeper than 64 levels") after a few milliseconds of
  * parsing, whatever its size (building it would take time in the square of
- * the depth of flow collections: a minute for 200 KB of "[").
- * Returns NULL when the file cannot be read, is not valid YAML or nests too
- * deep (the reason reported), or is empty (no error; *EMPTY set if
+ * the depth of flow collections: a minute for 200 KB of "["). So is one
+ * with more than YDOC_MAX_ANCHORS anchors ("more than 256 anchors"), whose
+ * aliases repeat more than YDOC_MAX_REPEAT ("aliases repeat more than 1 MiB
+ * of the file"), or with an alias inside the node it refers to (which
+ * would make the document a cycle), each at the node or alias that crosses
+ * the line.
+ * Returns NULL when the file cannot be read, is not valid YAML or is
+ * refused (the reason reported), or is empty (no error; *EMPTY set if
  * non-NULL). */
 struct ydoc *ydoc_load(const char *path, const char *name, struct diag *d, bool *empty);
 void ydoc_free(struct ydoc *y);

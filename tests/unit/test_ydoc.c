@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_ydoc.c -- loading YAML documents: the nesting limit, and keys echoed escaped */
+/* test_ydoc.c -- loading YAML documents: nesting and alias limits, and keys echoed escaped */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +232,98 @@ static void at_the_limit(void **state)
 	assert_int_equal(depth, 64);
 }
 
+/* ---- anchors and aliases ------------------------------------------------------ */
+
+static void aliases_share_nodes(void **state)
+{
+	static const char text[] =
+		"river: &river { tags: [river, school] }\n"
+		"a: *river\n"
+		"b: *river\n";
+	yaml_node_t *root;
+
+	put(text, sizeof(text) - 1);
+	load();
+	expect_none();
+	assert_non_null(y);
+	root = ydoc_root(y);
+	assert_ptr_equal(ydoc_get(y, root, "a"), ydoc_get(y, root, "river"));
+	assert_ptr_equal(ydoc_get(y, root, "b"), ydoc_get(y, root, "river"));
+}
+
+static void aliases_repeat_at_most_a_mebibyte(void **state)
+{
+	/* A scalar of 1023 bytes counts 1024; 1024 aliases of it repeat
+	 * exactly 1 MiB, one more is too much. */
+	size_t cap = 1100 + 1025 * 5, n;
+	char *s = malloc(cap);
+	double t;
+
+	assert_non_null(s);
+	n = (size_t)sprintf(s, "- &a ");
+	memset(s + n, 'x', 1023);
+	n += 1023;
+	s[n++] = '\n';
+	for (int i = 0; i < 1024; i++)
+		n += (size_t)sprintf(s + n, "- *a\n");
+	put(s, n);
+	load();
+	expect_none();
+	assert_non_null(y);
+	assert_int_equal(ydoc_seq_len(ydoc_root(y)), 1025);
+	ydoc_free(y);
+	y = NULL;
+
+	n += (size_t)sprintf(s + n, "- *a\n");
+	put(s, n);
+	free(s);
+	t = load();
+	assert_null(y);
+	expect_one("f.yaml:1026:3: error: aliases repeat more than 1 MiB of the file");
+	assert_true(t < FAST_S);
+}
+
+static void anchors_at_most_256(void **state)
+{
+	char s[256 * 16 + 64];
+	size_t n = 0;
+
+	for (int i = 0; i < 256; i++)
+		n += (size_t)sprintf(s + n, "- &a%d x\n", i);
+	put(s, n);
+	load();
+	expect_none();
+	assert_non_null(y);
+	ydoc_free(y);
+	y = NULL;
+
+	n += (size_t)sprintf(s + n, "- &b [x]\n");
+	put(s, n);
+	load();
+	assert_null(y);
+	expect_one("f.yaml:257:3: error: more than 256 anchors");
+}
+
+static void alias_cycles_refused(void **state)
+{
+	static const char text[] = "a: &x [1, *x]\n";
+
+	put(text, sizeof(text) - 1);
+	load();
+	assert_null(y);
+	expect_one("f.yaml:1:11: error: alias '*x' is inside the node it refers to");
+}
+
+static void undefined_alias(void **state)
+{
+	static const char text[] = "a: 1\nb: *nope\n";
+
+	put(text, sizeof(text) - 1);
+	load();
+	assert_null(y);
+	expect_one("f.yaml:2:4: error: YAML syntax: found undefined alias");
+}
+
 /* ---- what is echoed --------------------------------------------------------- */
 
 static const char *const allowed[] = { "volume", NULL };
@@ -277,6 +369,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(deep_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(deep_mixed, setup, teardown),
 		cmocka_unit_test_setup_teardown(at_the_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(aliases_share_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(aliases_repeat_at_most_a_mebibyte, setup, teardown),
+		cmocka_unit_test_setup_teardown(anchors_at_most_256, setup, teardown),
+		cmocka_unit_test_setup_teardown(alias_cycles_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(undefined_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_characters_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(values_escaped, setup, teardown),
 	};
