@@ -202,7 +202,7 @@ int live_on_frame(struct live *l, const char *name, const void *buf, size_t len,
 	s = find(l, name);
 	if (!s)
 		goto out;
-	r = liveframe_verify(buf, len, l->keys, l->nkeys, &fr);
+	r = liveframe_verify(buf, len, s->name, l->keys, l->nkeys, &fr);
 	if (r < 0)
 		goto out;
 	r = 1;

@@ -65,19 +65,20 @@ static int setup(void **state)
 	return 0;
 }
 
-static int frame(const unsigned char *secret, uint32_t seq, int64_t pts, uint8_t flags,
-		 unsigned char *out)
+/* Frame SEQ of the test packets, signed with SECRET for stream STREAM. */
+static int frame(const unsigned char *secret, const char *stream, uint32_t seq, int64_t pts,
+		 uint8_t flags, unsigned char *out)
 {
 	struct liveframe f = { .seq = seq, .pts_us = (uint64_t)pts, .flags = flags,
 			       .opus_len = (uint16_t)pktlen[seq % NFRAMES], .opus = pkt[seq % NFRAMES] };
 
-	return liveframe_build(&f, secret, out, LIVEFRAME_MAX);
+	return liveframe_build(&f, stream, secret, out, LIVEFRAME_MAX);
 }
 
 static int feed(struct live *l, const char *name, uint32_t seq, int64_t pts0, uint8_t flags)
 {
 	unsigned char buf[LIVEFRAME_MAX];
-	int n = frame(sk, seq, pts0 + (int64_t)seq * LIVE_FRAME_US, flags, buf);
+	int n = frame(sk, name, seq, pts0 + (int64_t)seq * LIVE_FRAME_US, flags, buf);
 
 	assert_true(n > 0);
 	return live_on_frame(l, name, buf, (size_t)n, cx_now_us());
@@ -180,7 +181,7 @@ static void test_rejects(void **state)
 
 	(void)state;
 	/* Not open: ignored without a look. */
-	n = frame(sk2, 0, pts0, 0, buf);
+	n = frame(sk2, "other", 0, pts0, 0, buf);
 	buf[0] = 'X';
 	assert_int_equal(live_on_frame(l, "other", buf, (size_t)n, pts0), 1);
 	assert_int_equal(live_open(l, "s", pts0), 0);
@@ -191,10 +192,14 @@ static void test_rejects(void **state)
 		struct live *l2 = live_new(&only, 1, LAT_MS);
 
 		live_open(l2, "s", pts0);
-		n = frame(sk2, 0, pts0, 0, buf);
+		n = frame(sk2, "s", 0, pts0, 0, buf);
 		assert_int_equal(live_on_frame(l2, "s", buf, (size_t)n, pts0), -EKEYREJECTED);
 		live_free(l2);
 	}
+	/* Signed by a trusted key, but for another stream (taped from an
+	 * earlier live alert and replayed on this one's topic). */
+	n = frame(sk, "earlier", 0, pts0, 0, buf);
+	assert_int_equal(live_on_frame(l, "s", buf, (size_t)n, pts0), -EKEYREJECTED);
 	/* Duplicates, and frames the player has already passed. */
 	assert_int_equal(feed(l, "s", 0, pts0, 0), 0);
 	assert_int_equal(feed(l, "s", 0, pts0, 0), 1);
@@ -323,7 +328,7 @@ static void test_idle(void **state)
 		unsigned char buf[LIVEFRAME_MAX];
 
 		for (uint32_t k = 0; k < 3; k++) {
-			int n = frame(sk, k, pts0 + (int64_t)k * LIVE_FRAME_US, 0, buf);
+			int n = frame(sk, "gone", k, pts0 + (int64_t)k * LIVE_FRAME_US, 0, buf);
 
 			assert_int_equal(live_on_frame(l, "gone", buf, (size_t)n, now - 4000000), 0);
 		}
