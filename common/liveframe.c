@@ -69,13 +69,32 @@ static unsigned char *put_be(unsigned char *p, uint64_t v, int bytes)
 	return p;
 }
 
-int liveframe_build(const struct liveframe *f, const unsigned char sk[ENV_SK_BYTES],
-		    unsigned char *out, size_t cap)
+/* The longest message a frame's signature covers. */
+#define SIGNED_MAX (1 + LIVE_STREAM_MAX + LIVEFRAME_MAX - ENV_SIG_BYTES)
+
+/* Write what a frame's signature covers into MSG: the stream name's length
+ * (one byte), the name, then the LEN frame bytes before the signature.
+ * STREAM is a valid name, LEN at most LIVEFRAME_MAX - ENV_SIG_BYTES.
+ * Returns the length of the message. */
+static size_t signed_message(const char *stream, const unsigned char *frame, size_t len,
+			     unsigned char msg[SIGNED_MAX])
 {
-	unsigned char *p = out;
+	size_t sl = strlen(stream);
+
+	msg[0] = (unsigned char)sl;
+	memcpy(msg + 1, stream, sl);
+	memcpy(msg + 1 + sl, frame, len);
+	return 1 + sl + len;
+}
+
+int liveframe_build(const struct liveframe *f, const char *stream,
+		    const unsigned char sk[ENV_SK_BYTES], unsigned char *out, size_t cap)
+{
+	unsigned char *p = out, msg[SIGNED_MAX];
 	size_t n;
 
-	if (!f || f->opus_len > LIVEFRAME_MAX_OPUS || (f->opus_len && !f->opus))
+	if (!f || f->opus_len > LIVEFRAME_MAX_OPUS || (f->opus_len && !f->opus) ||
+	    !live_stream_name_ok(stream))
 		return -EINVAL;
 	n = LIVEFRAME_HDR + f->opus_len + ENV_SIG_BYTES;
 	if (!out || cap < n)
@@ -89,7 +108,7 @@ int liveframe_build(const struct liveframe *f, const unsigned char sk[ENV_SK_BYT
 	if (f->opus_len)
 		memcpy(p, f->opus, f->opus_len);
 	p += f->opus_len;
-	env_sign_raw(out, (size_t)(p - out), sk, p);
+	env_sign_raw(msg, signed_message(stream, out, (size_t)(p - out), msg), sk, p);
 	return (int)n;
 }
 
@@ -112,15 +131,23 @@ int liveframe_parse(const unsigned char *buf, size_t len, struct liveframe *f)
 	return 0;
 }
 
-int liveframe_verify(const unsigned char *buf, size_t len, const struct env_key *keys,
-		     size_t nkeys, struct liveframe *f)
+int liveframe_verify(const unsigned char *buf, size_t len, const char *stream,
+		     const struct env_key *keys, size_t nkeys, struct liveframe *f)
 {
-	int r = liveframe_parse(buf, len, f);
+	unsigned char msg[SIGNED_MAX];
+	int r;
 
+	if (!live_stream_name_ok(stream)) {
+		memset(f, 0, sizeof(*f));
+		return -EINVAL;
+	}
+	r = liveframe_parse(buf, len, f);
 	if (r < 0)
 		return r;
-	/* parse guarantees LEN = signed part + signature */
-	r = env_verify_raw(buf, len - ENV_SIG_BYTES, buf + len - ENV_SIG_BYTES, keys, nkeys);
+	/* parse guarantees LEN = frame bytes before the signature (at most
+	 * LIVEFRAME_MAX - ENV_SIG_BYTES) + signature */
+	r = env_verify_raw(msg, signed_message(stream, buf, len - ENV_SIG_BYTES, msg),
+			   buf + len - ENV_SIG_BYTES, keys, nkeys);
 	if (r < 0)
 		memset(f, 0, sizeof(*f));
 	return r;

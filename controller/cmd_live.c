@@ -835,7 +835,7 @@ int cmd_live(int argc, char **argv)
 		lf = (struct liveframe){ .seq = (uint32_t)seq,
 			.pts_us = (uint64_t)(pts0 - lookahead_us + seq * LIVE_FRAME_US),
 			.flags = last ? LIVEFRAME_LAST : 0, .opus_len = (uint16_t)r, .opus = opus };
-		n = liveframe_build(&lf, pub.sk, frame, sizeof(frame));
+		n = liveframe_build(&lf, id, pub.sk, frame, sizeof(frame));
 		if (drop_every > 1 && !last && seq % drop_every == drop_every - 1)
 			dropped++;
 		else if (n > 0 && mq_publish(mq, topic, frame, (size_t)n, 0, false) == 0)

@@ -27,6 +27,7 @@ struct stream {
 	char name[LIVE_STREAM_MAX + 1];
 	int64_t opened_us;          /* controller clock */
 	int64_t last_arrival_us;    /* of the last frame kept; opened_us before one */
+	int64_t win_lo, win_hi;     /* pts_us accepted: the alert's window and slack */
 	struct slot *slots;         /* LIVE_SLOTS, by seq modulo */
 
 	/* Timeline: frame index f = seq - seq0 starts at pts0 + f * 20 ms. */
@@ -122,12 +123,13 @@ static struct stream *find(struct live *l, const char *name)
 	return NULL;
 }
 
-int live_open(struct live *l, const char *name, int64_t now_us)
+int live_open(struct live *l, const char *name, int64_t now_us, int64_t from_us,
+	      int64_t until_us)
 {
 	struct stream *s = NULL;
 	int err, r = 0;
 
-	if (!live_stream_name_ok(name))
+	if (!live_stream_name_ok(name) || until_us < from_us)
 		return -EINVAL;
 	pthread_mutex_lock(&l->lock);
 	if (find(l, name))
@@ -149,6 +151,11 @@ int live_open(struct live *l, const char *name, int64_t now_us)
 	s->used = true;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->opened_us = s->last_arrival_us = now_us;
+	/* Widened by the slack, saturating at the ends of the clock. */
+	s->win_lo = from_us < INT64_MIN + LIVE_WINDOW_SLACK_US ? INT64_MIN
+		: from_us - LIVE_WINDOW_SLACK_US;
+	s->win_hi = until_us > INT64_MAX - LIVE_WINDOW_SLACK_US ? INT64_MAX
+		: until_us + LIVE_WINDOW_SLACK_US;
 	s->hf = -1;
 out:
 	pthread_mutex_unlock(&l->lock);
@@ -202,9 +209,14 @@ int live_on_frame(struct live *l, const char *name, const void *buf, size_t len,
 	s = find(l, name);
 	if (!s)
 		goto out;
-	r = liveframe_verify(buf, len, l->keys, l->nkeys, &fr);
+	r = liveframe_verify(buf, len, s->name, l->keys, l->nkeys, &fr);
 	if (r < 0)
 		goto out;
+	if (fr.pts_us > INT64_MAX || (int64_t)fr.pts_us < s->win_lo ||
+	    (int64_t)fr.pts_us > s->win_hi) {
+		r = -ERANGE;
+		goto out;
+	}
 	r = 1;
 	if (!s->anchored || (!s->ever_aligned && (int64_t)fr.seq < s->seq0)) {
 		/* The first frame (or an earlier one before playout began)

@@ -24,6 +24,13 @@
  * copy in the next frame (opus_decode decode_fec=1); else Opus PLC for up
  * to LIVE_PLC_FRAMES frames in a row; then silence.
  *
+ * Window: a stream belongs to one alert, and a frame whose pts_us lies
+ * outside the alert's window [issued or start, expires], widened by
+ * LIVE_WINDOW_SLACK_US at both ends, is rejected after its signature
+ * verified. The signature binds a frame to its stream name (liveframe.h);
+ * the window binds it to the alert's time, should a stream name ever be
+ * used again.
+ *
  * End: a stream is over once the player has passed the frame flagged last,
  * or once LIVE_IDLE_US have passed without a frame (counted from the open
  * when none ever came) and everything received has been played.
@@ -41,6 +48,17 @@
 #define LIVE_SLEW_STOP_US  2000      /* ... and where it stops */
 #define LIVE_JUMP_US       40000     /* a drift this large ... */
 #define LIVE_JUMP_READS    25        /* ... for this many reads (0.5 s) is jumped */
+/* How far outside its alert's window a frame's pts may lie. `cunxiang live`
+ * issues the alert, reads the wall clock once as capture starts (pts of
+ * frame 0, less the 6.5 ms Opus lookahead and any error of the ALSA delay
+ * estimate), then counts captured frames, which the sound card's crystal
+ * (tens of ppm) moves off the wall clock by a few tenths of a second in
+ * the hour a live alert may last, either way, while the stream ends by the
+ * wall clock. 5 s covers these and a step of the controller's clock
+ * between issue and capture. Another alert's frames fail their signature
+ * anyway; the window keeps out frames of the same stream name from
+ * another time, minutes or more away. */
+#define LIVE_WINDOW_SLACK_US 5000000
 
 struct live;
 
@@ -65,17 +83,24 @@ void live_free(struct live *l);
 /* controller clock = local clock + OFFSET_US (tsync). */
 void live_set_offset(struct live *l, int64_t offset_us);
 
-/* Expect stream NAME, opened at NOW_US (controller clock); frames of
- * streams not opened are ignored. Opening an open stream does nothing.
- * \retval 0 / -EINVAL bad name / -ENOSPC LIVE_MAX_STREAMS open / -ENOMEM */
-int live_open(struct live *l, const char *name, int64_t now_us);
+/* Expect stream NAME, opened at NOW_US, of an alert whose window is
+ * [FROM_US, UNTIL_US] (all on the controller clock): frames whose pts_us
+ * lies within it, LIVE_WINDOW_SLACK_US either side included, are kept.
+ * Frames of streams not opened are ignored. Opening an open stream does
+ * nothing (its window stays).
+ * \retval 0
+ * \retval -EINVAL bad name, or UNTIL_US before FROM_US
+ * \retval -ENOSPC LIVE_MAX_STREAMS open / -ENOMEM */
+int live_open(struct live *l, const char *name, int64_t now_us, int64_t from_us,
+	      int64_t until_us);
 bool live_is_open(struct live *l, const char *name);
 
 /* The LEN bytes at BUF arrived on cx/v1/live/NAME at NOW_US (controller
- * clock). Only frames of open streams are verified and kept.
+ * clock). Only frames of open streams are verified (for NAME) and kept.
  * \retval 0 kept
  * \retval 1 ignored: stream not open, a duplicate, or too late to play
- * \retval -EBADMSG malformed / -EKEYREJECTED signature does not verify */
+ * \retval -EBADMSG malformed / -EKEYREJECTED signature does not verify
+ * for NAME / -ERANGE verified, but pts_us outside the stream's window */
 int live_on_frame(struct live *l, const char *name, const void *buf, size_t len,
 		  int64_t now_us);
 

@@ -506,7 +506,11 @@ static void take_live_alert(struct node *n, const struct alert *a, int64_t now)
 		.start_ms = a->start_ms, .duration_ms = 0, .deadline_ms = a->expires_ms,
 		.priority = alert_priority(a->level), .volume = a->volume, .stream = a->live,
 	};
-	int r = live_open(n->live, a->live, now * 1000);
+	/* Its frames carry pts from the alert's issue (or start, if earlier)
+	 * to its expiry (live.h, LIVE_WINDOW_SLACK_US). */
+	int r = live_open(n->live, a->live, now * 1000,
+			  (a->issued_ms < a->start_ms ? a->issued_ms : a->start_ms) * 1000,
+			  a->expires_ms * 1000);
 
 	if (r < 0) {
 		reject(n, "alert", r == -EINVAL ? "live: not a valid stream name"
@@ -693,9 +697,11 @@ static void play_live(struct node *n, const struct sched_act *a)
 	};
 	int r;
 
-	/* Open after a restart too (idempotent): a stream that no longer
-	 * sends ends after LIVE_IDLE_US with "no live audio received". */
-	r = live_open(n->live, a->stream, ctrl_now_ms(n) * 1000);
+	/* Open after a restart too (idempotent; the alert's window is then
+	 * its start to its expiry): a stream that no longer sends ends after
+	 * LIVE_IDLE_US with "no live audio received". */
+	r = live_open(n->live, a->stream, ctrl_now_ms(n) * 1000, a->scheduled_ms * 1000,
+		      a->deadline_ms * 1000);
 	if (r == 0)
 		r = live_player_source(n->live, a->stream, &src);
 	if (r < 0) {

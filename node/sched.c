@@ -396,6 +396,7 @@ static void hand(struct sched *s, struct item *it, int64_t now_ms)
 	a->nassets = it->nassets;
 	a->assets = (const char (*)[65])it->assets;
 	a->stream = it->stream[0] ? it->stream : NULL;
+	a->deadline_ms = it->deadline_ms;
 }
 
 static void expire(struct sched *s, int64_t now_ms)

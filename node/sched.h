@@ -52,6 +52,7 @@ struct sched_act {
 	size_t nassets;
 	const char (*assets)[65];
 	const char *stream;
+	int64_t deadline_ms;     /* the item's latest start (alert: its expiry) */
 };
 
 struct sched;

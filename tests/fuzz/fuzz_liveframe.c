@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (f.opus_len && f.opus != data + LIVEFRAME_HDR) || (!f.opus_len && f.opus) ||
 		    memcmp(data, LIVEFRAME_MAGIC, 4))
 			abort();
-		if (liveframe_verify(data, size, &key, 1, &f) != -EKEYREJECTED)
+		if (liveframe_verify(data, size, "fuzz-stream", &key, 1, &f) != -EKEYREJECTED ||
+		    f.opus || f.opus_len)
 			abort();
 	} else if (r != -EBADMSG || f.opus || f.opus_len) {
 		abort();
@@ -60,7 +61,7 @@ static void run(const unsigned char *buf, size_t len)
 
 static int run_file(const char *path, size_t *count)
 {
-	static const unsigned char flips[] = { 0x00, 0xff, 0x01, 0x80, 'C', '1', 0x04, 0xfe };
+	static const unsigned char flips[] = { 0x00, 0xff, 0x01, 0x80, 'C', '2', 0x04, 0xfe };
 	unsigned char *buf, *mut;
 	size_t len;
 	long sz;

@@ -65,19 +65,20 @@ static int setup(void **state)
 	return 0;
 }
 
-static int frame(const unsigned char *secret, uint32_t seq, int64_t pts, uint8_t flags,
-		 unsigned char *out)
+/* Frame SEQ of the test packets, signed with SECRET for stream STREAM. */
+static int frame(const unsigned char *secret, const char *stream, uint32_t seq, int64_t pts,
+		 uint8_t flags, unsigned char *out)
 {
 	struct liveframe f = { .seq = seq, .pts_us = (uint64_t)pts, .flags = flags,
 			       .opus_len = (uint16_t)pktlen[seq % NFRAMES], .opus = pkt[seq % NFRAMES] };
 
-	return liveframe_build(&f, secret, out, LIVEFRAME_MAX);
+	return liveframe_build(&f, stream, secret, out, LIVEFRAME_MAX);
 }
 
 static int feed(struct live *l, const char *name, uint32_t seq, int64_t pts0, uint8_t flags)
 {
 	unsigned char buf[LIVEFRAME_MAX];
-	int n = frame(sk, seq, pts0 + (int64_t)seq * LIVE_FRAME_US, flags, buf);
+	int n = frame(sk, name, seq, pts0 + (int64_t)seq * LIVE_FRAME_US, flags, buf);
 
 	assert_true(n > 0);
 	return live_on_frame(l, name, buf, (size_t)n, cx_now_us());
@@ -113,6 +114,13 @@ static struct live *new_live(void)
 	return l;
 }
 
+/* Open NAME at NOW_US for an alert issued a minute before that, expiring
+ * an hour after. */
+static int open_stream(struct live *l, const char *name, int64_t now_us)
+{
+	return live_open(l, name, now_us, now_us - 60000000, now_us + 3600000000LL);
+}
+
 /* Frames in order are played bit-exactly, each at pts + latency. */
 static void test_in_order(void **state)
 {
@@ -123,7 +131,7 @@ static void test_in_order(void **state)
 	struct live_stats st;
 
 	(void)state;
-	assert_int_equal(live_open(l, "s1", cx_now_us()), 0);
+	assert_int_equal(open_stream(l, "s1", cx_now_us()), 0);
 	for (uint32_t k = 0; k < 10; k++)
 		assert_int_equal(feed(l, "s1", k, pts0, 0), 0);
 	/* Ask for the instant 10 ms before frame 0 is due: 480 samples of
@@ -155,7 +163,7 @@ static void test_join_late(void **state)
 	struct live_stats st;
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	for (uint32_t k = 0; k < 10; k++)
 		feed(l, "s", k, pts0, 0);
 	/* Due now: frame 4 exactly, and only it is decoded; frames 0..4 are
@@ -180,21 +188,25 @@ static void test_rejects(void **state)
 
 	(void)state;
 	/* Not open: ignored without a look. */
-	n = frame(sk2, 0, pts0, 0, buf);
+	n = frame(sk2, "other", 0, pts0, 0, buf);
 	buf[0] = 'X';
 	assert_int_equal(live_on_frame(l, "other", buf, (size_t)n, pts0), 1);
-	assert_int_equal(live_open(l, "s", pts0), 0);
+	assert_int_equal(open_stream(l, "s", pts0), 0);
 	assert_int_equal(live_on_frame(l, "s", buf, (size_t)n, pts0), -EBADMSG);
 	/* Signed by a key the node does not trust. */
 	{
 		struct env_key only = key;
 		struct live *l2 = live_new(&only, 1, LAT_MS);
 
-		live_open(l2, "s", pts0);
-		n = frame(sk2, 0, pts0, 0, buf);
+		open_stream(l2, "s", pts0);
+		n = frame(sk2, "s", 0, pts0, 0, buf);
 		assert_int_equal(live_on_frame(l2, "s", buf, (size_t)n, pts0), -EKEYREJECTED);
 		live_free(l2);
 	}
+	/* Signed by a trusted key, but for another stream (taped from an
+	 * earlier live alert and replayed on this one's topic). */
+	n = frame(sk, "earlier", 0, pts0, 0, buf);
+	assert_int_equal(live_on_frame(l, "s", buf, (size_t)n, pts0), -EKEYREJECTED);
 	/* Duplicates, and frames the player has already passed. */
 	assert_int_equal(feed(l, "s", 0, pts0, 0), 0);
 	assert_int_equal(feed(l, "s", 0, pts0, 0), 1);
@@ -221,7 +233,7 @@ static void test_concealment(void **state)
 	bool silent;
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	for (uint32_t k = 0; k < 40; k++)
 		if (k != 3 && k != 10 && k != 11 && (k < 20 || k > 30))
 			assert_int_equal(feed(l, "s", k, pts0, 0), 0);
@@ -255,7 +267,7 @@ static void test_reorder(void **state)
 	int idx[3] = { 0, 1, 2 };
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	feed(l, "s", 1, pts0, 0);
 	feed(l, "s", 2, pts0, 0);
 	feed(l, "s", 0, pts0, 0);
@@ -278,7 +290,7 @@ static void test_last_frame(void **state)
 	int64_t over;
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	for (uint32_t k = 0; k < 5; k++)
 		feed(l, "s", k, pts0, k == 4 ? LIVEFRAME_LAST : 0);
 	/* 2.5 frames in: 2.5 frames left, then the end. */
@@ -311,19 +323,19 @@ static void test_idle(void **state)
 
 	(void)state;
 	/* Opened 4 s ago, nothing since. */
-	live_open(l, "quiet", now - 4000000);
+	open_stream(l, "quiet", now - 4000000);
 	assert_int_equal(live_read(l, "quiet", pcm, FS, now, err, sizeof(err)), -ENODATA);
 	assert_non_null(strstr(err, "no live audio"));
 	/* Opened now: silence while waiting. */
-	live_open(l, "fresh", now);
+	open_stream(l, "fresh", now);
 	assert_int_equal(live_read(l, "fresh", pcm, FS, now, err, sizeof(err)), FS);
 	/* Frames that stopped 4 s ago (the last arrival stamps now - 4 s). */
-	live_open(l, "gone", now - 4500000);
+	open_stream(l, "gone", now - 4500000);
 	{
 		unsigned char buf[LIVEFRAME_MAX];
 
 		for (uint32_t k = 0; k < 3; k++) {
-			int n = frame(sk, k, pts0 + (int64_t)k * LIVE_FRAME_US, 0, buf);
+			int n = frame(sk, "gone", k, pts0 + (int64_t)k * LIVE_FRAME_US, 0, buf);
 
 			assert_int_equal(live_on_frame(l, "gone", buf, (size_t)n, now - 4000000), 0);
 		}
@@ -347,18 +359,79 @@ static void test_open(void **state)
 	char name[16];
 
 	(void)state;
-	assert_int_equal(live_open(l, "a/b", 0), -EINVAL);
-	assert_int_equal(live_open(l, "", 0), -EINVAL);
-	assert_int_equal(live_open(l, "x", 0), 0);
-	assert_int_equal(live_open(l, "x", 0), 0);  /* idempotent */
+	assert_int_equal(open_stream(l, "a/b", 0), -EINVAL);
+	assert_int_equal(open_stream(l, "", 0), -EINVAL);
+	/* A window that ends before it starts. */
+	assert_int_equal(live_open(l, "x", 0, 2, 1), -EINVAL);
+	assert_false(live_is_open(l, "x"));
+	assert_int_equal(live_open(l, "x", 0, 1, 1), 0);
+	assert_int_equal(open_stream(l, "x", 0), 0);  /* idempotent */
 	for (int i = 1; i < LIVE_MAX_STREAMS; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
-		assert_int_equal(live_open(l, name, 0), 0);
+		assert_int_equal(open_stream(l, name, 0), 0);
 	}
-	assert_int_equal(live_open(l, "one-too-many", 0), -ENOSPC);
+	assert_int_equal(open_stream(l, "one-too-many", 0), -ENOSPC);
+	/* Windows at the ends of the clock do not overflow. */
+	live_free(l);
+	l = new_live();
+	assert_int_equal(live_open(l, "x", 0, INT64_MIN, INT64_MAX), 0);
+	{
+		unsigned char buf[LIVEFRAME_MAX];
+		int n = frame(sk, "x", 0, (int64_t)1 << 62, 0, buf);
+
+		assert_int_equal(live_on_frame(l, "x", buf, (size_t)n, 0), 0);
+	}
 	live_free(l);
 	assert_null(live_new(&key, 0, LAT_MS));
 	live_free(NULL);
+}
+
+/* Frames whose pts lies outside their alert's window, widened by
+ * LIVE_WINDOW_SLACK_US at both ends, are rejected once verified: an
+ * earlier alert's frames on a stream of the same name do not play. */
+static void test_window(void **state)
+{
+	struct live *l = new_live();
+	unsigned char buf[LIVEFRAME_MAX];
+	int64_t now = cx_now_us(), from = now - 1000000, until = now + 60000000;
+	struct live_stats st;
+	struct liveframe bad = { .seq = 0, .pts_us = UINT64_MAX, .opus_len = 0 };
+	int16_t pcm[FS];
+	int n;
+
+	(void)state;
+	assert_int_equal(live_open(l, "w", now, from, until), 0);
+	/* An hour before the alert was issued: what a taped earlier alert
+	 * with the same stream name would carry. */
+	n = frame(sk, "w", 0, from - 3600000000LL, 0, buf);
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), -ERANGE);
+	n = frame(sk, "w", 0, from - LIVE_WINDOW_SLACK_US - 1, 0, buf);
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), -ERANGE);
+	n = frame(sk, "w", 0, until + LIVE_WINDOW_SLACK_US + 1, 0, buf);
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), -ERANGE);
+	n = liveframe_build(&bad, "w", sk, buf, sizeof(buf));
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), -ERANGE);
+	/* The signature is looked at first. */
+	n = frame(sk, "other", 0, from - 3600000000LL, 0, buf);
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), -EKEYREJECTED);
+	/* None of them was kept, nor fixed the timeline. */
+	assert_int_equal(live_get_stats(l, "w", &st), 0);
+	assert_int_equal(st.frames + st.dup + st.late, 0);
+	/* Opening the stream again does not move its window. */
+	assert_int_equal(live_open(l, "w", now, until, until + 1000000), 0);
+	/* The edges of the window, slack included, are inside; the first
+	 * frame kept fixes the timeline. */
+	n = frame(sk, "w", 0, from - LIVE_WINDOW_SLACK_US, 0, buf);
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), 0);
+	n = frame(sk, "w", 1, until + LIVE_WINDOW_SLACK_US, 0, buf);
+	assert_int_equal(live_on_frame(l, "w", buf, (size_t)n, now), 0);
+	assert_int_equal(live_get_stats(l, "w", &st), 0);
+	assert_int_equal(st.frames, 2);
+	assert_int_equal(live_read(l, "w", pcm, FS, from - LIVE_WINDOW_SLACK_US + LAT_US, NULL, 0),
+			 FS);
+	assert_int_equal(live_get_stats(l, "w", &st), 0);
+	assert_int_equal(st.decoded, 1);
+	live_free(l);
 }
 
 /* The clock offset moves the timeline: controller = local + offset. */
@@ -369,7 +442,7 @@ static void test_offset(void **state)
 	int16_t a[FS], b[FS];
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	for (uint32_t k = 0; k < 5; k++)
 		feed(l, "s", k, pts0, 0);
 	live_set_offset(l, off);
@@ -403,7 +476,7 @@ static void test_follow(void **state)
 	int k;
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	for (uint32_t f = 0; f < 10; f++)
 		feed(l, "s", f, pts0, 0);
 	/* The device runs late by 8 ms from the second read on. */
@@ -441,7 +514,7 @@ static void test_player_source(void **state)
 	char err[64];
 
 	(void)state;
-	live_open(l, "s", cx_now_us());
+	open_stream(l, "s", cx_now_us());
 	for (uint32_t k = 0; k < 3; k++)
 		feed(l, "s", k, pts0, k == 2 ? LIVEFRAME_LAST : 0);
 	assert_int_equal(live_player_source(l, "s", &src), 0);
@@ -464,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_last_frame),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_follow),
 		cmocka_unit_test(test_player_source),
