@@ -139,6 +139,40 @@ int env_secret_load(const char *path, unsigned char sk[ENV_SK_BYTES], struct env
 	return 0;
 }
 
+int env_secret_load_or_create(const char *path, unsigned char sk[ENV_SK_BYTES],
+			      struct env_key *pub, int *created)
+{
+	unsigned char pk[ENV_PK_BYTES], nsk[ENV_SK_BYTES];
+	char skb[sodium_base64_ENCODED_LEN(ENV_SK_BYTES, sodium_base64_VARIANT_ORIGINAL) + 1];
+	int r;
+
+	cx_crypto_init();
+	if (created)
+		*created = 0;
+	if (access(path, F_OK) == 0)
+		return env_secret_load(path, sk, pub);
+	if (errno != ENOENT)
+		return -errno;
+	crypto_sign_keypair(pk, nsk);
+	sodium_bin2base64(skb, sizeof(skb) - 1, nsk, sizeof(nsk), sodium_base64_VARIANT_ORIGINAL);
+	strcat(skb, "\n");
+	r = write_new(path, skb, 0600);
+	sodium_memzero(skb, sizeof(skb));
+	sodium_memzero(nsk, sizeof(nsk));
+	if (r == -EEXIST)
+		return env_secret_load(path, sk, pub);
+	if (r < 0 || (r = fio_fsync_dir_of(path)) < 0)
+		return r;
+	if (created)
+		*created = 1;
+	return env_secret_load(path, sk, pub);
+}
+
+void env_key_to_base64(const unsigned char pk[ENV_PK_BYTES], char out[ENV_PK_B64_LEN + 1])
+{
+	sodium_bin2base64(out, ENV_PK_B64_LEN + 1, pk, ENV_PK_BYTES, sodium_base64_VARIANT_ORIGINAL);
+}
+
 int env_sign(const char *json, size_t len, const unsigned char sk[ENV_SK_BYTES],
 	     char **out, size_t *outlen)
 {

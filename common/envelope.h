@@ -27,6 +27,18 @@ int env_key_from_base64(const char *b64, struct env_key *key);
  * \retval 0 / -EEXIST if either exists / -errno */
 int env_keygen(const char *dir, struct env_key *out);
 
+/* Create the secret key file PATH (mode 0600, a new key; fsynced with its
+ * directory) unless it exists, then load it: what a pole does at its first
+ * start. *CREATED tells which (may be NULL).
+ * \retval 0 / -EINVAL an existing file is not a key / -errno */
+int env_secret_load_or_create(const char *path, unsigned char sk[ENV_SK_BYTES],
+			      struct env_key *pub, int *created);
+
+/* The padded standard base64 of a public key (what trusted_keys and
+ * `cunxiang enrol` take), NUL-terminated. */
+#define ENV_PK_B64_LEN 44
+void env_key_to_base64(const unsigned char pk[ENV_PK_BYTES], char out[ENV_PK_B64_LEN + 1]);
+
 /* Load a secret key file written by env_keygen.
  * \retval 0 / -EINVAL malformed / -errno */
 int env_secret_load(const char *path, unsigned char sk[ENV_SK_BYTES], struct env_key *pub);

@@ -35,6 +35,8 @@ struct mq {
 	bool connected;
 	int inflight;
 	bool started;
+	size_t queued_bytes;
+	uint64_t dropped;
 };
 
 static char *dup_or_null(const char *s)
@@ -45,15 +47,20 @@ static char *dup_or_null(const char *s)
 static void enqueue(struct mq *m, struct qnode *n)
 {
 	uint64_t one = 1;
+	bool was_empty;
 
 	pthread_mutex_lock(&m->lock);
+	was_empty = !m->head;
 	if (m->tail)
 		m->tail->next = n;
 	else
 		m->head = n;
 	m->tail = n;
 	pthread_mutex_unlock(&m->lock);
-	if (write(m->efd, &one, sizeof(one)) < 0) {
+	/* The fd is readable while anything is queued (mq_next drains it only
+	 * once it finds the queue empty): a wake-up per message would cost a
+	 * system call each under a flood. */
+	if (was_empty && write(m->efd, &one, sizeof(one)) < 0) {
 		/* The counter cannot overflow in practice; nothing to do. */
 	}
 }
@@ -79,7 +86,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
 		return;
 	if (m->cfg.nsubs)
 		mosquitto_subscribe_multiple(mosq, NULL, (int)m->cfg.nsubs, m->subs,
-					     m->cfg.sub_qos, 0, NULL);
+					     m->cfg.sub_qos, m->cfg.sub_opts, NULL);
 	pthread_mutex_lock(&m->lock);
 	m->connected = true;
 	pthread_cond_broadcast(&m->cond);
@@ -124,6 +131,18 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
 
 	if (m->cfg.max_packet && (uint32_t)msg->payloadlen > m->cfg.max_packet)
 		return;
+	/* A flood must not grow the queue without end: what is dropped here
+	 * was acknowledged to the broker, so only messages whose sender
+	 * repeats them (receipts until acked, statuses, pings) may be. */
+	pthread_mutex_lock(&m->lock);
+	if (m->cfg.max_queue_bytes &&
+	    m->queued_bytes + (size_t)msg->payloadlen > m->cfg.max_queue_bytes) {
+		m->dropped++;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	m->queued_bytes += (size_t)msg->payloadlen;
+	pthread_mutex_unlock(&m->lock);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return;
@@ -134,6 +153,9 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
 	if (!n->ev.topic || !n->ev.payload) {
 		mq_event_clear(&n->ev);
 		free(n);
+		pthread_mutex_lock(&m->lock);
+		m->queued_bytes -= (size_t)msg->payloadlen;
+		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	if (msg->payloadlen)
@@ -343,6 +365,8 @@ int mq_next(struct mq *m, struct mq_event *ev)
 		m->head = n->next;
 		if (!m->head)
 			m->tail = NULL;
+		if (n->ev.type == MQ_EV_MESSAGE)
+			m->queued_bytes -= n->ev.len;
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (!n) {
@@ -414,6 +438,16 @@ bool mq_connected(struct mq *m)
 	c = m->connected;
 	pthread_mutex_unlock(&m->lock);
 	return c;
+}
+
+uint64_t mq_dropped(struct mq *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->dropped;
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }
 
 int mq_inflight(struct mq *m)

@@ -31,7 +31,14 @@ struct mq_cfg {
 	const char *const *subs;      /* subscribed at every connect, QoS SUB_QOS */
 	size_t nsubs;
 	int sub_qos;
+	int sub_opts;                 /* MQTT 5 subscription options of SUBS: MQ_SUB_NO_LOCAL */
+	size_t max_queue_bytes;       /* payload bytes queued for mq_next before messages
+				       * are dropped (counted, mq_dropped); 0 = no limit */
 };
+
+/* Do not send back what this session published (retained messages that
+ * were are still sent at subscribe). */
+#define MQ_SUB_NO_LOCAL 0x04
 
 enum mq_ev_type { MQ_EV_CONNECTED, MQ_EV_DISCONNECTED, MQ_EV_MESSAGE };
 
@@ -71,6 +78,8 @@ int mq_publish(struct mq *m, const char *topic, const void *buf, size_t len, int
 int mq_subscribe(struct mq *m, const char *topic, int qos);
 int mq_unsubscribe(struct mq *m, const char *topic);
 bool mq_connected(struct mq *m);
+/* Messages dropped because the queue held max_queue_bytes. */
+uint64_t mq_dropped(struct mq *m);
 /* Number of QoS 1 publishes not yet acknowledged by the broker. */
 int mq_inflight(struct mq *m);
 /* Wait up to TIMEOUT_MS for the first connection. \retval 0 / -ETIMEDOUT */

@@ -2,6 +2,7 @@
 /* cmd_alert.c -- `cunxiang alert` and `cunxiang cancel`: an alert on the air now, and who heard it */
 #include "config.h"
 
+#include "alert.h"
 #include "cconf.h"
 #include "commands.h"
 #include "cxtime.h"
@@ -9,11 +10,13 @@
 #include "encode.h"
 #include "fileio.h"
 #include "hash.h"
+#include "keyring.h"
 #include "mq.h"
 #include "pub.h"
 #include "schedule.h"
 #include "store.h"
 #include "tts.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -716,38 +719,29 @@ static const char *topic_node(const char *topic, const char *prefix)
 	return topic + n;
 }
 
-/* A receipt JSON for alert ID from NODE: its state, reason, started_ms.
- * \retval true when it is one */
-static bool receipt_for(const struct mq_event *ev, const char *node, const char *id,
+/* A receipt for alert ID that NODE signed with its enrolled key: its
+ * state, reason, started_ms. Anything else (unsigned, another key, another
+ * alert) is not one. \retval true when it is one */
+static bool receipt_for(struct keyring *keys, const struct mq_event *ev, const char *id,
 			char state[16], char *reason, size_t rlen, int64_t *started_ms)
 {
-	json_t *j, *v;
-	bool ok = false;
+	struct receipt rc;
 
-	if (ev->len > STORE_MSG_MAX)
+	if (keyring_receipt(keys, ev->topic, ev->payload, ev->len, cx_now_ms(), &rc) < 0 ||
+	    rc.state == RECEIPT_LOST || strcmp(rc.occ, id))
 		return false;
-	j = json_loadb((const char *)ev->payload, ev->len, JSON_REJECT_DUPLICATES, NULL);
-	if (json_is_object(j) &&
-	    json_is_string(v = json_object_get(j, "node")) && !strcmp(json_string_value(v), node) &&
-	    json_is_string(v = json_object_get(j, "occ")) && !strcmp(json_string_value(v), id) &&
-	    json_is_string(v = json_object_get(j, "state")) && strlen(json_string_value(v)) < 16) {
-		snprintf(state, 16, "%s", json_string_value(v));
-		v = json_object_get(j, "reason");
-		snprintf(reason, rlen, "%s", json_is_string(v) ? json_string_value(v) : "");
-		v = json_object_get(j, "started_ms");
-		*started_ms = json_is_integer(v) ? (int64_t)json_integer_value(v) : STORE_NONE;
-		clean_text(state);
-		clean_text(reason);
-		ok = true;
-	}
-	json_decref(j);
-	return ok;
+	snprintf(state, 16, "%s", receipt_state_name(rc.state));
+	snprintf(reason, rlen, "%s", rc.reason);
+	*started_ms = rc.started_ms == WIRE_NONE ? STORE_NONE : rc.started_ms;
+	clean_text(reason);
+	return true;
 }
 
 /* ---- watching the alert ---- */
 
 struct watch {
 	struct fleet *f;
+	struct keyring *keys;      /* what counts is what a pole signed */
 	const char *id;
 	int64_t issued_ms;
 	int64_t t0_us;             /* monotonic, when the alert was sent */
@@ -814,27 +808,22 @@ static void take_state(struct watch *w, struct tnode *t, const char *state, cons
 	recount(w);
 }
 
-static void take_status(struct tnode *t, const struct mq_event *ev)
+static void take_status(struct watch *w, struct tnode *t, const struct mq_event *ev)
 {
-	json_t *j, *v;
+	struct status st;
 
-	if (ev->len == 0 || ev->len > STORE_MSG_MAX)
+	if (ev->len == 0 ||
+	    keyring_status(w->keys, ev->topic, ev->payload, ev->len, cx_now_ms(), &st) < 0)
 		return;
-	j = json_loadb((const char *)ev->payload, ev->len, JSON_REJECT_DUPLICATES, NULL);
-	v = json_object_get(j, "state");
-	if (json_is_string(v) && strlen(json_string_value(v)) < sizeof(t->bstate)) {
-		snprintf(t->bstate, sizeof(t->bstate), "%s", json_string_value(v));
-		clean_text(t->bstate);
-		if (json_is_integer(v = json_object_get(j, "spool")))
-			t->bspool = (int64_t)json_integer_value(v);
-		if (json_is_integer(v = json_object_get(j, "rejected"))) {
-			t->brejected = (int64_t)json_integer_value(v);
-			if (!t->bstatus)
-				t->brejected0 = t->brejected;
-		}
-		t->bstatus = true;
+	snprintf(t->bstate, sizeof(t->bstate), "%s", status_state_name(st.state));
+	if (st.spool != WIRE_NONE)
+		t->bspool = st.spool;
+	if (st.rejected != WIRE_NONE) {
+		t->brejected = st.rejected;
+		if (!t->bstatus)
+			t->brejected0 = t->brejected;
 	}
-	json_decref(j);
+	t->bstatus = true;
 }
 
 static void on_event(struct watch *w, const struct mq_event *ev)
@@ -846,10 +835,10 @@ static void on_event(struct watch *w, const struct mq_event *ev)
 		char state[16], reason[STORE_REASON_MAX + 1];
 		int64_t started_ms;
 
-		if (receipt_for(ev, node, w->id, state, reason, sizeof(reason), &started_ms))
+		if (receipt_for(w->keys, ev, w->id, state, reason, sizeof(reason), &started_ms))
 			take_state(w, t, state, reason, started_ms);
 	} else if ((node = topic_node(ev->topic, "cx/v1/status/")) && (t = tnode_find(w->f, node))) {
-		take_status(t, ev);
+		take_status(w, t, ev);
 	}
 }
 
@@ -1047,32 +1036,6 @@ static bool watch_alert(struct watch *w, struct mq *mq, struct store *st, int sf
 
 /* ---- `cunxiang alert` ---- */
 
-static json_t *str_array(const char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		if (json_array_append_new(a, json_string(v[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_t *targets_json(const struct alert_opts *o)
-{
-	json_t *t = json_object();
-
-	/* json_object_set_new() takes the value also when it fails. */
-	if (json_object_set_new(t, "areas", str_array(o->areas, o->nareas)) < 0 ||
-	    json_object_set_new(t, "tags", str_array(o->tags, o->ntags)) < 0 ||
-	    json_object_set_new(t, "nodes", str_array(o->nodes, o->nnodes)) < 0) {
-		json_decref(t);
-		return NULL;
-	}
-	return t;
-}
-
 /* Publish the assets (retained, QoS 1) and wait for the broker to hold
  * them, so a node that subscribes when the alert arrives finds them. */
 static int publish_assets(struct pub *pub, struct mq *mq, struct store *st, struct asset *a,
@@ -1106,6 +1069,10 @@ int cmd_alert(int argc, char **argv)
 	struct asset assets[2] = { 0 };
 	struct store_alert sa;
 	struct watch w = { 0 };
+	struct keyring *keys = NULL;
+	struct alert *msg = NULL;
+	char *signed_msg = NULL;
+	size_t signed_len;
 	struct pub pub = { 0 };
 	struct cconf *cf = NULL;
 	struct diag *d = NULL;
@@ -1114,7 +1081,8 @@ int cmd_alert(int argc, char **argv)
 	const char **ids = NULL, *area;
 	char err[600], id[ALERT_ID_LEN] = "", *dbpath = NULL, *assets_dir = NULL, *cache_dir = NULL;
 	char *tj = NULL;
-	json_t *targets = NULL, *alert = NULL, *shas;
+	json_t *targets = NULL;
+	char (*shas)[65] = NULL;
 	int64_t now, duration_ms = 0;
 	size_t na = 0;
 	int rc = CX_EXIT_USER, sfd = -1, r;
@@ -1166,6 +1134,11 @@ int cmd_alert(int argc, char **argv)
 	}
 	if (f.nsn)
 		qsort(f.sn, f.nsn, sizeof(*f.sn), store_node_cmp);
+	if (!(keys = keyring_new(st))) {
+		fprintf(stderr, "cunxiang alert: cannot read the enrolled node keys: %s\n",
+			store_errmsg(st));
+		goto out;
+	}
 	if (resolve_targets(&f, &o) < 0)
 		goto oom;
 	if (!f.n) {
@@ -1195,7 +1168,16 @@ int cmd_alert(int argc, char **argv)
 
 	/* Recorded before it is published, so that no receipt for it is ever
 	 * an unknown occurrence. */
-	if (!(targets = targets_json(&o)) ||
+	if (!(msg = calloc(1, sizeof(*msg))))
+		goto oom;
+	r = alert_set_targets(msg, o.areas, o.nareas, o.tags, o.ntags, o.nodes, o.nnodes);
+	if (r == -ENOMEM)
+		goto oom;
+	if (r < 0) {
+		fprintf(stderr, "cunxiang alert: the targets do not fit an alert message\n");
+		goto out;
+	}
+	if (!(targets = alert_targets_json(msg)) ||
 	    !(tj = json_dumps(targets, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
 	    !(ids = calloc(f.n, sizeof(*ids))))
 		goto oom;
@@ -1216,19 +1198,28 @@ int cmd_alert(int argc, char **argv)
 			"was NOT sent (recorded as cancelled)\n", id, strerror(-r));
 		goto out;
 	}
-	if (!(shas = json_array()))
+	if (!(shas = calloc(na ? na : 1, sizeof(*shas))))
 		goto oom;
 	for (size_t i = 0; i < na; i++)
-		json_array_append_new(shas, json_string(assets[i].sha));
-	alert = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:O, s:s, s:o, s:I, s:i, s:i, s:n}",
-			  "type", "alert", "id", id, "level", o.level, "class", o.klass,
-			  "issued_ms", (json_int_t)now, "start_ms", (json_int_t)now,
-			  "expires_ms", (json_int_t)(now + o.expires_ms), "targets", targets,
-			  "title", o.title, "assets", shas, "duration_ms", (json_int_t)duration_ms,
-			  "repeat", o.repeat, "volume", o.volume, "live");
-	if (!alert)
+		memcpy(shas[i], assets[i].sha, sizeof(shas[i]));
+	snprintf(msg->id, sizeof(msg->id), "%s", id);
+	snprintf(msg->cls, sizeof(msg->cls), "%s", o.klass);
+	snprintf(msg->title, sizeof(msg->title), "%s", o.title);
+	msg->level = o.level;
+	msg->issued_ms = msg->start_ms = now;
+	msg->expires_ms = now + o.expires_ms;
+	msg->duration_ms = duration_ms;
+	msg->repeat = o.repeat;
+	msg->volume = o.volume;
+	if (alert_set_assets(msg, (const char (*)[65])shas, na) < 0)
 		goto oom;
-	r = pub_signed(&pub, "cx/v1/alert", alert, 1, false);
+	r = alert_sign(msg, pub.sk, &signed_msg, &signed_len);
+	if (r == 0) {
+		char topic[WIRE_TOPIC_MAX];
+
+		wire_topic(WIRE_T_ALERT, NULL, topic);
+		r = mq_publish(mq, topic, signed_msg, signed_len, 1, false);
+	}
 	if (r == 0)
 		r = mq_flush(mq, FLUSH_MS);
 	if (r < 0) {
@@ -1247,8 +1238,8 @@ int cmd_alert(int argc, char **argv)
 		       o.repeat, f.n, f.n == 1 ? "" : "s", when);
 		fflush(stdout);
 	}
-	w = (struct watch){ .f = &f, .id = id, .issued_ms = now, .t0_us = cx_mono_us(),
-			    .tty = isatty(STDOUT_FILENO) };
+	w = (struct watch){ .f = &f, .keys = keys, .id = id, .issued_ms = now,
+			    .t0_us = cx_mono_us(), .tty = isatty(STDOUT_FILENO) };
 	stop = watch_alert(&w, mq, st, sfd, o.wait_s);
 	summary(&w, o.config, now + o.expires_ms, stop);
 	rc = w.started == f.n ? CX_EXIT_OK : CX_EXIT_NOT_STARTED;
@@ -1263,7 +1254,10 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	pub_wipe(&pub);
-	json_decref(alert);
+	alert_free(msg);
+	free(signed_msg);
+	free(shas);
+	keyring_free(keys);
 	json_decref(targets);
 	free(tj);
 	free(ids);
@@ -1372,8 +1366,10 @@ int cmd_cancel(int argc, char **argv)
 	struct diag *d = NULL;
 	struct store *st = NULL;
 	struct mq *mq = NULL;
-	char err[600], cid[ALERT_ID_LEN + 48], *dbpath = NULL;
-	json_t *msg = NULL;
+	char err[600], *dbpath = NULL, *signed_msg = NULL, topic[WIRE_TOPIC_MAX];
+	struct alert msg = { .cancel = true };
+	struct keyring *keys = NULL;
+	size_t signed_len;
 	int c, wait_s = 5, rc = CX_EXIT_USER, sfd = -1, r;
 	size_t seen = 0;
 	bool stop = false;
@@ -1430,6 +1426,11 @@ int cmd_cancel(int argc, char **argv)
 		fprintf(stderr, "cunxiang cancel: no alert %s in %s\n", ref, dbpath);
 		goto out;
 	}
+	if (!(keys = keyring_new(st))) {
+		fprintf(stderr, "cunxiang cancel: cannot read the enrolled node keys: %s\n",
+			store_errmsg(st));
+		goto out;
+	}
 	r = store_alert_receipts(st, ref, holders_fn, &h);
 	if (r == -ENOMEM)
 		goto oom;
@@ -1463,12 +1464,14 @@ int cmd_cancel(int argc, char **argv)
 		goto out;
 	}
 	/* The cancel's own id: unique, and naming what it cancels. */
-	snprintf(cid, sizeof(cid), "%.100s-cancel-%" PRId64, ref, now);
-	msg = json_pack("{s:s, s:s, s:s, s:I}", "type", "cancel", "id", cid, "ref", ref,
-			"issued_ms", (json_int_t)now);
-	if (!msg)
-		goto oom;
-	r = pub_signed(&pub, "cx/v1/alert", msg, 1, false);
+	snprintf(msg.id, sizeof(msg.id), "%.100s-cancel-%" PRId64, ref, now);
+	snprintf(msg.ref, sizeof(msg.ref), "%s", ref);
+	msg.issued_ms = now;
+	r = alert_sign(&msg, pub.sk, &signed_msg, &signed_len);
+	if (r == 0) {
+		wire_topic(WIRE_T_ALERT, NULL, topic);
+		r = mq_publish(mq, topic, signed_msg, signed_len, 1, false);
+	}
 	if (r == 0)
 		r = mq_flush(mq, FLUSH_MS);
 	if (r < 0) {
@@ -1497,7 +1500,7 @@ int cmd_cancel(int argc, char **argv)
 			char state[16], reason[STORE_REASON_MAX + 1];
 			int64_t started_ms;
 
-			if (node && receipt_for(&ev, node, ref, state, reason, sizeof(reason),
+			if (node && receipt_for(keys, &ev, ref, state, reason, sizeof(reason),
 						&started_ms)) {
 				printf("  %-12s %s%s%s%s\n", node, state, *reason ? " (" : "", reason,
 				       *reason ? ")" : "");
@@ -1541,7 +1544,8 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	pub_wipe(&pub);
-	json_decref(msg);
+	free(signed_msg);
+	keyring_free(keys);
 	free(h.id);
 	free(h.answered);
 	store_close(st);

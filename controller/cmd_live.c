@@ -2,17 +2,20 @@
 /* cmd_live.c -- `cunxiang live`: a live microphone alert, signed 20 ms Opus frames */
 #include "config.h"
 
+#include "alert.h"
 #include "cconf.h"
 #include "commands.h"
 #include "cxtime.h"
 #include "diag.h"
 #include "fileio.h"
+#include "keyring.h"
 #include "liveframe.h"
 #include "log.h"
 #include "mq.h"
 #include "pub.h"
 #include "schedule.h"
 #include "store.h"
+#include "wire.h"
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
@@ -33,6 +36,7 @@
 #define DEFAULT_BITRATE  24000
 #define FILE_CHUNK       4096            /* frames read from a file at once */
 #define MAX_NODES_SHOWN  20
+#define CX_EXIT_NOT_COMPLETED 3                   /* as `cunxiang alert`: some node did not */
 
 /* ---- input: ALSA capture or a file, as 48 kHz mono S16 ---- */
 
@@ -319,19 +323,11 @@ static bool targets_node(const struct opts *o, const struct schedule_node *sn)
 	return false;
 }
 
-static json_t *str_array(const char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 /* ---- progress: receipts for the alert, as serve also sees them ---- */
 
 struct watch {
 	const char *id;
+	struct keyring *keys;      /* what counts is what a pole signed */
 	char (*nodes)[33];
 	char (*state)[16];
 	size_t n;
@@ -340,34 +336,26 @@ struct watch {
 
 static void watch_receipt(struct watch *w, const struct mq_event *ev)
 {
-	json_t *j, *occ, *node, *st;
+	struct receipt rc;
+	const char *state;
 
-	if (strncmp(ev->topic, "cx/v1/receipt/", 14) || ev->len > 65536)
+	if (keyring_receipt(w->keys, ev->topic, ev->payload, ev->len, cx_now_ms(), &rc) < 0 ||
+	    rc.state == RECEIPT_LOST || strcmp(rc.occ, w->id))
 		return;
-	j = json_loadb((const char *)ev->payload, ev->len, 0, NULL);
-	occ = json_object_get(j, "occ");
-	node = json_object_get(j, "node");
-	st = json_object_get(j, "state");
-	if (json_is_string(occ) && json_is_string(node) && json_is_string(st) &&
-	    !strcmp(json_string_value(occ), w->id)) {
-		const char *s = json_string_value(st), *reason;
-
-		reason = json_string_value(json_object_get(j, "reason"));
-		for (size_t i = 0; i < w->n; i++) {
-			if (strcmp(w->nodes[i], json_string_value(node)))
-				continue;
-			if (!strcmp(s, "started") && strcmp(w->state[i], "started"))
-				w->started++;
-			if (strcmp(s, "accepted") && strcmp(s, "started"))
-				w->ended++;
-			snprintf(w->state[i], sizeof(w->state[i]), "%s", s);
-			break;
-		}
-		printf("  %-12s %s%s%s\n", json_string_value(node), s, reason ? ": " : "",
-		       reason ? reason : "");
-		fflush(stdout);
+	state = receipt_state_name(rc.state);
+	for (size_t i = 0; i < w->n; i++) {
+		if (strcmp(w->nodes[i], rc.node))
+			continue;
+		if (rc.state == RECEIPT_STARTED && strcmp(w->state[i], "started"))
+			w->started++;
+		if (rc.state != RECEIPT_ACCEPTED && rc.state != RECEIPT_STARTED)
+			w->ended++;
+		snprintf(w->state[i], sizeof(w->state[i]), "%s", state);
+		break;
 	}
-	json_decref(j);
+	/* The parser let no control character through to the terminal. */
+	printf("  %-12s %s%s%s\n", rc.node, state, rc.reason[0] ? ": " : "", rc.reason);
+	fflush(stdout);
 }
 
 static void watch_drain(struct watch *w, struct mq *m)
@@ -597,11 +585,14 @@ int cmd_live(int argc, char **argv)
 	OpusEncoder *enc = NULL;
 	struct diag *d = NULL;
 	const char **tnodes = NULL;
-	json_t *alert = NULL, *targets;
+	json_t *targets = NULL;
+	struct alert *msg = NULL;
+	char *signed_msg = NULL;
+	size_t signed_len;
 	struct store_alert sa;
 	struct sigaction sact;
 	sigset_t mask, old;
-	char err[512], id[64], topic[96], cid[64], *dbpath = NULL;
+	char err[512], id[64], topic[WIRE_TOPIC_MAX], cid[64], *dbpath = NULL;
 	const char *area;
 	int64_t now_ms, pts0 = 0, mono0 = 0, sent = 0, dropped = 0, seq = 0, expires_ms;
 	int64_t lookahead_us = 0;
@@ -682,6 +673,11 @@ int cmd_live(int argc, char **argv)
 		fprintf(stderr, "cunxiang live: %s\n", err);
 		goto out;
 	}
+	if (!(w.keys = keyring_new(st))) {
+		fprintf(stderr, "cunxiang live: cannot read the enrolled node keys: %s\n",
+			store_errmsg(st));
+		goto out;
+	}
 
 	/* Signals: the MQTT thread must not take them, the capture loop must
 	 * see them (no SA_RESTART: a blocking read returns). */
@@ -691,7 +687,7 @@ int cmd_live(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
 	snprintf(cid, sizeof(cid), "cx-live-%ld", (long)getpid());
 	{
-		static const char *const subs[] = { "cx/v1/receipt/+" };
+		static const char *const subs[] = { WIRE_SUB_RECEIPTS };
 		struct mq_cfg mc = {
 			.client_id = cid, .host = cf->host, .port = cf->port, .tls = cf->tls,
 			.ca_file = cf->ca_file, .username = cf->username, .password = cf->password,
@@ -718,10 +714,15 @@ int cmd_live(int argc, char **argv)
 
 	now_ms = cx_now_ms();
 	expires_ms = now_ms + LIVE_MAX_MS;
-	targets = json_object();
-	json_object_set_new(targets, "areas", str_array(o.areas, o.nareas));
-	json_object_set_new(targets, "tags", str_array(o.tags, o.ntags));
-	json_object_set_new(targets, "nodes", str_array(o.nodes, o.nnodes));
+	if (!(msg = calloc(1, sizeof(*msg))))
+		goto oom;
+	r = alert_set_targets(msg, o.areas, o.nareas, o.tags, o.ntags, o.nodes, o.nnodes);
+	if (r == -ENOMEM)
+		goto oom;
+	if (r < 0 || !(targets = alert_targets_json(msg))) {
+		fprintf(stderr, "cunxiang live: the targets do not fit an alert message\n");
+		goto out;
+	}
 	{
 		char *tj = json_dumps(targets, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
@@ -732,18 +733,23 @@ int cmd_live(int argc, char **argv)
 		free(tj);
 	}
 	if (r < 0) {
-		json_decref(targets);
 		fprintf(stderr, "cunxiang live: %s\n", r == -ENOMEM ? "out of memory" : err);
 		goto out;
 	}
-	alert = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:o, s:s, s:[], s:i, s:i, s:s}",
-			  "type", "alert", "id", id, "level", o.level, "class", o.klass,
-			  "issued_ms", (json_int_t)now_ms, "start_ms", (json_int_t)now_ms,
-			  "expires_ms", (json_int_t)expires_ms, "targets", targets,
-			  "title", o.title, "assets", "repeat", 1, "volume", o.volume, "live", id);
-	if (!alert)
-		goto oom;
-	r = pub_signed(&pub, "cx/v1/alert", alert, 1, false);
+	snprintf(msg->id, sizeof(msg->id), "%s", id);
+	snprintf(msg->cls, sizeof(msg->cls), "%s", o.klass);
+	snprintf(msg->title, sizeof(msg->title), "%s", o.title);
+	snprintf(msg->live, sizeof(msg->live), "%s", id);
+	msg->level = o.level;
+	msg->issued_ms = msg->start_ms = now_ms;
+	msg->expires_ms = expires_ms;
+	msg->repeat = 1;
+	msg->volume = o.volume;
+	r = alert_sign(msg, pub.sk, &signed_msg, &signed_len);
+	if (r == 0) {
+		wire_topic(WIRE_T_ALERT, NULL, topic);
+		r = mq_publish(mq, topic, signed_msg, signed_len, 1, false);
+	}
 	if (r == 0)
 		r = mq_flush(mq, 5000);
 	if (r < 0) {
@@ -757,7 +763,7 @@ int cmd_live(int argc, char **argv)
 		goto oom;
 	for (size_t i = 0; i < w.n; i++)
 		snprintf(w.nodes[i], sizeof(w.nodes[i]), "%s", tnodes[i]);
-	snprintf(topic, sizeof(topic), "cx/v1/live/%s", id);
+	wire_topic(WIRE_T_LIVE, id, topic);
 	printf("live alert %s (level %d, %s) to %zu node%s; stream %s\n", id, o.level, o.klass,
 	       w.n, w.n == 1 ? "" : "s", topic);
 	if (drop_every > 1)
@@ -867,6 +873,7 @@ int cmd_live(int argc, char **argv)
 			if (strcmp(w.state[i], "completed"))
 				missing++;
 		printf("completed on %zu of %zu node%s\n", w.n - missing, w.n, w.n == 1 ? "" : "s");
+		rc = missing ? CX_EXIT_NOT_COMPLETED : CX_EXIT_OK;
 		for (size_t i = 0; i < w.n && shown < MAX_NODES_SHOWN; i++)
 			if (strcmp(w.state[i], "completed")) {
 				printf("  not completed: %s (%s)\n", w.nodes[i],
@@ -876,7 +883,6 @@ int cmd_live(int argc, char **argv)
 		if (missing > shown)
 			printf("  ... and %zu more\n", missing - shown);
 	}
-	rc = CX_EXIT_OK;
 	goto out;
 oom:
 	fprintf(stderr, "cunxiang live: out of memory\n");
@@ -886,7 +892,10 @@ out:
 		mq_free(mq);
 	}
 	pub_wipe(&pub);
-	json_decref(alert);
+	alert_free(msg);
+	free(signed_msg);
+	json_decref(targets);
+	keyring_free(w.keys);
 	if (enc)
 		opus_encoder_destroy(enc);
 	input_close(&in);

@@ -48,7 +48,10 @@ static void nodes_help(FILE *f)
 		   "serve is not running every node turns silent); never when no status was\n"
 		   "ever received. PLAN is current when the node runs the plan last published\n"
 		   "to it, old when it runs an older one, none when it has none, unknown when\n"
-		   "this store did not publish the one it runs.\n\n"
+		   "this store did not publish the one it runs. DISK is full when the pole's\n"
+		   "state directory is out of space (it lives on its reserve); LOST counts\n"
+		   "receipts the pole could not keep; KEY is the id of the pole's enrolled key,\n"
+		   "none when it is not enrolled (nothing it sends counts).\n\n"
 		   "See cunxiang(1).\n");
 }
 
@@ -70,6 +73,8 @@ static struct row classify(const struct store_node *n, int64_t now)
 		if (!strcmp(r.state, "fault"))
 			r.rank = RANK_PROBLEM;
 	}
+	if (!strcmp(n->disk, "full"))
+		r.rank = RANK_PROBLEM;
 	if (n->plan_issued_ms == STORE_NONE || n->plan_issued_ms <= 0)
 		r.plan = "none";
 	else if (n->published_issued_ms == STORE_NONE || n->plan_issued_ms > n->published_issued_ms)
@@ -189,11 +194,11 @@ static void num_text(int64_t v, char *out, size_t size)
 }
 
 enum { C_NODE, C_VILLAGE, C_STATE, C_SEEN, C_PLAN, C_MISSING, C_SPOOL, C_OFFSET, C_REJECTED,
-       C_XRUNS, NCOLS };
+       C_XRUNS, C_DISK, C_LOST, C_KEY, NCOLS };
 
 static const char *const headers[NCOLS] = {
 	"NODE", "VILLAGE", "STATE", "LAST SEEN", "PLAN", "MISSING", "SPOOL", "OFFSET MS",
-	"REJECTED", "XRUNS",
+	"REJECTED", "XRUNS", "DISK", "LOST", "KEY",
 };
 
 #define CELL 1100 /* the longest village name (STORE_TEXT_MAX characters) fits */
@@ -215,6 +220,9 @@ static void cells(const struct row *r, int64_t now, char c[NCOLS][CELL])
 		snprintf(c[C_OFFSET], CELL, "%.1f", (double)n->clock_offset_us / 1000.0);
 	num_text(n->rejected, c[C_REJECTED], CELL);
 	num_text(n->xruns, c[C_XRUNS], CELL);
+	snprintf(c[C_DISK], CELL, "%s", n->disk[0] ? n->disk : "-");
+	num_text(n->lost, c[C_LOST], CELL);
+	snprintf(c[C_KEY], CELL, "%s", n->key_id[0] ? n->key_id : "none");
 }
 
 static void put_cell(const char *s, int width, bool right, bool last)
@@ -228,6 +236,12 @@ static void put_cell(const char *s, int width, bool right, bool last)
 	else
 		printf("%s%*s", s, pad > 0 ? pad : 0, "");
 	printf(last ? "\n" : "  ");
+}
+
+/* Numbers are aligned right. */
+static bool right(int k)
+{
+	return k >= C_MISSING && k != C_DISK && k != C_KEY;
 }
 
 static int print_text(const struct row *rows, size_t n, int64_t now)
@@ -249,11 +263,11 @@ static int print_text(const struct row *rows, size_t n, int64_t now)
 		}
 	}
 	for (int k = 0; k < NCOLS; k++)
-		put_cell(headers[k], width[k], k >= C_MISSING, k == NCOLS - 1);
+		put_cell(headers[k], width[k], right(k), k == NCOLS - 1);
 	for (size_t i = 0; i < n; i++) {
 		cells(&rows[i], now, c);
 		for (int k = 0; k < NCOLS; k++)
-			put_cell(c[k], width[k], k >= C_MISSING, k == NCOLS - 1);
+			put_cell(c[k], width[k], right(k), k == NCOLS - 1);
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -315,6 +329,9 @@ static int print_json(const struct row *rows, size_t n, int64_t now)
 		json_object_set_new(o, "ack_through", json_integer(x->ack_through));
 		json_object_set_new(o, "receipts", json_integer(x->receipts));
 		json_object_set_new(o, "receipts_held", json_integer(x->held));
+		json_object_set_new(o, "receipts_lost", json_integer(x->lost));
+		json_object_set_new(o, "disk", x->disk[0] ? json_string(x->disk) : json_null());
+		json_object_set_new(o, "key_id", x->key_id[0] ? json_string(x->key_id) : json_null());
 	}
 	out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!out)

@@ -11,6 +11,7 @@ int cmd_alert(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
+int cmd_enrol(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_nodes(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "plan",    cmd_plan,    "show what plays where and when" },
 	{ "tts",     cmd_tts,     "render a notice to Ogg Opus" },
 	{ "keygen",  cmd_keygen,  "make an Ed25519 key pair for signing" },
+	{ "enrol",   cmd_enrol,   "register the key a pole signs its receipts with" },
 	{ "serve",   cmd_serve,   "publish plans, ingest receipts, track nodes" },
 	{ "alert",   cmd_alert,   "put an alert on the air now and show who started it" },
 	{ "cancel",  cmd_cancel,  "take an alert off the air" },

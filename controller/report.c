@@ -252,6 +252,8 @@ struct report {
 	size_t nunknown, unknown_cap;
 	struct report_bad *bad;
 	size_t nbad, bad_cap;
+	struct report_bad *lost;
+	size_t nlost, lost_cap;
 	int64_t *deliveries;          /* pooled over actual alerts */
 	size_t ndeliveries, deliveries_cap;
 
@@ -988,6 +990,40 @@ static int on_bad(const char *node, int64_t seq, int64_t received_ms, const char
 	return r->err;
 }
 
+static int on_lost(const char *node, int64_t seq, int64_t received_ms, const char *reason,
+		   void *ud)
+{
+	struct report *r = ud;
+	struct report_bad *b;
+
+	if (!node_passes(r, node))
+		return 0;
+	r->sum.lost_on_poles++;
+	if (r->nlost >= REPORT_LIST_MAX)
+		return 0;
+	if (RESERVE(r->lost, r->lost_cap, r->nlost) < 0)
+		return -ENOMEM;
+	b = &r->lost[r->nlost++];
+	b->node = str(r, node);
+	b->error = str(r, reason);
+	b->seq = seq;
+	b->received_ms = received_ms;
+	return r->err;
+}
+
+static int on_unverified(const char *node, int64_t id, int64_t received_ms, const char *reason,
+			 void *ud)
+{
+	struct report *r = ud;
+
+	(void)id;
+	(void)received_ms;
+	(void)reason;
+	if (node_passes(r, node))
+		r->sum.unverified++;
+	return 0;
+}
+
 /* ---- compute --------------------------------------------------------------- */
 
 static int make_days(struct report *r)
@@ -1094,6 +1130,8 @@ struct report *report_compute(struct store *s, const struct report_opts *o, char
 	if (rc != 0 || (rc = alerts(r, s)) != 0 || (rc = health(r, s)) != 0 ||
 	    (rc = store_receipts_unknown(s, o->from_ms, o->to_ms, on_unknown, r)) != 0 ||
 	    (rc = store_receipts_quarantined(s, o->from_ms, o->to_ms, on_bad, r)) != 0 ||
+	    (rc = store_receipts_lost(s, o->from_ms, o->to_ms, on_lost, r)) != 0 ||
+	    (rc = store_unverified(s, o->from_ms, o->to_ms, on_unverified, r)) != 0 ||
 	    (rc = r->err) != 0)
 		goto fail;
 	store_snapshot_end(s);
@@ -1147,6 +1185,7 @@ void report_free(struct report *r)
 	free(r->health);
 	free(r->unknown);
 	free(r->bad);
+	free(r->lost);
 	free(r->deliveries);
 	free(r->status);
 	free(r);
@@ -1168,6 +1207,8 @@ size_t report_unknown_count(const struct report *r) { return r->nunknown; }
 const struct report_unknown *report_unknown(const struct report *r, size_t i) { return i < r->nunknown ? &r->unknown[i] : NULL; }
 size_t report_bad_count(const struct report *r) { return r->nbad; }
 const struct report_bad *report_bad(const struct report *r, size_t i) { return i < r->nbad ? &r->bad[i] : NULL; }
+size_t report_lost_count(const struct report *r) { return r->nlost; }
+const struct report_bad *report_lost(const struct report *r, size_t i) { return i < r->nlost ? &r->lost[i] : NULL; }
 
 /* ---- output: every format renders the same tables -------------------------- */
 
@@ -1283,6 +1324,8 @@ static const struct col cols_summary[] = {
 	{ "drill_started", "Drills and tests: nodes started", T_INT },
 	{ "unknown_receipts", "Receipts for unknown occurrences", T_INT },
 	{ "quarantined_receipts", "Quarantined receipts", T_INT },
+	{ "lost_on_poles", "Receipts lost on poles", T_INT },
+	{ "unverified_messages", "Messages that failed verification (not counted)", T_INT },
 	{ "nodes_offline_long", "Nodes offline longer than a day", T_INT },
 	{ "nodes_spool_backlog", "Nodes with a receipt backlog", T_INT },
 	{ "nodes_rejected", "Nodes that rejected messages", T_INT },
@@ -1334,6 +1377,11 @@ static const struct col cols_bad[] = {
 	{ "error", "ERROR", T_TEXT },
 };
 
+static const struct col cols_lost[] = {
+	{ "node", "NODE", T_STR }, { "seq", "SEQ", T_INT }, { "received", "RECEIVED", T_TIME },
+	{ "reason", "REASON", T_TEXT },
+};
+
 static const struct col cols_nodes[] = {
 	{ "node", "NODE", T_STR }, { "village_code", "CODE", T_STR }, { "village", "VILLAGE", T_STR },
 	{ "in_fleet", "IN FLEET", T_BOOL }, { "households", "HOUSEHOLDS", T_INT },
@@ -1348,7 +1396,8 @@ static const struct col cols_nodes[] = {
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 enum { TB_REPORT, TB_SUMMARY, TB_PRESENCE, TB_ASSUMPTIONS, TB_NOTICES, TB_VILLAGES, TB_DAYS,
-       TB_ALERTS, TB_MISSED, TB_UNKNOWN, TB_BAD, TB_NODES, TB__COUNT };
+       TB_ALERTS, TB_MISSED, TB_UNKNOWN, TB_BAD, TB_LOST, TB_NODES,
+       TB__COUNT };
 
 struct out {
 	const struct report *r;
@@ -1576,6 +1625,8 @@ static int build(struct out *o)
 	table_init(&t[TB_UNKNOWN], "unknown_receipts", "Receipts for unknown occurrences", cols_unknown,
 		   NCOLS(cols_unknown), false);
 	table_init(&t[TB_BAD], "quarantined_receipts", "Quarantined receipts", cols_bad, NCOLS(cols_bad), false);
+	table_init(&t[TB_LOST], "receipts_lost", "Receipts lost on poles", cols_lost, NCOLS(cols_lost),
+		   false);
 	table_init(&t[TB_NODES], "nodes", "Fleet health", cols_nodes, NCOLS(cols_nodes), false);
 
 	if ((c = row_new(&t[TB_REPORT]))) {
@@ -1606,11 +1657,13 @@ static int build(struct out *o)
 		c_int(&c[12], s->drill_started);
 		c_int(&c[13], s->unknown_receipts);
 		c_int(&c[14], s->quarantined);
-		c_int(&c[15], s->nodes_offline_long);
-		c_int(&c[16], s->nodes_spool);
-		c_int(&c[17], s->nodes_rejected);
-		c_int(&c[18], s->nodes_clock_off);
-		c_dbl(&c[19], s->fleet_up_share);
+		c_int(&c[15], s->lost_on_poles);
+		c_int(&c[16], s->unverified);
+		c_int(&c[17], s->nodes_offline_long);
+		c_int(&c[18], s->nodes_spool);
+		c_int(&c[19], s->nodes_rejected);
+		c_int(&c[20], s->nodes_clock_off);
+		c_dbl(&c[21], s->fleet_up_share);
 	}
 	for (size_t i = 0; i < r->o.npresence; i++) {
 		char range[12];
@@ -1698,6 +1751,16 @@ static int build(struct out *o)
 		const struct report_bad *b = &r->bad[i];
 
 		if (!(c = row_new(&t[TB_BAD])))
+			break;
+		c_str(&c[0], b->node);
+		c_int(&c[1], b->seq);
+		c_int(&c[2], b->received_ms);
+		c_str(&c[3], b->error);
+	}
+	for (size_t i = 0; i < r->nlost; i++) {
+		const struct report_bad *b = &r->lost[i];
+
+		if (!(c = row_new(&t[TB_LOST])))
 			break;
 		c_str(&c[0], b->node);
 		c_int(&c[1], b->seq);
@@ -2083,8 +2146,10 @@ static void html_cards(FILE *f, const struct report *r)
 	fprintf(f, "</div><div class=\"k\">fleet uptime · %lld offline &gt; 1 day · %lld clock &gt; 10 ms"
 		"</div></div>", (long long)s->nodes_offline_long, (long long)s->nodes_clock_off);
 	fprintf(f, "<div class=\"card%s\"><div class=\"v\">%lld</div><div class=\"k\">receipts for unknown "
-		"occurrences · %lld quarantined</div></div>", s->unknown_receipts ? " warn" : "",
-		(long long)s->unknown_receipts, (long long)s->quarantined);
+		"occurrences · %lld quarantined · %lld lost on poles · %lld failed verification"
+		"</div></div>", s->unknown_receipts || s->lost_on_poles || s->unverified ? " warn" : "",
+		(long long)s->unknown_receipts, (long long)s->quarantined,
+		(long long)s->lost_on_poles, (long long)s->unverified);
 	fputs("</section>\n", f);
 }
 
@@ -2356,6 +2421,7 @@ static int write_html(struct out *o, FILE *f)
 	html_table(f, &t[TB_NODES], "nodes");
 	html_table(f, &t[TB_UNKNOWN], "unknown-receipts");
 	html_table(f, &t[TB_BAD], "quarantined-receipts");
+	html_table(f, &t[TB_LOST], "receipts-lost");
 	fputs("<h2>All figures</h2>\n<div class=\"scroll\"><table class=\"kv\" id=\"summary\"><tbody>\n", f);
 	for (size_t k = 0; k < t[TB_SUMMARY].ncols; k++) {
 		cell_human(&t[TB_SUMMARY].cols[k], &t[TB_SUMMARY].cells[k], buf, sizeof(buf));

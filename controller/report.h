@@ -150,6 +150,8 @@ struct report_summary {
 	int64_t actual_p50_ms, actual_p95_ms, actual_max_ms;
 	int64_t drill_targeted, drill_started;
 	int64_t unknown_receipts, quarantined;
+	int64_t lost_on_poles;       /* "lost" records: receipts a pole could not keep */
+	int64_t unverified;          /* messages on pole topics that did not verify */
 	int64_t nodes_offline_long, nodes_spool, nodes_rejected, nodes_clock_off;
 	double fleet_up_share;       /* mean over the nodes; NaN without nodes */
 };
@@ -184,6 +186,9 @@ size_t report_unknown_count(const struct report *r);
 const struct report_unknown *report_unknown(const struct report *r, size_t i);
 size_t report_bad_count(const struct report *r);
 const struct report_bad *report_bad(const struct report *r, size_t i);
+/* Receipts lost on poles; ERROR is the pole's reason. */
+size_t report_lost_count(const struct report *r);
+const struct report_bad *report_lost(const struct report *r, size_t i);
 
 /* Presence at UTC instant MS under the report's profile. */
 double report_presence(const struct report *r, int64_t ms);

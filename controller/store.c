@@ -2,6 +2,9 @@
 /* store.c -- the controller's SQLite store: fleet, plans, receipts, node status */
 #include "store.h"
 
+#include "receipt.h"
+#include "status.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -119,15 +122,59 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	" PRIMARY KEY(alert, node)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX alert_targets_node ON alert_targets(node);",
+	/* 1 -> 2: poles sign what they say. Each pole's enrolled keys; a key
+	 * that replaces another starts its seqs above every seq stored for
+	 * the node (seq_base), so seqs stay unique and ordered per node. */
+	"CREATE TABLE node_keys("
+	" node TEXT NOT NULL,"
+	" epoch INTEGER NOT NULL,"
+	" pk TEXT NOT NULL,"
+	" key_id TEXT NOT NULL,"
+	" seq_base INTEGER NOT NULL,"
+	" enrolled_ms INTEGER NOT NULL,"
+	" retired_ms INTEGER,"
+	" PRIMARY KEY(node, epoch)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE receipts ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE receipts_bad ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
+	/* Seqs the pole signed as lost: its spool could not keep them. */
+	"CREATE TABLE receipts_lost("
+	" node TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" epoch INTEGER NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" received_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(node, seq)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE ack_state ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE ack_state ADD COLUMN seq_base INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE ack_state ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE status ADD COLUMN boot INTEGER;"
+	"ALTER TABLE status ADD COLUMN n INTEGER;"
+	"ALTER TABLE status ADD COLUMN disk TEXT;"
+	/* What came on a pole topic and did not verify: never counted, kept
+	 * (bounded) for inspection. */
+	"CREATE TABLE quarantine("
+	" id INTEGER PRIMARY KEY,"
+	" received_ms INTEGER NOT NULL,"
+	" topic TEXT NOT NULL,"
+	" node TEXT,"
+	" reason TEXT NOT NULL,"
+	" raw BLOB NOT NULL"
+	");"
+	"CREATE INDEX quarantine_ms ON quarantine(received_ms);",
 };
 
 enum sid {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_FLEET_CLEAR, S_FLEET_PUT,
 	S_PLAN_DELETE, S_PLAN_PUT, S_PLAN_START,
-	S_RCPT_EXISTS, S_RCPT_PUT, S_RCPT_BAD, S_OCC_PLANNED, S_ALERT_EXISTS,
-	S_ACK_GET, S_ACK_PUT, S_ACK_THROUGH,
+	S_RCPT_EXISTS, S_RCPT_PUT, S_RCPT_BAD, S_RCPT_LOST, S_OCC_PLANNED, S_ALERT_EXISTS,
+	S_ACK_GET, S_ACK_PUT,
+	S_KEY_CUR, S_KEY_MAX_EPOCH, S_KEY_ADD, S_KEY_RETIRE, S_KEYS_ALL, S_SEQ_MAX,
+	S_QUAR_PUT, S_QUAR_TRIM,
 	S_STATUS_GET, S_STATUS_PUT, S_IN_FLEET, S_TRANS_ADD, S_TRANS_BEFORE, S_TRANS_RANGE,
+	S_TRANS_RECENT, S_TRANS_SQUASH,
 	S_PUB_GET, S_PUB_SET,
 	S_ASSET_REF, S_ASSET_GET, S_ASSET_PUB, S_ASSET_STALE, S_ASSET_DEL,
 	S_ALERT_ADD, S_ALERT_TARGET, S_ALERT_CANCEL,
@@ -160,35 +207,64 @@ static const char *const sql[S__COUNT] = {
 		" ON CONFLICT(node, occ) DO NOTHING",
 	[S_PLAN_START] = "SELECT start_ms FROM planned WHERE node = ?1 AND occ = ?2",
 	[S_RCPT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM receipts WHERE node = ?1 AND seq = ?2)"
-		" OR EXISTS(SELECT 1 FROM receipts_bad WHERE node = ?1 AND seq = ?2)",
+		" OR EXISTS(SELECT 1 FROM receipts_bad WHERE node = ?1 AND seq = ?2)"
+		" OR EXISTS(SELECT 1 FROM receipts_lost WHERE node = ?1 AND seq = ?2)",
 	[S_RCPT_PUT] = "INSERT INTO receipts(node, seq, occ, kind, state, scheduled_ms, started_ms,"
-		" ended_ms, played_ms, start_error_us, volume, reason, received_ms, unknown_occ)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	[S_RCPT_BAD] = "INSERT INTO receipts_bad(node, seq, received_ms, error, raw)"
+		" ended_ms, played_ms, start_error_us, volume, reason, received_ms, unknown_occ, epoch)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[S_RCPT_BAD] = "INSERT INTO receipts_bad(node, seq, received_ms, error, raw, epoch)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_RCPT_LOST] = "INSERT INTO receipts_lost(node, seq, epoch, reason, received_ms)"
 		" VALUES(?1, ?2, ?3, ?4, ?5)",
 	[S_OCC_PLANNED] = "SELECT EXISTS(SELECT 1 FROM planned WHERE node = ?1 AND occ = ?2)",
 	[S_ALERT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM alerts WHERE id = ?1)",
-	[S_ACK_GET] = "SELECT through FROM ack_state WHERE node = ?1",
-	[S_ACK_PUT] = "INSERT INTO ack_state(node, first_seq, through, count, last_ms)"
-		" VALUES(?1, ?2, ?2, 1, ?3) ON CONFLICT(node) DO UPDATE SET"
-		" count = count + 1, last_ms = max(last_ms, excluded.last_ms)",
-	[S_ACK_THROUGH] = "UPDATE ack_state SET through = ?2 WHERE node = ?1",
-	[S_STATUS_GET] = "SELECT state, json FROM status WHERE node = ?1",
+	[S_ACK_GET] = "SELECT through, epoch, seq_base, count, skipped FROM ack_state WHERE node = ?1",
+	[S_ACK_PUT] = "INSERT INTO ack_state(node, first_seq, through, count, last_ms, epoch, seq_base,"
+		" skipped) VALUES(?1, ?2 + 1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(node) DO UPDATE SET"
+		" through = excluded.through, count = excluded.count,"
+		" last_ms = max(last_ms, excluded.last_ms), epoch = excluded.epoch,"
+		" seq_base = excluded.seq_base, skipped = excluded.skipped",
+	[S_KEY_CUR] = "SELECT epoch, pk, key_id, seq_base, enrolled_ms FROM node_keys"
+		" WHERE node = ?1 AND retired_ms IS NULL ORDER BY epoch DESC LIMIT 1",
+	[S_KEY_MAX_EPOCH] = "SELECT COALESCE(max(epoch), 0) FROM node_keys WHERE node = ?1",
+	[S_KEY_ADD] = "INSERT INTO node_keys(node, epoch, pk, key_id, seq_base, enrolled_ms)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_KEY_RETIRE] = "UPDATE node_keys SET retired_ms = ?2 WHERE node = ?1 AND retired_ms IS NULL",
+	[S_KEYS_ALL] = "SELECT node, epoch, pk, key_id, seq_base, enrolled_ms FROM node_keys k"
+		" WHERE retired_ms IS NULL AND epoch = (SELECT max(epoch) FROM node_keys"
+		" WHERE node = k.node AND retired_ms IS NULL) ORDER BY node",
+	[S_SEQ_MAX] = "SELECT max(COALESCE((SELECT max(seq) FROM receipts WHERE node = ?1), 0),"
+		" COALESCE((SELECT max(seq) FROM receipts_bad WHERE node = ?1), 0),"
+		" COALESCE((SELECT max(seq) FROM receipts_lost WHERE node = ?1), 0),"
+		" COALESCE((SELECT through FROM ack_state WHERE node = ?1), 0))",
+	[S_QUAR_PUT] = "INSERT INTO quarantine(received_ms, topic, node, reason, raw)"
+		" VALUES(?1, ?2, ?3, ?4, ?5)",
+	[S_QUAR_TRIM] = "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?1",
+	[S_STATUS_GET] = "SELECT state, json, COALESCE(boot, 0), COALESCE(n, 0) FROM status WHERE node = ?1",
+	/* boot and n: the freshest status taken (an offline one moves boot
+	 * forward only, and n with it when it does). */
 	[S_STATUS_PUT] = "INSERT INTO status(node, state, plan_issued_ms, assets_missing, volume,"
-		" clock_offset_us, spool, rejected, xruns, uptime_s, version, json, status_ms, last_seen_ms)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+		" clock_offset_us, spool, rejected, xruns, uptime_s, version, json, status_ms, last_seen_ms,"
+		" boot, n, disk)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
 		" ON CONFLICT(node) DO UPDATE SET state = excluded.state, "
 		KEEP("plan_issued_ms") ", " KEEP("assets_missing") ", " KEEP("volume") ", "
 		KEEP("clock_offset_us") ", " KEEP("spool") ", " KEEP("rejected") ", "
-		KEEP("xruns") ", " KEEP("uptime_s") ", " KEEP("version") ", "
+		KEEP("xruns") ", " KEEP("uptime_s") ", " KEEP("version") ", " KEEP("disk") ", "
 		" json = excluded.json, status_ms = excluded.status_ms,"
-		" last_seen_ms = COALESCE(excluded.last_seen_ms, status.last_seen_ms)",
+		" last_seen_ms = COALESCE(excluded.last_seen_ms, status.last_seen_ms),"
+		" n = CASE WHEN excluded.state <> 'offline' THEN excluded.n"
+		"  WHEN excluded.boot > COALESCE(status.boot, 0) THEN 0 ELSE status.n END,"
+		" boot = max(excluded.boot, COALESCE(status.boot, 0))",
 	[S_IN_FLEET] = "SELECT EXISTS(SELECT 1 FROM nodes WHERE id = ?1 AND in_fleet)",
 	[S_TRANS_ADD] = "INSERT INTO transitions(node, ms, state) VALUES(?1, ?2, ?3)",
 	[S_TRANS_BEFORE] = "SELECT ms, state FROM transitions WHERE node = ?1 AND ms < ?2"
 		" ORDER BY ms DESC, rowid DESC LIMIT 1",
 	[S_TRANS_RANGE] = "SELECT ms, state FROM transitions WHERE node = ?1 AND ms >= ?2 AND ms < ?3"
 		" ORDER BY ms, rowid",
+	[S_TRANS_RECENT] = "SELECT count(*) FROM transitions WHERE node = ?1 AND ms >= ?2",
+	[S_TRANS_SQUASH] = "UPDATE transitions SET ms = ?2, state = ?3 WHERE rowid ="
+		" (SELECT rowid FROM transitions WHERE node = ?1 ORDER BY ms DESC, rowid DESC LIMIT 1)",
 	[S_PUB_GET] = "SELECT issued_ms, sha FROM published WHERE node = ?1",
 	[S_PUB_SET] = "INSERT INTO published(node, issued_ms, sha, published_ms) VALUES(?1, ?2, ?3, ?4)"
 		" ON CONFLICT(node) DO UPDATE SET issued_ms = excluded.issued_ms, sha = excluded.sha,"
@@ -210,9 +286,13 @@ static const char *const sql[S__COUNT] = {
 		" st.state, max(COALESCE(st.last_seen_ms, a.last_ms), COALESCE(a.last_ms, st.last_seen_ms)),"
 		" st.status_ms, st.plan_issued_ms, p.issued_ms,"
 		" st.assets_missing, st.volume, st.clock_offset_us, st.spool, st.rejected, st.xruns,"
-		" st.uptime_s, st.version, a.through, a.count,"
+		" st.uptime_s, st.version, a.through - a.seq_base, a.count,"
 		" (SELECT count(*) FROM receipts r WHERE r.node = ids.id AND r.seq > a.through)"
 		" + (SELECT count(*) FROM receipts_bad b WHERE b.node = ids.id AND b.seq > a.through)"
+		" + (SELECT count(*) FROM receipts_lost l WHERE l.node = ids.id AND l.seq > a.through),"
+		" st.disk, (SELECT count(*) FROM receipts_lost l WHERE l.node = ids.id) + COALESCE(a.skipped, 0),"
+		" (SELECT key_id FROM node_keys k WHERE k.node = ids.id AND k.retired_ms IS NULL"
+		"  ORDER BY epoch DESC LIMIT 1)"
 		" FROM ids LEFT JOIN nodes n ON n.id = ids.id LEFT JOIN status st ON st.node = ids.id"
 		" LEFT JOIN published p ON p.node = ids.id LEFT JOIN ack_state a ON a.node = ids.id"
 		" ORDER BY ids.id",
@@ -774,42 +854,6 @@ static bool valid_sha(const char *sha)
 	return sha && cx_is_sha256_hex(sha);
 }
 
-/* Optional integer member KEY of O: absent or null gives STORE_NONE.
- * \retval 0 / -1 with WHY filled */
-static int opt_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t *v,
-		   char *why, size_t whylen)
-{
-	json_t *m = json_object_get(o, key);
-
-	*v = STORE_NONE;
-	if (!m || json_is_null(m))
-		return 0;
-	if (!json_is_integer(m) || json_integer_value(m) < min || json_integer_value(m) > max) {
-		snprintf(why, whylen, "'%s' must be an integer from %lld to %lld, or null", key,
-			 (long long)min, (long long)max);
-		return -1;
-	}
-	*v = json_integer_value(m);
-	return 0;
-}
-
-static int one_of(json_t *o, const char *key, const char *const *allowed, const char **v,
-		  char *why, size_t whylen)
-{
-	const char *t = json_string_value(json_object_get(o, key));
-	size_t off;
-
-	for (size_t i = 0; t && allowed[i]; i++)
-		if (!strcmp(t, allowed[i])) {
-			*v = allowed[i];
-			return 0;
-		}
-	off = (size_t)snprintf(why, whylen, "'%s' must be one of", key);
-	for (size_t i = 0; allowed[i] && off < whylen; i++)
-		off += (size_t)snprintf(why + off, whylen - off, "%s %s", i ? "," : "", allowed[i]);
-	return -1;
-}
-
 /* ---- fleet ------------------------------------------------------------- */
 
 static int fleet_put(struct store *s, sqlite3_stmt *put, const struct store_fleet_node *n)
@@ -951,63 +995,177 @@ out:
 	return txn_leave(s, own, r);
 }
 
-/* ---- receipts ---------------------------------------------------------- */
+/* ---- pole keys ---------------------------------------------------------- */
 
-struct receipt {
-	int64_t seq;
-	const char *occ, *kind, *state, *reason;
-	int64_t num[6];
-};
-
-static const char *const receipt_nums[6] = {
-	"scheduled_ms", "started_ms", "ended_ms", "played_ms", "start_error_us", "volume",
-};
-
-/* Everything but node and seq, which the caller has checked.
- * \retval 0 / -1 with WHY filled */
-static int receipt_fields(json_t *o, struct receipt *rc, char *why, size_t whylen)
+static int key_row(struct store *s, sqlite3_stmt *st, int i0, const char *node, struct store_key *k)
 {
-	static const char *const kinds[] = { "plan", "alert", "live", NULL };
-	static const char *const states[] = {
-		"accepted", "started", "completed", "interrupted", "failed", "skipped", "expired", NULL
-	};
-	const char *type = json_string_value(json_object_get(o, "type"));
-	json_t *m;
+	const char *pk = (const char *)sqlite3_column_text(st, i0 + 1);
 
-	if (!type || strcmp(type, "receipt")) {
-		snprintf(why, whylen, "'type' must be \"receipt\"");
-		return -1;
-	}
-	rc->occ = json_string_value(json_object_get(o, "occ"));
-	if (!valid_text(rc->occ, STORE_OCC_MAX)) {
-		snprintf(why, whylen, "'occ' must be a string of 1 to %d characters", STORE_OCC_MAX);
-		return -1;
-	}
-	if (one_of(o, "kind", kinds, &rc->kind, why, whylen) < 0 ||
-	    one_of(o, "state", states, &rc->state, why, whylen) < 0)
-		return -1;
-	for (size_t i = 0; i < 6; i++) {
-		int64_t min = 0, max = STORE_SEQ_MAX;
-
-		if (i == 4)
-			min = -STORE_SEQ_MAX;
-		else if (i == 5)
-			max = 100;
-		if (opt_int(o, receipt_nums[i], min, max, &rc->num[i], why, whylen) < 0)
-			return -1;
-	}
-	rc->reason = NULL;
-	m = json_object_get(o, "reason");
-	if (m && !json_is_null(m)) {
-		rc->reason = json_string_value(m);
-		if (!rc->reason || utf8_chars(rc->reason) > STORE_REASON_MAX) {
-			snprintf(why, whylen, "'reason' must be a string of at most %d characters, or null",
-				 STORE_REASON_MAX);
-			return -1;
-		}
+	memset(k, 0, sizeof(*k));
+	snprintf(k->node, sizeof(k->node), "%s", node);
+	k->epoch = sqlite3_column_int64(st, i0);
+	k->seq_base = sqlite3_column_int64(st, i0 + 3);
+	k->enrolled_ms = sqlite3_column_int64(st, i0 + 4);
+	if (!pk || env_key_from_base64(pk, &k->key) < 0) {
+		seterr(s, "node %s: the enrolled key is damaged", node);
+		return -EUCLEAN;
 	}
 	return 0;
 }
+
+int store_key_get(struct store *s, const char *node, struct store_key *k)
+{
+	sqlite3_stmt *st = stmt(s, S_KEY_CUR);
+	int rc, r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = key_row(s, st, 0, node, k);
+	else if (rc == SQLITE_DONE) {
+		seterr(s, "node %s is not enrolled", node);
+		r = -ENOENT;
+	} else
+		r = dberr(s, "keys", rc);
+	release(st);
+	return r;
+}
+
+int store_key_enrol(struct store *s, const char *node, const struct env_key *key, bool replace,
+		    int64_t now_ms, struct store_key *out)
+{
+	struct store_key cur;
+	char b64[ENV_PK_B64_LEN + 1];
+	sqlite3_stmt *st;
+	int64_t epoch = 0, base = 0;
+	bool own;
+	int r;
+
+	if (!valid_node_id(node)) {
+		seterr(s, "'%s' is not a node id", node ? node : "(null)");
+		return -EINVAL;
+	}
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	r = store_key_get(s, node, &cur);
+	if (r == 0 && !memcmp(cur.key.pk, key->pk, ENV_PK_BYTES)) {
+		if (out)
+			*out = cur;
+		r = 1;
+		goto out;
+	}
+	if (r == 0 && !replace) {
+		seterr(s, "node %s already has the key %s", node, cur.key.id);
+		r = -EEXIST;
+		goto out;
+	}
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	/* A key that replaces another counts its seqs from above everything
+	 * stored for the node; the first one continues the node's seqs. */
+	if (r == 0) {
+		if (!(st = stmt(s, S_SEQ_MAX))) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+		if ((r = query_int(s, st, "keys", &base)) < 0)
+			goto out;
+		if (!(st = stmt(s, S_KEY_RETIRE))) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, now_ms);
+		if ((r = run(s, st, "keys")) < 0)
+			goto out;
+	}
+	if (!(st = stmt(s, S_KEY_MAX_EPOCH))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	if ((r = query_int(s, st, "keys", &epoch)) < 0 || !(st = stmt(s, S_KEY_ADD))) {
+		r = r < 0 ? r : -EIO;
+		goto out;
+	}
+	env_key_to_base64(key->pk, b64);
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, epoch + 1);
+	sqlite3_bind_text(st, 3, b64, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, key->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, base);
+	sqlite3_bind_int64(st, 6, now_ms);
+	if ((r = run(s, st, "keys")) < 0)
+		goto out;
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->node, sizeof(out->node), "%s", node);
+		out->key = *key;
+		out->epoch = epoch + 1;
+		out->seq_base = base;
+		out->enrolled_ms = now_ms;
+	}
+out:
+	return txn_leave(s, own, r);
+}
+
+int store_key_remove(struct store *s, const char *node, int64_t now_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_KEY_RETIRE);
+	bool own;
+	int r;
+
+	if (!st)
+		return -EIO;
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now_ms);
+	r = run(s, st, "keys");
+	if (r == 0 && sqlite3_changes(s->db) == 0) {
+		seterr(s, "node %s is not enrolled", node);
+		r = -ENOENT;
+	}
+	return txn_leave(s, own, r);
+}
+
+int store_keys(struct store *s, int (*fn)(const struct store_key *k, void *ud), void *ud)
+{
+	sqlite3_stmt *st = stmt(s, S_KEYS_ALL);
+	struct store_key *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r = 0;
+
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct store_key *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		if (key_row(s, st, 1, (const char *)sqlite3_column_text(st, 0), &v[n]) == 0)
+			n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = dberr(s, "keys", rc);
+	release(st);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = fn(&v[i], ud);
+	free(v);
+	return r;
+}
+
+/* ---- receipts ---------------------------------------------------------- */
 
 static int seq_stored(struct store *s, const char *node, int64_t seq)
 {
@@ -1023,62 +1181,69 @@ static int seq_stored(struct store *s, const char *node, int64_t seq)
 	return r < 0 ? r : v != 0;
 }
 
-int store_ack_through(struct store *s, const char *node, int64_t *ack_through)
+/* A node's ack run, in the store's seqs (the pole's seq + seq_base). */
+struct ack_row {
+	bool found;
+	int64_t through, epoch, base, count, skipped;
+};
+
+static int ack_get(struct store *s, const char *node, struct ack_row *a)
 {
 	sqlite3_stmt *st = stmt(s, S_ACK_GET);
-	int r;
+	int rc;
 
-	*ack_through = 0;
+	memset(a, 0, sizeof(*a));
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	r = query_int(s, st, "ack", ack_through);
-	return r < 0 ? r : 0;
-}
-
-/* Count SEQ for NODE and move `through` over every seq now contiguous.
- * A node's first stored seq starts its run; a seq below it is kept but
- * cannot lower an ack that may already have been published. */
-static int ack_advance(struct store *s, const char *node, int64_t seq, int64_t now_ms, int64_t *through)
-{
-	sqlite3_stmt *st = stmt(s, S_ACK_PUT), *up;
-	int64_t t;
-	int r;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_int64(st, 3, now_ms);
-	if ((r = run(s, st, "ack")) < 0 || (r = store_ack_through(s, node, &t)) < 0)
-		return r;
-	if (seq == t + 1) {
-		int64_t from = t;
-
-		while (t < STORE_SEQ_MAX && (r = seq_stored(s, node, t + 1)) == 1)
-			t++;
-		if (r < 0)
-			return r;
-		if (t != from) {
-			if (!(up = stmt(s, S_ACK_THROUGH)))
-				return -EIO;
-			sqlite3_bind_text(up, 1, node, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(up, 2, t);
-			if ((r = run(s, up, "ack")) < 0)
-				return r;
-		}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		a->found = true;
+		a->through = sqlite3_column_int64(st, 0);
+		a->epoch = sqlite3_column_int64(st, 1);
+		a->base = sqlite3_column_int64(st, 2);
+		a->count = sqlite3_column_int64(st, 3);
+		a->skipped = sqlite3_column_int64(st, 4);
 	}
-	*through = t;
-	return 0;
+	release(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dberr(s, "ack", rc);
 }
 
-static int receipt_insert(struct store *s, const char *node, const struct receipt *rc, int64_t now_ms)
+static int ack_put(struct store *s, const char *node, const struct ack_row *a, int64_t now_ms)
 {
+	sqlite3_stmt *st = stmt(s, S_ACK_PUT);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, a->through);
+	sqlite3_bind_int64(st, 3, a->count);
+	sqlite3_bind_int64(st, 4, now_ms);
+	sqlite3_bind_int64(st, 5, a->epoch);
+	sqlite3_bind_int64(st, 6, a->base);
+	sqlite3_bind_int64(st, 7, a->skipped);
+	return run(s, st, "ack");
+}
+
+int store_ack_through(struct store *s, const char *node, int64_t *ack_through)
+{
+	struct ack_row a;
+	int r = ack_get(s, node, &a);
+
+	*ack_through = r == 0 && a.through > a.base ? a.through - a.base : 0;
+	return r;
+}
+
+static int receipt_insert(struct store *s, const char *node, int64_t seq, int64_t epoch,
+			  const struct receipt *rc, int64_t now_ms)
+{
+	const int64_t nums[6] = { rc->scheduled_ms, rc->started_ms, rc->ended_ms, rc->played_ms,
+				  rc->start_error_us, rc->volume };
 	sqlite3_stmt *chk, *put;
 	int64_t known = 0;
 	int r;
 
-	if (!strcmp(rc->kind, "plan")) {
+	if (rc->kind == RECEIPT_PLAN) {
 		if (!(chk = stmt(s, S_OCC_PLANNED)))
 			return -EIO;
 		sqlite3_bind_text(chk, 1, node, -1, SQLITE_TRANSIENT);
@@ -1093,20 +1258,37 @@ static int receipt_insert(struct store *s, const char *node, const struct receip
 	if (!(put = stmt(s, S_RCPT_PUT)))
 		return -EIO;
 	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(put, 2, rc->seq);
+	sqlite3_bind_int64(put, 2, seq);
 	sqlite3_bind_text(put, 3, rc->occ, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(put, 4, rc->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(put, 5, rc->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(put, 4, receipt_kind_name(rc->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(put, 5, receipt_state_name(rc->state), -1, SQLITE_STATIC);
 	for (int i = 0; i < 6; i++)
-		bind_opt(put, 6 + i, rc->num[i]);
-	bind_text(put, 12, rc->reason);
+		bind_opt(put, 6 + i, nums[i] == WIRE_NONE ? STORE_NONE : nums[i]);
+	bind_text(put, 12, rc->reason[0] ? rc->reason : NULL);
 	sqlite3_bind_int64(put, 13, now_ms);
 	sqlite3_bind_int(put, 14, !known);
+	sqlite3_bind_int64(put, 15, epoch);
 	return run(s, put, "receipt");
 }
 
-static int receipt_quarantine(struct store *s, const char *node, int64_t seq, const char *why,
-			      const char *json, size_t len, int64_t now_ms)
+static int receipt_lost(struct store *s, const char *node, int64_t seq, int64_t epoch,
+			const struct receipt *rc, int64_t now_ms)
+{
+	sqlite3_stmt *put = stmt(s, S_RCPT_LOST);
+
+	if (!put)
+		return -EIO;
+	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 2, seq);
+	sqlite3_bind_int64(put, 3, epoch);
+	sqlite3_bind_text(put, 4, rc->reason[0] ? rc->reason : "no reason given", -1,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 5, now_ms);
+	return run(s, put, "receipt");
+}
+
+static int receipt_bad(struct store *s, const char *node, int64_t seq, int64_t epoch,
+		       const char *why, const char *json, size_t len, int64_t now_ms)
 {
 	sqlite3_stmt *put = stmt(s, S_RCPT_BAD);
 
@@ -1117,176 +1299,168 @@ static int receipt_quarantine(struct store *s, const char *node, int64_t seq, co
 	sqlite3_bind_int64(put, 3, now_ms);
 	sqlite3_bind_text(put, 4, why, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(put, 5, json, (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(put, 6, epoch);
 	return run(s, put, "receipt");
 }
 
-int store_receipt(struct store *s, const char *topic_node, const char *json, size_t len,
+/* Where the run of NODE stands for key K, once a receipt said its pole's
+ * unacknowledged receipts begin at FROM (store seqs; 0: not known). */
+static void ack_begin(struct ack_row *a, const struct store_key *k, int64_t from)
+{
+	if (!a->found || a->epoch != k->epoch) {
+		/* The first receipt of this key: the run starts where the pole
+		 * says, never at whatever seq happens to arrive first. */
+		int64_t start = from > 0 ? from - 1 : k->seq_base;
+
+		a->through = start;
+		if (a->through < k->seq_base)
+			a->through = k->seq_base;
+		a->epoch = k->epoch;
+		a->base = k->seq_base;
+		a->found = true;
+	} else if (from > 0 && from - 1 > a->through) {
+		/* The pole dropped receipts we never stored (its spool was
+		 * over its limit): they are gone, count them. */
+		a->skipped += from - 1 - a->through;
+		a->through = from - 1;
+	}
+}
+
+int store_receipt(struct store *s, const char *node, const char *json, size_t len,
 		  int64_t now_ms, int64_t *ack_through)
 {
-	struct receipt rc = { 0 };
+	struct store_key k;
+	struct receipt rc;
+	struct ack_row a;
 	char why[256] = "";
-	json_error_t jerr;
-	json_t *o = NULL, *m;
-	const char *node;
+	int64_t seq, from;
 	bool own, bad;
 	int r;
 
 	*ack_through = 0;
-	if (!valid_node_id(topic_node)) {
-		seterr(s, "receipt: bad node id in topic");
+	if (!valid_node_id(node)) {
+		seterr(s, "receipt: bad node id");
 		return -EBADMSG;
 	}
-	if (!json || len == 0 || len > STORE_MSG_MAX) {
-		seterr(s, "receipt from %s: %zu bytes; must be 1 to %d", topic_node, len, STORE_MSG_MAX);
-		r = -EBADMSG;
-		goto current;
+	if ((r = store_key_get(s, node, &k)) < 0)
+		return r == -ENOENT ? -ENOKEY : r;
+	r = receipt_parse(json, len, node, &rc, why, sizeof(why));
+	if (r == -ENOMEM) {
+		seterr(s, "out of memory");
+		return r;
 	}
-	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || !json_is_object(o)) {
-		seterr(s, "receipt from %s: not a JSON object%s%s", topic_node, o ? "" : ": ",
-		       o ? "" : jerr.text);
-		r = -EBADMSG;
-		goto current;
+	bad = r < 0;
+	if (bad && rc.seq <= 0) {
+		seterr(s, "receipt from %s: %s", node, why);
+		if (store_ack_through(s, node, ack_through) < 0)
+			*ack_through = 0;
+		return -EBADMSG;
 	}
-	node = json_string_value(json_object_get(o, "node"));
-	if (!node || strcmp(node, topic_node)) {
-		seterr(s, "receipt from %s: 'node' must be \"%s\"", topic_node, topic_node);
-		r = -EBADMSG;
-		goto current;
-	}
-	m = json_object_get(o, "seq");
-	if (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > STORE_SEQ_MAX) {
-		seterr(s, "receipt from %s: 'seq' must be an integer from 1 to %lld", topic_node,
-		       (long long)STORE_SEQ_MAX);
-		r = -EBADMSG;
-		goto current;
-	}
-	rc.seq = json_integer_value(m);
-	bad = receipt_fields(o, &rc, why, sizeof(why)) < 0;
-
+	seq = k.seq_base + rc.seq;
+	from = rc.from > 0 ? k.seq_base + rc.from : 0;
 	if ((r = txn_enter(s, &own)) < 0)
-		goto out;
-	r = seq_stored(s, topic_node, rc.seq);
+		return r;
+	if ((r = ack_get(s, node, &a)) < 0)
+		goto leave;
+	ack_begin(&a, &k, from);
+	r = seq_stored(s, node, seq);
 	if (r == 0) {
-		r = bad ? receipt_quarantine(s, topic_node, rc.seq, why, json, len, now_ms)
-			: receipt_insert(s, topic_node, &rc, now_ms);
-		if (r == 0)
-			r = ack_advance(s, topic_node, rc.seq, now_ms, ack_through);
+		if (bad)
+			r = receipt_bad(s, node, seq, k.epoch, why, json, len, now_ms);
+		else if (rc.state == RECEIPT_LOST)
+			r = receipt_lost(s, node, seq, k.epoch, &rc, now_ms);
+		else
+			r = receipt_insert(s, node, seq, k.epoch, &rc, now_ms);
+		a.count++;
 	} else if (r == 1) {
-		int q = store_ack_through(s, topic_node, ack_through);
+		r = 1;
+	}
+	/* Move over every seq now stored without a hole. */
+	while (r >= 0 && a.through < STORE_SEQ_MAX) {
+		int q = seq_stored(s, node, a.through + 1);
 
-		r = q < 0 ? q : 1;
+		if (q < 0)
+			r = q;
+		if (q != 1)
+			break;
+		a.through++;
 	}
+	if (r >= 0) {
+		int q = ack_put(s, node, &a, now_ms);
+
+		if (q < 0)
+			r = q;
+	}
+leave:
 	r = txn_leave(s, own, r);
-	if (r < 0) {
-		*ack_through = 0;
-		goto out;
-	}
+	if (r < 0)
+		return r;
+	*ack_through = a.through > a.base ? a.through - a.base : 0;
 	if (bad && r == 0) {
-		seterr(s, "receipt from %s seq %lld quarantined: %s", topic_node, (long long)rc.seq, why);
+		seterr(s, "receipt from %s seq %lld kept apart: %s", node, (long long)rc.seq, why);
 		r = -EBADMSG;
 	}
-	goto out;
-current:
-	/* Rejected: the node's ack stands as it was. */
-	if (store_ack_through(s, topic_node, ack_through) < 0)
-		*ack_through = 0;
-out:
-	json_decref(o);
 	return r;
+}
+
+/* ---- quarantine ---------------------------------------------------------- */
+
+int store_quarantine(struct store *s, const char *topic, const char *node, const char *why,
+		     const void *raw, size_t len, int64_t now_ms)
+{
+	sqlite3_stmt *st = stmt(s, S_QUAR_PUT);
+	bool own;
+	int r;
+
+	if (!st)
+		return -EIO;
+	if ((r = txn_enter(s, &own)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_text(st, 2, topic, -1, SQLITE_TRANSIENT);
+	bind_text(st, 3, node);
+	sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 5, raw ? raw : "", (int)(len < STORE_QUARANTINE_RAW ? len
+						      : STORE_QUARANTINE_RAW), SQLITE_TRANSIENT);
+	r = run(s, st, "quarantine");
+	if (r == 0 && (st = stmt(s, S_QUAR_TRIM))) {
+		sqlite3_bind_int64(st, 1, STORE_QUARANTINE_MAX);
+		r = run(s, st, "quarantine");
+	}
+	return txn_leave(s, own, r);
 }
 
 /* ---- status ------------------------------------------------------------ */
 
-struct status {
-	const char *state, *version;
-	int64_t num[8];
-};
-
-static const char *const status_nums[8] = {
-	"plan_issued_ms", "assets_missing", "volume", "clock_offset_us",
-	"spool", "rejected", "xruns", "uptime_s",
-};
-
-static int status_parse(const char *topic_node, json_t *o, struct status *st, char *why, size_t whylen)
-{
-	static const char *const states[] = { "idle", "playing", "fault", "offline", NULL };
-	const char *type = json_string_value(json_object_get(o, "type"));
-	const char *node = json_string_value(json_object_get(o, "node"));
-	json_t *m;
-
-	if (!type || strcmp(type, "status")) {
-		snprintf(why, whylen, "'type' must be \"status\"");
-		return -1;
-	}
-	if (!node || strcmp(node, topic_node)) {
-		snprintf(why, whylen, "'node' must be \"%s\"", topic_node);
-		return -1;
-	}
-	if (one_of(o, "state", states, &st->state, why, whylen) < 0)
-		return -1;
-	for (size_t i = 0; i < 8; i++) {
-		int64_t min = 0, max = STORE_SEQ_MAX;
-
-		if (i == 3)
-			min = -STORE_SEQ_MAX;
-		else if (i == 2)
-			max = 100;
-		if (opt_int(o, status_nums[i], min, max, &st->num[i], why, whylen) < 0)
-			return -1;
-	}
-	st->version = NULL;
-	m = json_object_get(o, "version");
-	if (m && !json_is_null(m)) {
-		st->version = json_string_value(m);
-		if (!valid_text(st->version, STORE_VERSION_MAX)) {
-			snprintf(why, whylen, "'version' must be a string of 1 to %d characters",
-				 STORE_VERSION_MAX);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int store_status(struct store *s, const char *topic_node, const char *json, size_t len,
+int store_status(struct store *s, const char *node, const char *json, size_t len,
 		 int64_t now_ms, bool retained)
 {
-	struct status stt = { 0 };
+	const int64_t *nums[8];
+	struct status stt;
+	struct store_key k;
 	char why[256], prev_state[16] = "";
+	int64_t prev_boot = 0, prev_n = 0, in_fleet = 0, recent = 0;
 	bool own, had = false, same = false;
 	sqlite3_stmt *st;
-	json_error_t jerr;
-	int64_t in_fleet = 0;
-	json_t *o;
 	int r, rc;
 
-	if (!valid_node_id(topic_node)) {
-		seterr(s, "status: bad node id in topic");
+	if (!valid_node_id(node)) {
+		seterr(s, "status: bad node id");
 		return -EBADMSG;
 	}
-	if (!json || len == 0 || len > STORE_MSG_MAX) {
-		seterr(s, "status from %s: %zu bytes; must be 1 to %d", topic_node, len, STORE_MSG_MAX);
-		return -EBADMSG;
-	}
-	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || !json_is_object(o)) {
-		seterr(s, "status from %s: not a JSON object%s%s", topic_node, o ? "" : ": ",
-		       o ? "" : jerr.text);
-		json_decref(o);
-		return -EBADMSG;
-	}
-	if (status_parse(topic_node, o, &stt, why, sizeof(why)) < 0) {
-		seterr(s, "status from %s: %s", topic_node, why);
-		json_decref(o);
+	if ((r = store_key_get(s, node, &k)) < 0)
+		return r == -ENOENT ? -ENOKEY : r;
+	if (status_parse(json, len, node, &stt, why, sizeof(why)) < 0) {
+		seterr(s, "status from %s: %s", node, why);
 		return -EBADMSG;
 	}
 	if ((r = txn_enter(s, &own)) < 0)
-		goto out;
+		return r;
 	if (!(st = stmt(s, S_STATUS_GET))) {
 		r = -EIO;
 		goto leave;
 	}
-	sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const void *old = sqlite3_column_blob(st, 1);
@@ -1294,39 +1468,70 @@ int store_status(struct store *s, const char *topic_node, const char *json, size
 		had = true;
 		column_copy(st, 0, prev_state, sizeof(prev_state));
 		same = (size_t)sqlite3_column_bytes(st, 1) == len && old && !memcmp(old, json, len);
+		prev_boot = sqlite3_column_int64(st, 2);
+		prev_n = sqlite3_column_int64(st, 3);
 	} else if (rc != SQLITE_DONE) {
 		r = dberr(s, "status", rc);
 	}
 	release(st);
-	if (r < 0 || (retained && same))
+	if (r < 0 || same)
 		goto fleet;
+	/* A status recorded off the broker and sent again is not news. */
+	if (!status_fresher(&stt, prev_boot, prev_n)) {
+		seterr(s, "status from %s: boot %lld n %lld is not newer than the last one "
+		       "(boot %lld n %lld)", node, (long long)stt.boot, (long long)stt.n,
+		       (long long)prev_boot, (long long)prev_n);
+		r = -ESTALE;
+		goto leave;
+	}
 	if (!(st = stmt(s, S_STATUS_PUT))) {
 		r = -EIO;
 		goto leave;
 	}
-	sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, stt.state, -1, SQLITE_STATIC);
+	nums[0] = &stt.plan_issued_ms;
+	nums[1] = &stt.assets_missing;
+	nums[2] = &stt.volume;
+	nums[3] = &stt.clock_offset_us;
+	nums[4] = &stt.spool;
+	nums[5] = &stt.rejected;
+	nums[6] = &stt.xruns;
+	nums[7] = &stt.uptime_s;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, status_state_name(stt.state), -1, SQLITE_STATIC);
 	for (int i = 0; i < 8; i++)
-		bind_opt(st, 3 + i, stt.num[i]);
-	bind_text(st, 11, stt.version);
+		bind_opt(st, 3 + i, *nums[i] == WIRE_NONE ? STORE_NONE : *nums[i]);
+	bind_text(st, 11, stt.version[0] ? stt.version : NULL);
 	sqlite3_bind_text(st, 12, json, (int)len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 13, now_ms);
 	/* A retained replay or the broker's will says nothing about when the
 	 * node itself last spoke. */
-	if (retained || !strcmp(stt.state, "offline"))
+	if (retained || stt.state == STATUS_OFFLINE)
 		sqlite3_bind_null(st, 14);
 	else
 		sqlite3_bind_int64(st, 14, now_ms);
+	sqlite3_bind_int64(st, 15, stt.boot);
+	sqlite3_bind_int64(st, 16, stt.n);
+	bind_text(st, 17, status_disk_name(stt.disk));
 	if ((r = run(s, st, "status")) < 0)
 		goto leave;
-	if (!had || strcmp(prev_state, stt.state)) {
-		if (!(st = stmt(s, S_TRANS_ADD))) {
+	if (!had || strcmp(prev_state, status_state_name(stt.state))) {
+		/* Bounded per node: past STORE_TRANSITIONS_HOUR changes in an
+		 * hour, the newest row is moved instead of adding one. */
+		if (!(st = stmt(s, S_TRANS_RECENT))) {
 			r = -EIO;
 			goto leave;
 		}
-		sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, now_ms - 3600000);
+		if ((r = query_int(s, st, "status", &recent)) < 0)
+			goto leave;
+		if (!(st = stmt(s, recent >= STORE_TRANSITIONS_HOUR ? S_TRANS_SQUASH : S_TRANS_ADD))) {
+			r = -EIO;
+			goto leave;
+		}
+		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, now_ms);
-		sqlite3_bind_text(st, 3, stt.state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, status_state_name(stt.state), -1, SQLITE_STATIC);
 		if ((r = run(s, st, "status")) < 0)
 			goto leave;
 	}
@@ -1336,15 +1541,12 @@ fleet:
 			r = -EIO;
 			goto leave;
 		}
-		sqlite3_bind_text(st, 1, topic_node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
 		if ((r = query_int(s, st, "status", &in_fleet)) >= 0)
 			r = in_fleet ? 0 : 1;
 	}
 leave:
-	r = txn_leave(s, own, r);
-out:
-	json_decref(o);
-	return r;
+	return txn_leave(s, own, r);
 }
 
 struct transition {
@@ -1763,6 +1965,9 @@ int store_nodes(struct store *s, struct store_node **out, size_t *n)
 		x->ack_through = sqlite3_column_int64(st, 18);
 		x->receipts = sqlite3_column_int64(st, 19);
 		x->held = sqlite3_column_int64(st, 20);
+		column_copy(st, 21, x->disk, sizeof(x->disk));
+		x->lost = sqlite3_column_int64(st, 22);
+		column_copy(st, 23, x->key_id, sizeof(x->key_id));
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = dberr(s, "nodes", rc);
@@ -2545,29 +2750,62 @@ out:
 	return r;
 }
 
+/* FN(node, seq, received_ms, text) for every row of QUERY (those four
+ * columns, bound ?1 = FROM_MS, ?2 = TO_MS); a NULL node is passed as "". */
+static int walk_rows(struct store *s, const char *query, const char *what, int64_t from_ms,
+		     int64_t to_ms,
+		     int (*fn)(const char *node, int64_t seq, int64_t received_ms,
+			       const char *text, void *ud),
+		     void *ud)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((r = prepare(s, query, &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, from_ms);
+	sqlite3_bind_int64(st, 2, to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *node = column_str(st, 0), *text = column_str(st, 3);
+
+		if ((r = fn(node ? node : "", sqlite3_column_int64(st, 1),
+			    sqlite3_column_int64(st, 2), text ? text : "", ud)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = dberr(s, what, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 int store_receipts_quarantined(struct store *s, int64_t from_ms, int64_t to_ms,
 			       int (*fn)(const char *node, int64_t seq, int64_t received_ms,
 					 const char *error, void *ud),
 			       void *ud)
 {
-	sqlite3_stmt *st;
-	int rc, r;
-
-	if ((r = prepare(s, "SELECT node, seq, received_ms, error FROM receipts_bad"
+	return walk_rows(s, "SELECT node, seq, received_ms, error FROM receipts_bad"
 			 " WHERE received_ms >= ?1 AND received_ms < ?2"
-			 " ORDER BY received_ms, node, seq", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, from_ms);
-	sqlite3_bind_int64(st, 2, to_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *node = column_str(st, 0), *err = column_str(st, 3);
+			 " ORDER BY received_ms, node, seq", "quarantined receipts",
+			 from_ms, to_ms, fn, ud);
+}
 
-		if (node && (r = fn(node, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-				    err ? err : "", ud)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = dberr(s, "quarantined receipts", rc);
-	sqlite3_finalize(st);
-	return r;
+int store_receipts_lost(struct store *s, int64_t from_ms, int64_t to_ms,
+			int (*fn)(const char *node, int64_t seq, int64_t received_ms,
+				  const char *reason, void *ud),
+			void *ud)
+{
+	return walk_rows(s, "SELECT node, seq, received_ms, reason FROM receipts_lost"
+			 " WHERE received_ms >= ?1 AND received_ms < ?2"
+			 " ORDER BY received_ms, node, seq", "receipts lost on poles",
+			 from_ms, to_ms, fn, ud);
+}
+
+int store_unverified(struct store *s, int64_t from_ms, int64_t to_ms,
+		     int (*fn)(const char *node, int64_t id, int64_t received_ms,
+			       const char *reason, void *ud),
+		     void *ud)
+{
+	return walk_rows(s, "SELECT node, id, received_ms, reason FROM quarantine"
+			 " WHERE received_ms >= ?1 AND received_ms < ?2"
+			 " ORDER BY received_ms, id", "unverified messages", from_ms, to_ms, fn, ud);
 }

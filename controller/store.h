@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope.h"
 #include "hash.h"
 
 /* DATA_DIR/receipts.db. SQLite in WAL mode with synchronous=FULL: when a
@@ -16,7 +17,7 @@
 
 /* Schema version kept in PRAGMA user_version; store_open() migrates older
  * stores step by step, and refuses newer ones. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Limits on what comes from outside. */
 #define STORE_MSG_MAX      (64 * 1024) /* bytes of one receipt or status */
@@ -29,6 +30,9 @@
 #define STORE_FLEET_MAX    100000      /* nodes in one fleet snapshot */
 #define STORE_PLAN_MAX     100000      /* occurrences in one store_plan_replace() */
 #define STORE_TAGS_MAX     64          /* tags of one node */
+#define STORE_QUARANTINE_MAX 10000     /* rows kept in the quarantine */
+#define STORE_QUARANTINE_RAW 4096      /* bytes of each kept */
+#define STORE_TRANSITIONS_HOUR 120     /* status changes stored per node and hour */
 
 /* Values absent from a status or never received. */
 #define STORE_NONE INT64_MIN
@@ -110,51 +114,91 @@ struct store_occ {
 int store_plan_replace(struct store *s, const char *node, int64_t from_ms,
 		       const struct store_occ *occ, size_t n);
 
+/* ---- Pole keys ------------------------------------------------------- */
+
+/* Every pole signs its receipts and status with its own Ed25519 key; the
+ * store keeps the key each pole was enrolled with. A key replacing another
+ * opens a new epoch whose seqs are stored above every seq the node had
+ * (seq_base), so stored seqs stay unique and ordered per node. */
+struct store_key {
+	char node[STORE_ID_MAX + 1];
+	struct env_key key;
+	int64_t epoch;             /* 1.. */
+	int64_t seq_base;          /* stored seq = the pole's seq + seq_base */
+	int64_t enrolled_ms;
+};
+
+/* Enrol KEY for NODE at NOW_MS. With REPLACE a different key takes the
+ * place of the current one; without, it is refused. *OUT (may be NULL)
+ * gets the key in force.
+ * \retval 0 enrolled / 1 already enrolled with this key / -EEXIST another
+ * key is enrolled / -EINVAL bad node id / -errno */
+int store_key_enrol(struct store *s, const char *node, const struct env_key *key, bool replace,
+		    int64_t now_ms, struct store_key *out);
+/* The key NODE signs with now. \retval 0 / -ENOENT not enrolled / -errno */
+int store_key_get(struct store *s, const char *node, struct store_key *k);
+/* Retire NODE's key: nothing it signs counts any more (its receipts stay).
+ * \retval 0 / -ENOENT / -errno */
+int store_key_remove(struct store *s, const char *node, int64_t now_ms);
+/* FN for the key in force of every enrolled node, by node id; FN returning
+ * non-zero stops the walk and is returned. \retval 0 / FN's / -errno */
+int store_keys(struct store *s, int (*fn)(const struct store_key *k, void *ud), void *ud);
+
 /* ---- Receipts --------------------------------------------------------- */
 
-/* Store the receipt JSON[0..LEN) that arrived on cx/v1/receipt/TOPIC_NODE at
- * NOW_MS. It must be DESIGN.md's receipt: "type":"receipt", "node" equal to
- * TOPIC_NODE, "seq" 1..STORE_SEQ_MAX, "occ" ≤ STORE_OCC_MAX chars, "kind"
- * plan|alert|live, "state" accepted|started|completed|interrupted|failed|
- * skipped|expired; scheduled_ms, started_ms, ended_ms, played_ms (≥ 0),
- * start_error_us and volume (0..100) integers or null or absent; "reason" a
- * string ≤ STORE_REASON_MAX chars or null or absent. Unknown keys are
- * ignored so that newer nodes keep working. A receipt whose occ is neither
- * a planned (node, occ) (kind plan) nor a stored alert id (alert, live) is
- * kept and flagged unknown_occ.
+/* Store the receipt JSON[0..LEN) that NODE signed (the caller has verified
+ * the envelope with NODE's key in force, store_key_get) and that arrived at
+ * NOW_MS: common/receipt.h's message, "node" equal to NODE. Unknown keys
+ * are ignored so that newer nodes keep working. A receipt whose occ is
+ * neither a planned (node, occ) (kind plan) nor a stored alert id (alert,
+ * live) is kept and flagged unknown_occ; a "lost" record goes to
+ * receipts_lost, counted by reports as lost on the pole.
  *
- * *ACK_THROUGH receives the highest seq such that every seq from the first
- * one ever stored for the node up to it is stored (0 when none is): publish
- * {"seq":N} on cx/v1/ack/NODE once this call (outside a batch) or
- * store_commit() (inside one) has returned 0. It never decreases.
+ * The ack: *ACK_THROUGH receives the pole's highest seq such that every seq
+ * from where the pole said its unacknowledged receipts begin ("from" of its
+ * first receipt of this key) up to it is stored (0 when none is): publish
+ * it on cx/v1/ack/NODE once this call (outside a batch) or store_commit()
+ * (inside one) has returned 0. It never decreases for one key, and never
+ * passes a seq that was not stored: a receipt lost between the broker's
+ * PUBACK and the commit is resent by the pole, never acked away.
  *
  * \retval 0        stored
  * \retval 1        a duplicate (node, seq): ignored, nothing written
- * \retval -EBADMSG  invalid (reason in store_errmsg). If its node and seq
- *                   could be read, it is quarantined (raw bytes kept in
- *                   receipts_bad) and counts as stored for *ACK_THROUGH, so
- *                   one malformed receipt cannot block a node's spool for
- *                   ever; a resend of it then returns 1.
+ * \retval -ENOKEY  NODE is not enrolled: nothing stored, no ack
+ * \retval -EBADMSG invalid (reason in store_errmsg). If its seq could be
+ *                   read, the pole's own malformed receipt is kept raw in
+ *                   receipts_bad and counts as stored for *ACK_THROUGH, so
+ *                   it cannot block the pole's spool for ever; a resend
+ *                   then returns 1.
  * \retval -errno    SQLite failure; *ACK_THROUGH is 0 */
-int store_receipt(struct store *s, const char *topic_node, const char *json, size_t len,
+int store_receipt(struct store *s, const char *node, const char *json, size_t len,
 		  int64_t now_ms, int64_t *ack_through);
 
 /* The current *ACK_THROUGH of NODE (0 when nothing is stored). \retval 0 / -errno */
 int store_ack_through(struct store *s, const char *node, int64_t *ack_through);
 
+/* Keep what came on TOPIC (claiming to be from NODE, or NULL) and did not
+ * verify, with WHY: at most STORE_QUARANTINE_RAW bytes of it, and only the
+ * newest STORE_QUARANTINE_MAX rows. Nothing there counts anywhere.
+ * \retval 0 / -errno */
+int store_quarantine(struct store *s, const char *topic, const char *node, const char *why,
+		     const void *raw, size_t len, int64_t now_ms);
+
 /* ---- Node status ------------------------------------------------------ */
 
-/* Keep the status JSON[0..LEN) that arrived on cx/v1/status/TOPIC_NODE at
- * NOW_MS: DESIGN.md's status, "type":"status", "node" equal to TOPIC_NODE,
- * "state" idle|playing|fault|offline, the counters non-negative integers,
- * plan_issued_ms and clock_offset_us integers, "version" a string; all but
- * type, node and state may be absent or null (the will is short). An
- * offline status keeps the counters of the last online one. A change of
- * state is appended to the transitions log at NOW_MS.
+/* Keep the status JSON[0..LEN) that NODE signed (verified by the caller
+ * with its key in force) and that arrived at NOW_MS: common/status.h's
+ * message, "node" equal to NODE. A status whose (boot, n) is not fresher
+ * than the last taken one (status_fresher) is refused: a status recorded
+ * off the broker cannot make a dead pole look alive. An offline status
+ * keeps the counters of the last online one. A change of state is appended
+ * to the transitions log at NOW_MS, at most STORE_TRANSITIONS_HOUR per
+ * node and hour (beyond, the newest row moves).
  * RETAINED: the broker replayed a retained message on subscribe. It does
  * not move last_seen_ms, and is ignored if it equals the stored status.
- * \retval 0 / 1 stored, but the node is not in the fleet / -EBADMSG / -errno */
-int store_status(struct store *s, const char *topic_node, const char *json, size_t len,
+ * \retval 0 / 1 stored, but the node is not in the fleet / -ESTALE not
+ * fresher / -ENOKEY not enrolled / -EBADMSG / -errno */
+int store_status(struct store *s, const char *node, const char *json, size_t len,
 		 int64_t now_ms, bool retained);
 
 /* Call FN for each state change of NODE with FROM_MS ≤ ms < TO_MS, in
@@ -242,6 +286,9 @@ struct store_node {
 	int64_t ack_through;       /* 0 when no receipt */
 	int64_t receipts;          /* stored, quarantined included */
 	int64_t held;              /* stored above ack_through: waiting for a gap */
+	char disk[8];              /* "ok", "full", "" unknown */
+	int64_t lost;              /* receipts the pole reported lost, or dropped */
+	char key_id[ENV_KEYID_LEN + 1]; /* "" not enrolled */
 };
 
 /* Every node of the fleet plus every node that sent a status, by id.
@@ -327,3 +374,19 @@ int store_receipts_quarantined(struct store *s, int64_t from_ms, int64_t to_ms,
 			       int (*fn)(const char *node, int64_t seq, int64_t received_ms,
 					 const char *error, void *ud),
 			       void *ud);
+
+/* Call FN for every "lost" record (a receipt its pole could not keep)
+ * received at FROM_MS ≤ received_ms < TO_MS, by received_ms, node and seq,
+ * with the pole's reason. \retval 0 / FN's value / -errno */
+int store_receipts_lost(struct store *s, int64_t from_ms, int64_t to_ms,
+			int (*fn)(const char *node, int64_t seq, int64_t received_ms,
+				  const char *reason, void *ud),
+			void *ud);
+
+/* Call FN for every message kept in the quarantine (it did not verify)
+ * received at FROM_MS ≤ received_ms < TO_MS, with the node its topic named
+ * ("" none), its row id and why. \retval 0 / FN's value / -errno */
+int store_unverified(struct store *s, int64_t from_ms, int64_t to_ms,
+		     int (*fn)(const char *node, int64_t id, int64_t received_ms,
+			       const char *reason, void *ud),
+		     void *ud);

@@ -148,6 +148,11 @@ trusted_keys: ["$pub"]
 audio: { device: $dev, buffer_ms: 100 }
 state_dir: $n
 EOF
+	# Each pole's key (made on its first start) is enrolled with the
+	# controller, as county IT does when a pole is installed.
+	key=$("$NODE" -c "$Q/nodes/$n.yaml" --print-key) || die "cannot make the key of pole $n"
+	"$CX" enrol -c "$Q/controller.yaml" --replace "$n" "$key" >/dev/null ||
+		die "cannot enrol pole $n"
 	spawn "node-$n" "$NODE" -c "$Q/nodes/$n.yaml"
 done
 

@@ -23,6 +23,7 @@ struct cache {
 	char *assets;
 	char *spool;
 	size_t removed;
+	struct reserve *reserve;  /* for cache_put_vital; not owned */
 };
 
 /* [a-z0-9._-]{1,64}, not starting with '.' (so never "." or ".."), never
@@ -171,6 +172,21 @@ int cache_put(struct cache *c, const char *name, const void *buf, size_t len)
 	if ((r = path_in(c->dir, name, path, sizeof(path))) < 0)
 		return r;
 	return fio_write_atomic(path, buf, len, 0640);
+}
+
+void cache_set_reserve(struct cache *c, struct reserve *r) { c->reserve = r; }
+
+int cache_put_vital(struct cache *c, const char *name, const void *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (!valid_name(name))
+		return -EINVAL;
+	if ((r = path_in(c->dir, name, path, sizeof(path))) < 0)
+		return r;
+	r = reserve_write(c->reserve, path, buf, len, 0640);
+	return r < 0 ? r : 0;
 }
 
 int cache_get(struct cache *c, const char *name, size_t max, char **buf, size_t *len)

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "reserve.h"
+
 /* Layout under STATE_DIR:
  *   plan.msg            the signed plan exactly as received (re-verified at start)
  *   assets/SHA.opus     verified Ogg Opus assets
@@ -26,6 +28,12 @@ size_t cache_removed(const struct cache *c);
  * not starting with '.', no ".tmp.", not "assets" or "spool").
  * \retval 0 / -EINVAL bad name / -ENOENT / -EFBIG (over MAX) / -errno */
 int cache_put(struct cache *c, const char *name, const void *buf, size_t len);
+/* cache_put for a small file that must be written even on a full disk (the
+ * scheduler's memory, the alerts seen, the boot counter): it draws on the
+ * reserve set with cache_set_reserve. \retval as cache_put */
+int cache_put_vital(struct cache *c, const char *name, const void *buf, size_t len);
+/* The reserve cache_put_vital draws on (may be NULL; not owned). */
+void cache_set_reserve(struct cache *c, struct reserve *r);
 int cache_get(struct cache *c, const char *name, size_t max, char **buf, size_t *len);
 
 /* Store an asset after checking that BUF hashes to SHA and is Ogg Opus.

@@ -3,11 +3,14 @@
 #include "config.h"
 
 #include "alert.h"
+#include "seen.h"
 #include "asset.h"
 #include "cache.h"
+#include "ctlmsg.h"
 #include "cxtime.h"
 #include "diag.h"
 #include "envelope.h"
+#include "fileio.h"
 #include "live.h"
 #include "log.h"
 #include "mq.h"
@@ -15,13 +18,18 @@
 #include "nconf.h"
 #include "plan.h"
 #include "player.h"
+#include "receipt.h"
+#include "reserve.h"
 #include "sched.h"
 #include "spool.h"
+#include "status.h"
 #include "tsync.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,13 +39,29 @@
 #include <unistd.h>
 
 
-#define TOPIC_MAX 160
+#define TOPIC_MAX WIRE_TOPIC_MAX
 #define LEAD_MS 1500            /* hand items to the player this early */
 #define RESEND_AFTER_MS 30000   /* resend unacknowledged receipts this old */
 #define SESSION_EXPIRY_S (14u * 86400)
+#define WANT_AFTER_MS 20000     /* ask for a plan or asset not here this long */
+#define WANT_EVERY_MS 30000     /* ... and not more often than this */
+#define KEY_FILE "node.key"     /* the pole's own signing key, in state_dir */
+#define BOOT_FILE "boot"        /* how many times the node started */
+#define RESERVE_FILE "reserve"
 
 struct node {
 	struct nconf *cf;
+	unsigned char sk[ENV_SK_BYTES];  /* the pole's own key: receipts, status, wants */
+	struct env_key pub;
+	struct reserve *reserve;
+	int64_t boot;                /* this start's number (status freshness) */
+	int64_t status_n;            /* statuses sent in this start */
+	char *offline_msg;           /* signed "offline" status: the will, and a clean stop */
+	size_t offline_len;
+	int64_t connected_ms;        /* when the session last came up, 0 when down */
+	int64_t next_want_ms;
+	bool plan_wanted;            /* the broker's plan for us did not verify or parse */
+	int64_t last_cmd_ms;         /* issued_ms of the newest command taken */
 	struct cache *cache;
 	struct spool *spool;
 	struct sched *sched;
@@ -58,12 +82,14 @@ struct node {
 	bool state_dirty;
 	char t_plan[TOPIC_MAX], t_alert[TOPIC_MAX], t_cmd[TOPIC_MAX], t_ack[TOPIC_MAX];
 	char t_pong[TOPIC_MAX], t_ping[TOPIC_MAX], t_status[TOPIC_MAX], t_receipt[TOPIC_MAX];
-	/* asset topics we subscribed to because the plan needs them */
+	char t_want[TOPIC_MAX];
+	/* asset topics we subscribed to because the plan needs them, and since when */
 	char (*wanted)[65];
+	int64_t *wanted_ms;
 	size_t nwanted;
 	/* alerts for this node: waiting for their assets (not yet handed to
 	 * the scheduler) or on the air until they expire */
-	struct alert_seen *seen;
+	struct seen *seen;
 	struct alert **alerts;
 	size_t nalerts;
 	bool *alert_added;
@@ -89,46 +115,44 @@ static void publish_receipt(struct node *n, const char *json, size_t len)
 		mq_publish(n->mq, n->t_receipt, json, len, 1, false);
 }
 
-static json_t *jint_or_null(int64_t v)
-{
-	return v >= 0 ? json_integer(v) : json_null();
-}
-
 static void emit_receipt(struct node *n, const struct sched_act *a)
 {
-	static const char *const kinds[] = { "plan", "alert", "live" };
-	json_t *r = json_object();
-	uint64_t seq;
-	char *out = NULL;
-	int rc;
+	static const enum receipt_kind kinds[] = { RECEIPT_PLAN, RECEIPT_ALERT, RECEIPT_LIVE };
+	static const char *const states[] = {
+		"accepted", "started", "completed", "interrupted", "failed", "skipped", "expired",
+	};
+	struct receipt rc;
+	char *msg = NULL;
+	size_t len = 0;
+	int r;
 
-	json_object_set_new(r, "type", json_string("receipt"));
-	json_object_set_new(r, "node", json_string(n->cf->id));
-	json_object_set_new(r, "seq", json_integer(0)); /* keeps its place; spool sets it */
-	json_object_set_new(r, "occ", json_string(a->id));
-	json_object_set_new(r, "kind", json_string(kinds[a->kind]));
-	json_object_set_new(r, "state", json_string(a->state));
-	json_object_set_new(r, "scheduled_ms", jint_or_null(a->scheduled_ms));
-	json_object_set_new(r, "started_ms", jint_or_null(a->started_ms));
-	json_object_set_new(r, "ended_ms", jint_or_null(a->ended_ms));
-	json_object_set_new(r, "played_ms", jint_or_null(a->played_ms));
-	json_object_set_new(r, "start_error_us",
-			    a->has_start_error ? json_integer(a->start_error_us) : json_null());
-	json_object_set_new(r, "volume", json_integer(a->volume));
-	json_object_set_new(r, "reason", a->reason ? json_string(a->reason) : json_null());
-	rc = spool_append(n->spool, r, &seq, &out);
-	json_decref(r);
-	if (rc < 0) {
-		log_err("cannot spool receipt for %s: %s", a->id, strerror(-rc));
+	receipt_init(&rc);
+	rc.kind = kinds[a->kind];
+	rc.state = RECEIPT_FAILED;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(a->state, states[i]))
+			rc.state = (enum receipt_state)i;
+	snprintf(rc.occ, sizeof(rc.occ), "%s", a->id);
+	rc.scheduled_ms = a->scheduled_ms >= 0 ? a->scheduled_ms : WIRE_NONE;
+	rc.started_ms = a->started_ms >= 0 ? a->started_ms : WIRE_NONE;
+	rc.ended_ms = a->ended_ms >= 0 ? a->ended_ms : WIRE_NONE;
+	rc.played_ms = a->played_ms >= 0 ? a->played_ms : WIRE_NONE;
+	rc.start_error_us = a->has_start_error ? a->start_error_us : WIRE_NONE;
+	rc.volume = a->volume >= 0 && a->volume <= 100 ? a->volume : WIRE_NONE;
+	if (a->reason)
+		snprintf(rc.reason, sizeof(rc.reason), "%s", a->reason);
+	r = spool_append(n->spool, &rc, &msg, &len);
+	if (r < 0) {
+		log_err("cannot spool receipt for %s: %s", a->id, strerror(-r));
 		return;
 	}
-	if (rc == 1)
-		log_warn("receipt %llu held in memory: the state directory is full",
-			 (unsigned long long)seq);
-	log_info("receipt %llu: %s %s%s%s", (unsigned long long)seq, a->id, a->state,
+	if (r == 1)
+		log_warn("receipt %lld held in memory: the state directory is full",
+			 (long long)rc.seq);
+	log_info("receipt %lld: %s %s%s%s", (long long)rc.seq, a->id, a->state,
 		 a->reason ? " — " : "", a->reason ? a->reason : "");
-	publish_receipt(n, out, strlen(out));
-	free(out);
+	publish_receipt(n, msg, len);
+	free(msg);
 	n->state_dirty = true;
 }
 
@@ -149,7 +173,7 @@ static void save_sched(struct node *n)
 	json_decref(st);
 	if (!s)
 		return;
-	r = cache_put(n->cache, "sched.json", s, strlen(s));
+	r = cache_put_vital(n->cache, "sched.json", s, strlen(s));
 	if (r < 0)
 		log_warn("cannot save scheduler state: %s", strerror(-r));
 	free(s);
@@ -174,41 +198,46 @@ static size_t assets_missing(struct node *n)
 static void publish_status(struct node *n, bool force)
 {
 	struct player_stats ps;
-	const char *state;
-	json_t *o;
-	char *s;
+	struct status st;
+	const char *cur = sched_current(n->sched);
+	enum status_state state;
+	char *msg = NULL;
+	size_t len;
 	int64_t now = ctrl_now_ms(n);
+	int r;
 
 	player_get_stats(n->player, &ps);
-	state = ps.fault ? "fault" : sched_current(n->sched) ? "playing" : "idle";
-	if (!force && !n->status_dirty && !strcmp(state, n->last_state))
+	state = ps.fault ? STATUS_FAULT : cur ? STATUS_PLAYING : STATUS_IDLE;
+	if (!force && !n->status_dirty && !strcmp(status_state_name(state), n->last_state))
 		return;
-	snprintf(n->last_state, sizeof(n->last_state), "%s", state);
-	o = json_object();
-	json_object_set_new(o, "type", json_string("status"));
-	json_object_set_new(o, "node", json_string(n->cf->id));
-	json_object_set_new(o, "state", json_string(state));
-	json_object_set_new(o, "plan_issued_ms", n->plan ? json_integer(n->plan->issued_ms) : json_null());
-	json_object_set_new(o, "plan", json_string(!n->plan ? "none" :
-				now > n->plan->horizon_ms ? "expired" : "current"));
-	json_object_set_new(o, "playing", sched_current(n->sched) ?
-			    json_string(sched_current(n->sched)) : json_null());
-	json_object_set_new(o, "assets_missing", json_integer((json_int_t)assets_missing(n)));
-	json_object_set_new(o, "volume", json_integer(n->last_volume));
-	json_object_set_new(o, "clock_offset_us", tsync_valid(n->tsync) ?
-			    json_integer(tsync_offset_us(n->tsync)) : json_null());
-	json_object_set_new(o, "spool", json_integer((json_int_t)spool_pending(n->spool)));
-	json_object_set_new(o, "rejected", json_integer((json_int_t)n->rejected));
-	json_object_set_new(o, "xruns", json_integer((json_int_t)ps.xruns));
-	json_object_set_new(o, "fault", ps.fault ? json_string(ps.fault_reason) : json_null());
-	json_object_set_new(o, "uptime_s",
-			    json_integer((cx_mono_us() - n->started_mono_us) / 1000000));
-	json_object_set_new(o, "version", json_string(CX_VERSION));
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (s && mq_connected(n->mq))
-		mq_publish(n->mq, n->t_status, s, strlen(s), 1, true);
-	free(s);
+	snprintf(n->last_state, sizeof(n->last_state), "%s", status_state_name(state));
+	status_init(&st);
+	snprintf(st.node, sizeof(st.node), "%s", n->cf->id);
+	st.boot = n->boot;
+	st.n = ++n->status_n;
+	st.state = state;
+	st.plan_issued_ms = n->plan ? n->plan->issued_ms : WIRE_NONE;
+	st.plan = !n->plan ? STATUS_PLAN_NONE : now > n->plan->horizon_ms ? STATUS_PLAN_EXPIRED
+									     : STATUS_PLAN_CURRENT;
+	if (cur)
+		snprintf(st.playing, sizeof(st.playing), "%s", cur);
+	st.assets_missing = (int64_t)assets_missing(n);
+	st.volume = n->last_volume;
+	st.clock_offset_us = tsync_valid(n->tsync) ? tsync_offset_us(n->tsync) : WIRE_NONE;
+	st.spool = (int64_t)spool_pending(n->spool);
+	st.disk = reserve_short(n->reserve) ? STATUS_DISK_FULL : STATUS_DISK_OK;
+	st.rejected = (int64_t)n->rejected;
+	st.xruns = (int64_t)ps.xruns;
+	if (ps.fault)
+		snprintf(st.fault, sizeof(st.fault), "%s", ps.fault_reason);
+	st.uptime_s = (cx_mono_us() - n->started_mono_us) / 1000000;
+	snprintf(st.version, sizeof(st.version), "%s", CX_VERSION);
+	r = status_sign(&st, n->sk, &msg, &len);
+	if (r < 0)
+		log_err("cannot sign the status: %s", strerror(-r));
+	else if (mq_connected(n->mq))
+		mq_publish(n->mq, n->t_status, msg, len, 1, true);
+	free(msg);
 	n->status_dirty = false;
 	n->next_status_ms = now + (int64_t)n->cf->status_interval_s * 1000;
 }
@@ -220,6 +249,7 @@ static void want_asset(struct node *n, const char *sha)
 {
 	char topic[TOPIC_MAX];
 	char (*w)[65];
+	int64_t *t;
 
 	if (cache_has_asset(n->cache, sha) || !mq_connected(n->mq))
 		return;
@@ -227,12 +257,16 @@ static void want_asset(struct node *n, const char *sha)
 		if (!strcmp(n->wanted[i], sha))
 			return;
 	w = realloc(n->wanted, (n->nwanted + 1) * sizeof(*w));
-	if (!w)
+	if (w)
+		n->wanted = w;
+	t = w ? realloc(n->wanted_ms, (n->nwanted + 1) * sizeof(*t)) : NULL;
+	if (!t)
 		return;
-	n->wanted = w;
-	snprintf(topic, sizeof(topic), "cx/v1/asset/%s", sha);
-	if (mq_subscribe(n->mq, topic, 1) == 0)
-		memcpy(n->wanted[n->nwanted++], sha, 65);
+	n->wanted_ms = t;
+	if (wire_topic(WIRE_T_ASSET, sha, topic) == 0 && mq_subscribe(n->mq, topic, 1) == 0) {
+		memcpy(n->wanted[n->nwanted], sha, 65);
+		n->wanted_ms[n->nwanted++] = ctrl_now_ms(n);
+	}
 }
 
 static void want_assets(struct node *n)
@@ -288,14 +322,18 @@ static int take_plan(struct node *n, const char *msg, size_t len, bool from_disk
 
 	r = env_verify(msg, len, n->cf->keys, n->cf->nkeys, &jl);
 	if (r < 0) {
-		if (!from_disk)
-			reject(n, "plan", env_strerror(r));
+		if (!from_disk) {
+			reject(n, "plan", len ? env_strerror(r) : "empty (the retained plan was cleared)");
+			n->plan_wanted = true;
+		}
 		return r;
 	}
 	r = plan_parse(msg, jl, n->cf->id, &p, err, sizeof(err));
 	if (r < 0) {
-		if (!from_disk)
+		if (!from_disk) {
 			reject(n, "plan", err);
+			n->plan_wanted = true;
+		}
 		return r;
 	}
 	if (n->plan && p->issued_ms <= n->plan->issued_ms) {
@@ -317,6 +355,7 @@ static int take_plan(struct node *n, const char *msg, size_t len, bool from_disk
 	if (n->plan_msg)
 		memcpy(n->plan_msg, msg, len);
 	n->plan_len = n->plan_msg ? len : 0;
+	n->plan_wanted = false;
 	log_info("plan issued %lld: %zu events", (long long)p->issued_ms, p->nevents);
 	install_plan(n, p);
 	return 0;
@@ -368,6 +407,10 @@ static void on_asset(struct node *n, const char *sha, const struct mq_event *ev)
 		r = cache_put_asset(n->cache, sha, ev->payload, ev->len);
 		if (r == -EBADMSG || r == -EMEDIUMTYPE || r == -EMSGSIZE) {
 			reject(n, "asset", r == -EBADMSG ? "bytes do not match the hash" : "not Ogg Opus");
+			/* Ask for it at once: what the broker holds is wrong. */
+			for (size_t i = 0; i < n->nwanted; i++)
+				if (!strcmp(n->wanted[i], sha))
+					n->wanted_ms[i] = 0;
 			return;
 		}
 		if (r < 0) {
@@ -381,17 +424,23 @@ static void on_asset(struct node *n, const char *sha, const struct mq_event *ev)
 	for (size_t i = 0; i < n->nwanted; i++) {
 		if (strcmp(n->wanted[i], sha))
 			continue;
-		snprintf(topic, sizeof(topic), "cx/v1/asset/%s", sha);
-		mq_unsubscribe(n->mq, topic);
+		if (wire_topic(WIRE_T_ASSET, sha, topic) == 0)
+			mq_unsubscribe(n->mq, topic);
 		memmove(&n->wanted[i], &n->wanted[i + 1], (n->nwanted - i - 1) * sizeof(*n->wanted));
+		memmove(&n->wanted_ms[i], &n->wanted_ms[i + 1],
+			(n->nwanted - i - 1) * sizeof(*n->wanted_ms));
 		n->nwanted--;
 		break;
 	}
 }
 
+/* An ack counts only when the controller signed it for this node and this
+ * node's key: an ack copied from another pole's topic, or from before this
+ * pole's key changed, removes nothing. */
 static void on_ack(struct node *n, const struct mq_event *ev)
 {
-	json_t *j, *seq;
+	struct ctl_ack a;
+	char err[160];
 	size_t jl;
 	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
 
@@ -399,24 +448,97 @@ static void on_ack(struct node *n, const struct mq_event *ev)
 		reject(n, "ack", env_strerror(r));
 		return;
 	}
-	j = json_loadb((const char *)ev->payload, jl, JSON_REJECT_DUPLICATES, NULL);
-	seq = json_object_get(j, "seq");
-	if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
-		reject(n, "ack", "no seq");
-	} else if ((uint64_t)json_integer_value(seq) > spool_last_seq(n->spool)) {
+	if (ctl_ack_parse((const char *)ev->payload, jl, n->cf->id, &a, err, sizeof(err)) < 0) {
+		reject(n, "ack", err);
+	} else if (strcmp(a.key, n->pub.id)) {
+		reject(n, "ack", "for another key of this node");
+	} else if ((uint64_t)a.seq > spool_last_seq(n->spool)) {
 		reject(n, "ack", "acknowledges receipts never sent");
-	} else if (spool_ack(n->spool, (uint64_t)json_integer_value(seq)) > 0) {
+	} else if (spool_ack(n->spool, (uint64_t)a.seq) > 0) {
 		n->status_dirty = true;
+		(void)reserve_refill(n->reserve);
 	}
-	json_decref(j);
+}
+
+/* A signed command for this node. */
+static void on_cmd(struct node *n, const struct mq_event *ev)
+{
+	struct ctl_cmd_msg c;
+	char err[160];
+	size_t jl;
+	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+
+	if (r < 0) {
+		reject(n, "command", env_strerror(r));
+		return;
+	}
+	if (ctl_cmd_parse((const char *)ev->payload, jl, n->cf->id, &c, err, sizeof(err)) < 0) {
+		reject(n, "command", err);
+		return;
+	}
+	/* A command replayed off the broker is older than the last one taken. */
+	if (c.issued_ms <= n->last_cmd_ms) {
+		reject(n, "command", "not newer than the last command");
+		return;
+	}
+	n->last_cmd_ms = c.issued_ms;
+	if (c.cmd == CTL_CMD_RESEND) {
+		log_info("the controller asks for the unacknowledged receipts (%zu)",
+			 spool_pending(n->spool));
+		spool_flush(n->spool);
+		spool_foreach(n->spool, resend_one, n);
+		n->next_resend_ms = ctrl_now_ms(n) + RESEND_AFTER_MS;
+	}
+}
+
+static void on_pong(struct node *n, const struct mq_event *ev)
+{
+	struct ctl_pong p;
+	char err[160];
+	size_t jl;
+	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+
+	if (r < 0)
+		reject(n, "time pong", env_strerror(r));
+	else if (ctl_pong_parse((const char *)ev->payload, jl, n->cf->id, &p, err, sizeof(err)) < 0)
+		reject(n, "time pong", err);
+	else
+		(void)tsync_on_pong(n->tsync, &p, ev->recv_us);
+}
+
+/* Ask the controller for what the broker should hold for us and does not:
+ * the plan (none came, or it did not verify) and assets subscribed to for
+ * WANT_AFTER_MS without arriving intact. */
+static void send_want(struct node *n, int64_t now)
+{
+	struct ctl_want w = { .issued_ms = now };
+	char *msg = NULL;
+	size_t len;
+
+	if (!n->connected_ms || now < n->next_want_ms || now - n->connected_ms < WANT_AFTER_MS)
+		return;
+	w.plan = n->plan_wanted || !n->plan;
+	for (size_t i = 0; i < n->nwanted && w.nassets < CTL_WANT_MAX_ASSETS; i++)
+		if (now - n->wanted_ms[i] >= WANT_AFTER_MS)
+			memcpy(w.assets[w.nassets++], n->wanted[i], 65);
+	if (!w.plan && !w.nassets)
+		return;
+	snprintf(w.node, sizeof(w.node), "%s", n->cf->id);
+	if (ctl_want_sign(&w, n->sk, &msg, &len) == 0) {
+		log_info("asking the controller for %s%s%zu asset%s", w.plan ? "the plan" : "",
+			 w.plan ? " and " : "", w.nassets, w.nassets == 1 ? "" : "s");
+		mq_publish(n->mq, n->t_want, msg, len, 1, false);
+	}
+	free(msg);
+	n->next_want_ms = now + WANT_EVERY_MS;
 }
 
 /* ---- alerts ---- */
 
 static void save_seen(struct node *n)
 {
-	char *s = alert_seen_dump(n->seen);
-	int r = s ? cache_put(n->cache, "alerts.json", s, strlen(s)) : -ENOMEM;
+	char *s = seen_dump(n->seen);
+	int r = s ? cache_put_vital(n->cache, "alerts.json", s, strlen(s)) : -ENOMEM;
 
 	if (r < 0)
 		log_err("cannot store the alerts seen: %s", strerror(-r));
@@ -517,7 +639,7 @@ static void take_live_alert(struct node *n, const struct alert *a, int64_t now)
 			   : r == -ENOSPC ? "live: too many streams at once" : "out of memory");
 		return;
 	}
-	alert_seen_add(n->seen, a->id, a->expires_ms + 86400000);
+	seen_add(n->seen, a->id, a->expires_ms + 86400000);
 	save_seen(n);
 	r = sched_add_alert(n->sched, &in, now);
 	if (r < 0 && r != -EEXIST) {
@@ -587,7 +709,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 	if (a->cancel) {
 		/* Remembered for a day, so the alert cannot play should it
 		 * arrive after its cancel. */
-		alert_seen_add(n->seen, a->ref, now + 86400000);
+		seen_add(n->seen, a->ref, now + 86400000);
 		save_seen(n);
 		for (size_t i = 0; i < n->nalerts; i++)
 			if (!strcmp(n->alerts[i]->id, a->ref) && !n->alert_added[i]) {
@@ -605,7 +727,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 		alert_free(a);
 		return;
 	}
-	if (alert_seen_has(n->seen, a->id)) {
+	if (seen_has(n->seen, a->id)) {
 		reject(n, "alert", "already seen (replayed or cancelled)");
 		alert_free(a);
 		return;
@@ -620,7 +742,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 		alert_free(a);
 		return;
 	}
-	alert_seen_add(n->seen, a->id, a->expires_ms + 86400000);
+	seen_add(n->seen, a->id, a->expires_ms + 86400000);
 	save_seen(n);
 	v = realloc(n->alerts, (n->nalerts + 1) * sizeof(*v));
 	b = v ? realloc(n->alert_added, (n->nalerts + 1) * sizeof(*b)) : NULL;
@@ -649,32 +771,22 @@ static void on_message(struct node *n, const struct mq_event *ev)
 			want_assets(n);
 			gc_assets(n);
 		}
-	} else if (!strncmp(t, "cx/v1/asset/", 12)) {
-		on_asset(n, t + 12, ev);
 	} else if (!strcmp(t, n->t_ack)) {
 		on_ack(n, ev);
 	} else if (!strcmp(t, n->t_pong)) {
-		size_t jl;
-		int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys,
-				   n->cf->nkeys, &jl);
-
-		if (r < 0)
-			reject(n, "time pong", env_strerror(r));
-		else
-			tsync_on_pong(n->tsync, (const char *)ev->payload, jl, ev->recv_us);
+		on_pong(n, ev);
 	} else if (!strcmp(t, n->t_alert)) {
 		on_alert(n, ev);
-	} else if (!strncmp(t, "cx/v1/live/", 11)) {
-		on_live(n, t + 11, ev);
 	} else if (!strcmp(t, n->t_cmd)) {
-		/* Commands are verified before anything else looks at them;
-		 * until this node handles them they are dropped, never played. */
-		size_t jl;
-		int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys,
-				   n->cf->nkeys, &jl);
+		on_cmd(n, ev);
+	} else {
+		char arg[WIRE_ARG_MAX + 1];
+		enum wire_topic k = wire_topic_parse(t, arg);
 
-		if (r < 0)
-			reject(n, t, env_strerror(r));
+		if (k == WIRE_T_ASSET)
+			on_asset(n, arg, ev);
+		else if (k == WIRE_T_LIVE)
+			on_live(n, arg, ev);
 	}
 }
 
@@ -809,6 +921,7 @@ static void on_connected(struct node *n)
 {
 	log_info("connected to %s:%d", n->cf->host, n->cf->port);
 	n->nwanted = 0;
+	n->connected_ms = ctrl_now_ms(n);
 	want_assets(n);
 	spool_flush(n->spool);
 	spool_foreach(n->spool, resend_one, n);
@@ -830,9 +943,9 @@ static void restore(struct node *n)
 		free(buf);
 	}
 	if (cache_get(n->cache, "alerts.json", 16u << 20, &buf, &len) == 0) {
-		if (alert_seen_load(n->seen, buf, len) < 0)
+		if (seen_load(n->seen, buf, len) < 0)
 			log_warn("alerts.json unreadable; alerts seen before are forgotten");
-		alert_seen_prune(n->seen, ctrl_now_ms(n));
+		seen_prune(n->seen, ctrl_now_ms(n));
 		free(buf);
 	}
 	if (cache_get(n->cache, "sched.json", 64u << 20, &buf, &len) == 0) {
@@ -851,18 +964,77 @@ static void usage(FILE *f)
 		   "The speaker node daemon: plays its plan at the planned instants, keeps\n"
 		   "playing from its cache when the broker is away, and reports receipts.\n\n"
 		   "  -c --config FILE  node configuration (default /etc/cunxiang/node.yaml)\n"
+		   "     --print-key    print this pole's public key (creating the key in\n"
+		   "                    state_dir if it has none) for `cunxiang enrol`, and exit\n"
 		   "  -h --help         show this help\n"
 		   "     --version      show the version\n\n"
 		   "See cunxiang-node(8).\n");
+}
+
+/* The pole's own key, created at the first start. \retval 0 / -errno (logged) */
+static int load_key(struct node *n)
+{
+	char *path = fio_join(n->cf->state_dir, KEY_FILE);
+	int created = 0, r;
+
+	if (!path)
+		return -ENOMEM;
+	r = fio_mkdir_p(n->cf->state_dir, 0750);
+	if (r == 0)
+		r = env_secret_load_or_create(path, n->sk, &n->pub, &created);
+	if (r < 0)
+		log_err("cannot %s the node key %s: %s", created ? "create" : "load", path,
+			r == -EINVAL ? "not a key" : strerror(-r));
+	else if (created)
+		log_info("created the node key %s (key id %s)", path, n->pub.id);
+	free(path);
+	return r;
+}
+
+/* One more start: the counter in state_dir/boot. Without a readable one the
+ * count restarts above the clock's seconds, so it still only grows. */
+static void next_boot(struct node *n)
+{
+	char *buf = NULL, text[32];
+	size_t len;
+	long long v = 0;
+
+	if (cache_get(n->cache, BOOT_FILE, 64, &buf, &len) == 0 && sscanf(buf, "%lld", &v) == 1 &&
+	    v > 0 && v < WIRE_SEQ_MAX - 1)
+		n->boot = v + 1;
+	else
+		n->boot = cx_now_ms() / 1000;
+	free(buf);
+	snprintf(text, sizeof(text), "%lld\n", (long long)n->boot);
+	if (cache_put_vital(n->cache, BOOT_FILE, text, strlen(text)) < 0)
+		log_warn("cannot write %s/%s; the next start counts from the clock",
+			 n->cf->state_dir, BOOT_FILE);
+}
+
+/* The signed offline status of this start: the will, and a clean stop. */
+static int sign_offline(struct node *n)
+{
+	struct status st;
+
+	status_init(&st);
+	snprintf(st.node, sizeof(st.node), "%s", n->cf->id);
+	st.boot = n->boot;
+	st.n = 0;
+	st.state = STATUS_OFFLINE;
+	snprintf(st.version, sizeof(st.version), "%s", CX_VERSION);
+	return status_sign(&st, n->sk, &n->offline_msg, &n->offline_len);
 }
 
 static int setup(struct node *n, const char *config)
 {
 	struct diag *d = diag_new();
 	struct player_cfg pc;
-	char will[256];
 	const char *subs[6];
+	struct spool_signer sig;
 	struct mq_cfg mc;
+	char *rpath;
+	char cid[64];
+	int r;
 
 	n->cf = nconf_load(config, d);
 	if (!n->cf) {
@@ -871,14 +1043,18 @@ static int setup(struct node *n, const char *config)
 		return -EINVAL;
 	}
 	diag_free(d);
-	snprintf(n->t_plan, TOPIC_MAX, "cx/v1/plan/%s", n->cf->id);
-	snprintf(n->t_alert, TOPIC_MAX, "cx/v1/alert");
-	snprintf(n->t_cmd, TOPIC_MAX, "cx/v1/cmd/%s", n->cf->id);
-	snprintf(n->t_ack, TOPIC_MAX, "cx/v1/ack/%s", n->cf->id);
-	snprintf(n->t_pong, TOPIC_MAX, "cx/v1/time/%s/pong", n->cf->id);
-	snprintf(n->t_ping, TOPIC_MAX, "cx/v1/time/%s/ping", n->cf->id);
-	snprintf(n->t_status, TOPIC_MAX, "cx/v1/status/%s", n->cf->id);
-	snprintf(n->t_receipt, TOPIC_MAX, "cx/v1/receipt/%s", n->cf->id);
+	if (wire_topic(WIRE_T_PLAN, n->cf->id, n->t_plan) < 0 ||
+	    wire_topic(WIRE_T_ALERT, NULL, n->t_alert) < 0 ||
+	    wire_topic(WIRE_T_CMD, n->cf->id, n->t_cmd) < 0 ||
+	    wire_topic(WIRE_T_ACK, n->cf->id, n->t_ack) < 0 ||
+	    wire_topic(WIRE_T_PONG, n->cf->id, n->t_pong) < 0 ||
+	    wire_topic(WIRE_T_PING, n->cf->id, n->t_ping) < 0 ||
+	    wire_topic(WIRE_T_STATUS, n->cf->id, n->t_status) < 0 ||
+	    wire_topic(WIRE_T_RECEIPT, n->cf->id, n->t_receipt) < 0 ||
+	    wire_topic(WIRE_T_WANT, n->cf->id, n->t_want) < 0)
+		return -EINVAL;
+	if ((r = load_key(n)) < 0)
+		return r;
 
 	n->cache = cache_open(n->cf->state_dir);
 	if (!n->cache) {
@@ -887,14 +1063,33 @@ static int setup(struct node *n, const char *config)
 	}
 	if (cache_removed(n->cache))
 		log_warn("removed %zu corrupt assets from the cache", cache_removed(n->cache));
-	n->spool = spool_open(cache_spool_dir(n->cache));
+	rpath = fio_join(n->cf->state_dir, RESERVE_FILE);
+	n->reserve = rpath ? reserve_open(rpath, 0) : NULL;
+	if (!n->reserve)
+		log_err("cannot keep the disk reserve %s: %s; receipts may be lost on a full disk",
+			rpath ? rpath : RESERVE_FILE, strerror(errno));
+	else if (reserve_short(n->reserve))
+		log_warn("the disk of %s is full: the reserve holds %llu of %llu bytes",
+			 n->cf->state_dir, (unsigned long long)reserve_held(n->reserve),
+			 (unsigned long long)reserve_size(n->reserve));
+	free(rpath);
+	cache_set_reserve(n->cache, n->reserve);
+	next_boot(n);
+	sig = (struct spool_signer){ .node = n->cf->id, .sk = n->sk, .pub = &n->pub };
+	n->spool = spool_open(cache_spool_dir(n->cache), &sig, n->reserve);
 	if (!n->spool) {
 		log_err("cannot open receipt spool: %s", strerror(errno));
 		return -errno;
 	}
+	if (spool_bad(n->spool) || spool_lost(n->spool))
+		log_warn("receipt spool: %zu unreadable files moved to spool/bad, %zu receipts "
+			 "reported lost", spool_bad(n->spool), spool_lost(n->spool));
+	if (spool_dropped(n->spool))
+		log_warn("receipt spool: %llu oldest receipts dropped (more than %d pending)",
+			 (unsigned long long)spool_dropped(n->spool), SPOOL_MAX);
 	n->sched = sched_new(LEAD_MS + n->cf->warmup_ms);
 	n->tsync = tsync_new();
-	n->seen = alert_seen_new();
+	n->seen = seen_new();
 	if (!n->sched || !n->tsync || !n->seen)
 		return -ENOMEM;
 	sched_set_have(n->sched, have_asset, n);
@@ -911,27 +1106,27 @@ static int setup(struct node *n, const char *config)
 		return -ENOMEM;
 	restore(n);
 
-	snprintf(will, sizeof(will),
-		 "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"offline\",\"version\":\"%s\"}",
-		 n->cf->id, CX_VERSION);
+	if ((r = sign_offline(n)) < 0) {
+		log_err("cannot sign the offline status: %s", strerror(-r));
+		return r;
+	}
 	subs[0] = n->t_plan;
 	subs[1] = n->t_alert;
 	subs[2] = n->t_cmd;
 	subs[3] = n->t_ack;
 	subs[4] = n->t_pong;
-	subs[5] = "cx/v1/live/+";
+	subs[5] = WIRE_SUB_LIVE;
+	snprintf(cid, sizeof(cid), "cx-node-%s", n->cf->id);
 	mc = (struct mq_cfg){
-		.client_id = NULL, .host = n->cf->host, .port = n->cf->port,
+		.client_id = cid, .host = n->cf->host, .port = n->cf->port,
 		.tls = n->cf->tls, .ca_file = n->cf->ca_file,
 		.username = n->cf->username, .password = n->cf->password,
 		.clean_start = false, .session_expiry_s = SESSION_EXPIRY_S,
 		.max_packet = ASSET_MAX_BYTES + 65536, .keepalive_s = 30,
-		.will_topic = n->t_status, .will_payload = will, .will_len = strlen(will),
-		.will_retain = true, .subs = subs, .nsubs = 6, .sub_qos = 1,
+		.will_topic = n->t_status, .will_payload = n->offline_msg,
+		.will_len = n->offline_len, .will_retain = true,
+		.subs = subs, .nsubs = 6, .sub_qos = 1,
 	};
-	char cid[64];
-	snprintf(cid, sizeof(cid), "cx-node-%s", n->cf->id);
-	mc.client_id = cid;
 	n->mq = mq_new(&mc);
 	if (!n->mq) {
 		log_err("cannot start the MQTT session: %s", strerror(errno));
@@ -944,14 +1139,9 @@ static void teardown(struct node *n)
 {
 	if (n->sched && n->cache)
 		save_sched(n);
-	if (n->mq && mq_connected(n->mq)) {
+	if (n->mq && mq_connected(n->mq) && n->offline_msg) {
 		/* A clean stop sends no will, so say "offline" ourselves. */
-		char off[256];
-
-		snprintf(off, sizeof(off),
-			 "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"offline\",\"version\":\"%s\"}",
-			 n->cf->id, CX_VERSION);
-		mq_publish(n->mq, n->t_status, off, strlen(off), 1, true);
+		mq_publish(n->mq, n->t_status, n->offline_msg, n->offline_len, 1, true);
 		mq_flush(n->mq, 1000);
 	}
 	mq_free(n->mq);
@@ -960,34 +1150,66 @@ static void teardown(struct node *n)
 	tsync_free(n->tsync);
 	sched_free(n->sched);
 	spool_close(n->spool);
+	reserve_close(n->reserve);
 	cache_close(n->cache);
 	plan_free(n->plan);
 	free(n->plan_msg);
+	free(n->offline_msg);
 	free(n->wanted);
+	free(n->wanted_ms);
 	while (n->nalerts)
 		drop_alert(n, n->nalerts - 1);
 	free(n->alerts);
 	free(n->alert_added);
-	alert_seen_free(n->seen);
+	seen_free(n->seen);
+	sodium_memzero(n->sk, sizeof(n->sk));
 	nconf_free(n->cf);
+}
+
+/* --print-key: the public key to enrol this pole with. */
+static int print_key(const char *config)
+{
+	struct node n = { 0 };
+	struct diag *d = diag_new();
+	char b64[ENV_PK_B64_LEN + 1];
+	int r;
+
+	n.cf = nconf_load(config, d);
+	if (!n.cf) {
+		diag_print(d, stderr);
+		diag_free(d);
+		return 1;
+	}
+	diag_free(d);
+	r = load_key(&n);
+	if (r == 0) {
+		env_key_to_base64(n.pub.pk, b64);
+		printf("%s\n", b64);
+	}
+	sodium_memzero(n.sk, sizeof(n.sk));
+	nconf_free(n.cf);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "print-key", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *config = "/etc/cunxiang/node.yaml";
 	struct node n = { 0 };
+	bool show_key = false;
 	sigset_t mask;
 	int c, sfd, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
+		case 'K': show_key = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("cunxiang-node %s\n", CX_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -998,6 +1220,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cx_log_init("cunxiang-node");
+	if (show_key)
+		return print_key(config);
 	n.started_mono_us = cx_mono_us();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1010,7 +1234,14 @@ int main(int argc, char **argv)
 		teardown(&n);
 		return 1;
 	}
-	log_info("node %s up; state in %s, audio on '%s'", n.cf->id, n.cf->state_dir, n.cf->device);
+	{
+		char b64[ENV_PK_B64_LEN + 1];
+
+		env_key_to_base64(n.pub.pk, b64);
+		log_info("node %s up (boot %lld); state in %s, audio on '%s'; node key %s, "
+			 "enrolled with: cunxiang enrol %s %s", n.cf->id, (long long)n.boot,
+			 n.cf->state_dir, n.cf->device, n.pub.id, n.cf->id, b64);
+	}
 	cx_notify("READY=1");
 	for (;;) {
 		struct pollfd pfd[3] = {
@@ -1024,8 +1255,10 @@ int main(int argc, char **argv)
 		while (mq_next(n.mq, &ev) == 1) {
 			if (ev.type == MQ_EV_CONNECTED)
 				on_connected(&n);
-			else if (ev.type == MQ_EV_DISCONNECTED)
+			else if (ev.type == MQ_EV_DISCONNECTED) {
 				log_warn("broker connection lost: %s; playing from cache", ev.reason);
+				n.connected_ms = 0;
+			}
 			else
 				on_message(&n, &ev);
 			mq_event_clear(&ev);
@@ -1036,18 +1269,24 @@ int main(int argc, char **argv)
 		wake = run_sched(&n);
 		now = ctrl_now_ms(&n);
 		if (mq_connected(n.mq)) {
-			char ping[128];
+			char *ping;
+			size_t plen;
 			int64_t t0;
 
 			while (tsync_due(n.tsync, cx_mono_us(), &t0)) {
-				snprintf(ping, sizeof(ping), "{\"t0_us\":%lld}", (long long)t0);
-				mq_publish(n.mq, n.t_ping, ping, strlen(ping), 0, false);
+				if (ctl_ping_build(t0, &ping, &plen) == 0)
+					mq_publish(n.mq, n.t_ping, ping, plen, 0, false);
+				free(ping);
 			}
 			if (now >= n.next_resend_ms) {
 				spool_flush(n.spool);
 				spool_foreach(n.spool, resend_one, &n);
 				n.next_resend_ms = now + RESEND_AFTER_MS;
 			}
+			send_want(&n, now);
+			if (now >= n.next_status_ms && reserve_short(n.reserve) &&
+			    reserve_refill(n.reserve) == 0)
+				log_info("the disk has room again; the reserve is whole");
 			publish_status(&n, now >= n.next_status_ms);
 		}
 		if (live_next_us(n.live) / 1000 < wake)

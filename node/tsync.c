@@ -5,7 +5,6 @@
 #include "cxtime.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,22 +91,11 @@ int64_t tsync_next_us(const struct tsync *t, int64_t mono_us)
 	return d < 0 ? 0 : d;
 }
 
-int tsync_on_pong(struct tsync *t, const char *json, size_t len, int64_t t3_us)
+int tsync_on_pong(struct tsync *t, const struct ctl_pong *p, int64_t t3_us)
 {
-	json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *a = json_object_get(j, "t0_us"), *b = json_object_get(j, "t1_us"),
-	       *c = json_object_get(j, "t2_us");
-	int64_t t0, t1, t2;
+	int64_t t0 = p->t0_us, t1 = p->t1_us, t2 = p->t2_us;
 	int r = -ENOENT;
 
-	if (!json_is_integer(a) || !json_is_integer(b) || !json_is_integer(c)) {
-		json_decref(j);
-		return -EINVAL;
-	}
-	t0 = json_integer_value(a);
-	t1 = json_integer_value(b);
-	t2 = json_integer_value(c);
-	json_decref(j);
 	if (t2 < t1 || t3_us < t0)
 		return -EINVAL;
 	if (!t->in_burst || t->ngot >= TSYNC_BURST)

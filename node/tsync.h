@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctlmsg.h"
+
 #define TSYNC_BURST 20          /* pings per burst */
 #define TSYNC_SPACING_US 50000  /* between pings of a burst */
 #define TSYNC_PERIOD_US 60000000 /* between bursts */
@@ -24,8 +26,9 @@ void tsync_start_burst(struct tsync *t, int64_t mono_us);
 bool tsync_due(struct tsync *t, int64_t mono_us, int64_t *t0_us);
 /* Microseconds until the next ping is due (0 when due now). */
 int64_t tsync_next_us(const struct tsync *t, int64_t mono_us);
-/* A pong's verified JSON, received at wall-clock T3_US. \retval 0 / -EINVAL / -ENOENT (not ours) */
-int tsync_on_pong(struct tsync *t, const char *json, size_t len, int64_t t3_us);
+/* A verified pong P, received at wall-clock T3_US. \retval 0 / -EINVAL
+ * (times out of order) / -ENOENT (not the answer to a ping of this burst) */
+int tsync_on_pong(struct tsync *t, const struct ctl_pong *p, int64_t t3_us);
 
 int64_t tsync_offset_us(const struct tsync *t);  /* 0 until measured */
 bool tsync_valid(const struct tsync *t);

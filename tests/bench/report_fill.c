@@ -3,6 +3,8 @@
 #include "cxtime.h"
 #include "store.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ static void receipt(struct filler *f, const char *node, int64_t seq, const char 
 	if (started >= 0)
 		snprintf(st, sizeof(st), "%" PRId64, started);
 	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%" PRId64 ",\"occ\":\"%s\",\"kind\":\"%s\","
+		 "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%" PRId64 ",\"from\":1,\"occ\":\"%s\",\"kind\":\"%s\","
 		 "\"state\":\"%s\",\"scheduled_ms\":%" PRId64 ",\"started_ms\":%s,\"ended_ms\":null,"
 		 "\"played_ms\":18400,\"start_error_us\":-310,\"volume\":80,\"reason\":null}",
 		 node, seq, occ, kind, state, scheduled, st);
@@ -84,11 +86,12 @@ static void receipt(struct filler *f, const char *node, int64_t seq, const char 
 
 static void status(struct filler *f, const char *node, const char *state, int64_t ms, const char *extra)
 {
+	static int64_t n;
 	char buf[256];
 	int r;
 
-	snprintf(buf, sizeof(buf), "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"%s\"%s}", node, state,
-		 extra);
+	snprintf(buf, sizeof(buf), "{\"type\":\"status\",\"node\":\"%s\",\"boot\":1,\"n\":%" PRId64
+		 ",\"state\":\"%s\"%s}", node, strcmp(state, "offline") ? ++n : 0, state, extra);
 	if ((r = store_status(f->s, node, buf, strlen(buf), ms, false)) < 0)
 		die(f, "status", r);
 	batch(f);
@@ -161,6 +164,16 @@ int main(int argc, char **argv)
 	}
 	if ((r = store_fleet_replace(f.s, fleet, nodes)) < 0)
 		die(&f, "fleet", r);
+	/* Every pole enrolled, as serve stores only what they signed. */
+	for (size_t n = 0; n < nodes; n++) {
+		unsigned char sk[crypto_sign_SECRETKEYBYTES];
+		struct env_key k;
+
+		crypto_sign_keypair(k.pk, sk);
+		env_keyid(k.pk, k.id);
+		if ((r = store_key_enrol(f.s, ids[n], &k, false, now, NULL)) < 0)
+			die(&f, "enrol", r);
+	}
 	if ((r = store_begin(f.s)) < 0)
 		die(&f, "begin", r);
 

@@ -21,6 +21,7 @@ cx_cleanup() {
 			echo "== $f"; tail -n 40 "$f"
 		done
 	fi
+	for m in ${CX_MOUNTS:-}; do umount "$m" 2>/dev/null || umount -l "$m"; done
 	if [ -z "${CX_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
 	exit "$rc"
 }
@@ -65,6 +66,7 @@ start_broker() {
 listener $BROKER_PORT 127.0.0.1
 allow_anonymous true
 persistence true
+user $(id -un)
 persistence_location $T/broker/
 autosave_interval 1
 max_queued_messages 100000
@@ -109,7 +111,8 @@ horizon_days: 2
 CONF
 }
 
-# write_node ID DEVICE [EXTRA-YAML]
+# write_node ID DEVICE [EXTRA-YAML]: the node's config; once the controller's
+# exists, the pole's key is enrolled too (enrol_node).
 write_node() {
 	mkdir -p "$T/state-$1"
 	cat > "$T/node-$1.yaml" <<CONF
@@ -120,6 +123,57 @@ audio: { device: $2, buffer_ms: 100 }
 state_dir: $T/state-$1
 ${3:-}
 CONF
+	[ -f "$T/controller.yaml" ] && enrol_node "$1"
+	return 0
+}
+
+# enrol_node ID: create the pole's key (as its first start does) and enrol
+# it with the controller, as county IT does when a pole is installed.
+enrol_node() {
+	[ -f "$T/enrolled-$1" ] && return 0
+	_key=$("$CUNXIANG_NODE" -c "$T/node-$1.yaml" --print-key) || fail "cannot make the key of $1"
+	"$CUNXIANG" enrol -c "$T/controller.yaml" "$1" "$_key" > "$T/enrol-$1.out" ||
+		fail "cannot enrol $1: $(cat "$T/enrol-$1.out")"
+	touch "$T/enrolled-$1"
+}
+
+# fake_pole ID: a pole key of our own for ID (no cunxiang-node behind it),
+# enrolled with the controller; pole_pub signs with it.
+fake_pole() {
+	[ -f "$T/pole-$1/signing.key" ] && return 0
+	"$CUNXIANG" keygen -o "$T/pole-$1" > /dev/null || fail "cannot make a key for $1"
+	"$CUNXIANG" enrol -c "$T/controller.yaml" "$1" "$(cat "$T/pole-$1/signing.pub")" \
+		> "$T/enrol-$1.out" || fail "cannot enrol $1: $(cat "$T/enrol-$1.out")"
+}
+# pole_pub ID TOPIC JSON [mosquitto_pub options]: publish JSON on TOPIC
+# signed with ID's fake pole key, QoS 1.
+pole_pub() {
+	_pp_id=$1 _pp_topic=$2 _pp_json=$3
+	shift 3
+	printf '%s' "$_pp_json" | "$CX_SIGN" "$T/pole-$_pp_id/signing.key" > "$T/pole-$_pp_id/msg" ||
+		fail "cannot sign as $_pp_id"
+	mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t "$_pp_topic" -f "$T/pole-$_pp_id/msg" "$@"
+}
+# fake_receipt ID SEQ OCC KIND STATE: a well-formed receipt JSON (from = SEQ).
+fake_receipt() {
+	printf '{"type":"receipt","node":"%s","seq":%s,"from":%s,"occ":"%s","kind":"%s","state":"%s","scheduled_ms":null,"started_ms":null,"ended_ms":null,"played_ms":null,"start_error_us":null,"volume":100,"reason":null}' \
+		"$1" "$2" "$2" "$3" "$4" "$5"
+}
+
+# mount_tmpfs DIR SIZE: a small file system of its own at DIR (a pole's
+# disk that can fill up), unmounted when the test ends. Needs root.
+mount_tmpfs() {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0755" cx-test "$1" || fail "cannot mount a tmpfs on $1"
+	CX_MOUNTS="${CX_MOUNTS:-} $1"
+}
+
+# fill_disk DIR: fill the file system of DIR to the last block.
+fill_disk() {
+	dd if=/dev/zero of="$1/fill-big" bs=1M 2>/dev/null
+	dd if=/dev/zero of="$1/fill-small" bs=512 2>/dev/null
+	return 0
 }
 
 # ---- ALSA ----
@@ -180,6 +234,7 @@ start_serve() {
 	spawn serve "$CUNXIANG" serve -c "$T/controller.yaml"
 }
 start_node() {
+	[ -f "$T/controller.yaml" ] && enrol_node "$1"
 	spawn "node-$1" "$CUNXIANG_NODE" -c "$T/node-$1.yaml"
 }
 stop_proc() {
@@ -352,7 +407,7 @@ plan_issued() {
 status_field() {
 	node_status "$1" | python3 -c '
 import json, sys
-v = json.load(sys.stdin).get(sys.argv[1])
+v = json.loads(sys.stdin.readline()).get(sys.argv[1])
 print("" if v is None else v)' "$2"
 }
 

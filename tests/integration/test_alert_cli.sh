@@ -34,6 +34,8 @@ villages:
 CONF
 "$CUNXIANG" check "$T/sched" > /dev/null || fail "the test fleet does not check"
 write_controller "$T/sched"
+fake_pole n1
+fake_pole n2
 # Voices of our own: plain mandarin, and one with a chime.
 mkdir -p "$T/voices/chimes"
 printf 'name: mandarin\nengine: espeak-ng\nvoice: cmn\n' > "$T/voices/mandarin.yaml"
@@ -164,8 +166,7 @@ fake_node() {
 	for n in n1 n2; do
 		for st in "$@"; do
 			SEQ=$((SEQ + 1))
-			mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t "cx/v1/receipt/$n" -m \
-				"{\"type\":\"receipt\",\"node\":\"$n\",\"seq\":$SEQ,\"occ\":\"$_id\",\"kind\":\"alert\",\"state\":\"$st\",\"scheduled_ms\":null,\"started_ms\":null,\"ended_ms\":null,\"played_ms\":null,\"start_error_us\":null,\"volume\":100,\"reason\":null}"
+			pole_pub "$n" "cx/v1/receipt/$n" "$(fake_receipt "$n" "$SEQ" "$_id" alert "$st")"
 			sleep 0.2
 		done
 	done
@@ -238,8 +239,8 @@ mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 20 > "$T/c1.
 SUB=$!
 sleep 0.5
 ( sleep 1.5
-  mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t cx/v1/receipt/n1 -m \
-	"{\"type\":\"receipt\",\"node\":\"n1\",\"seq\":500,\"occ\":\"$ID2\",\"kind\":\"alert\",\"state\":\"interrupted\",\"reason\":\"cancelled\"}" ) &
+  pole_pub n1 cx/v1/receipt/n1 \
+	"{\"type\":\"receipt\",\"node\":\"n1\",\"seq\":500,\"from\":500,\"occ\":\"$ID2\",\"kind\":\"alert\",\"state\":\"interrupted\",\"reason\":\"cancelled\"}" ) &
 "$CUNXIANG" cancel -c "$CONF" --wait 8 "$ID2" > "$T/c1.out" 2> "$T/c1.err"
 rc=$?
 cat "$T/c1.out" "$T/c1.err"

@@ -40,9 +40,10 @@ notify_listener() {
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("\0" + sys.argv[1])
+print("listening", flush=True)
 while True:
     print(s.recv(256).decode(), flush=True)' "cx-notify-$$-$1"
-	sleep 0.3
+	wait_for 10 grep -qx listening "$T/notify-$1.log" || fail "the notify listener did not start"
 }
 notify_listener serve
 spawn serve env NOTIFY_SOCKET="@cx-notify-$$-serve" "$CUNXIANG" serve -c "$T/controller.yaml"

@@ -55,7 +55,7 @@ SCRIPT
 "$CUNXIANG" nodes -c "$tmp/controller.yaml" > "$tmp/out" 2> "$tmp/err" || fail "nodes: exit $?: $(cat "$tmp/err")"
 cat "$tmp/out"
 [ ! -s "$tmp/err" ] || fail "stderr not empty: $(cat "$tmp/err")"
-head -n 1 "$tmp/out" | grep -q '^NODE  *VILLAGE  *STATE  *LAST SEEN  *PLAN  *MISSING  *SPOOL  *OFFSET MS  *REJECTED  *XRUNS$' \
+head -n 1 "$tmp/out" | grep -q '^NODE  *VILLAGE  *STATE  *LAST SEEN  *PLAN  *MISSING  *SPOOL  *OFFSET MS  *REJECTED  *XRUNS  *DISK  *LOST  *KEY$' \
 	|| fail "header"
 # Problems first (fault, offline, silent; by village then id), then never
 # seen, then working nodes; a node outside the fleet after the villages.

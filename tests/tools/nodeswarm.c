@@ -8,8 +8,11 @@
  * code), drops replays and expired ones, fetches every asset from its
  * retained topic and checks its SHA-256, then sends the receipts
  * `accepted` and `started` (and `completed` once the audio would have
- * played), QoS 1, with its own seq. It announces itself with a retained
- * status and a will, as a node does.
+ * played), QoS 1, with its own seq, signed with its own pole key. It
+ * announces itself with a signed retained status and a signed will, as a
+ * node does. Each pole key is derived from the node id (SHA-256 of
+ * "nodeswarm " ID as the Ed25519 seed): `--print-keys` prints "ID KEY"
+ * lines for `cunxiang enrol --file`.
  *
  * libmosquitto's own loops use select() and stop working past ~300
  * sessions (DESIGN "Testing"): here one epoll loop drives them all through
@@ -19,6 +22,7 @@
 #include <inttypes.h>
 #include <mosquitto.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,8 @@
 #include "cxtime.h"
 #include "envelope.h"
 #include "hash.h"
+#include "receipt.h"
+#include "status.h"
 
 #define MAX_SEEN     64  /* alert ids remembered per node (a ring) */
 #define MAX_PENDING  8   /* alerts waiting for audio or completion, per node */
@@ -46,6 +52,8 @@ struct sim {
 	struct mosquitto *m;
 	char id[33];
 	char t_receipt[64];
+	unsigned char sk[ENV_SK_BYTES];
+	int64_t nstatus;
 	int fd;
 	bool connected, ready;
 	int subacks;
@@ -70,28 +78,71 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void receipt(struct sim *s, const struct alert *a, const char *state, int64_t now)
+/* The pole key of node ID, the same in every run. */
+static void sim_key(const char *id, unsigned char sk[ENV_SK_BYTES], unsigned char pk[ENV_PK_BYTES])
 {
-	char buf[1024], started[24] = "null", ended[24] = "null";
-	bool done = !strcmp(state, "completed");
-	int len;
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	char text[64];
 
-	if (strcmp(state, "accepted") != 0)
-		snprintf(started, sizeof(started), "%" PRId64, now);
-	if (done)
-		snprintf(ended, sizeof(ended), "%" PRId64, now);
-	s->seq++;
-	len = snprintf(buf, sizeof(buf),
-		       "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%" PRIu64 ",\"occ\":\"%s\","
-		       "\"kind\":\"alert\",\"state\":\"%s\",\"scheduled_ms\":%" PRId64 ","
-		       "\"started_ms\":%s,\"ended_ms\":%s,\"played_ms\":%" PRId64 ","
-		       "\"start_error_us\":0,\"volume\":%d,\"reason\":null}",
-		       s->id, s->seq, a->id, state, a->start_ms, started, ended,
-		       done ? a->duration_ms * a->repeat : 0, a->volume);
-	if (len <= 0 || (size_t)len >= sizeof(buf))
+	snprintf(text, sizeof(text), "nodeswarm %s", id);
+	crypto_hash_sha256(seed, (const unsigned char *)text, strlen(text));
+	crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+/* The simulated pole never drops a receipt: its unacknowledged ones
+ * begin at 1. */
+static void receipt(struct sim *s, const struct alert *a, enum receipt_state state, int64_t now)
+{
+	struct receipt r;
+	char *msg;
+	size_t len;
+
+	receipt_init(&r);
+	snprintf(r.node, sizeof(r.node), "%s", s->id);
+	r.seq = (int64_t)++s->seq;
+	r.from = 1;
+	r.kind = RECEIPT_ALERT;
+	r.state = state;
+	snprintf(r.occ, sizeof(r.occ), "%s", a->id);
+	r.scheduled_ms = a->start_ms;
+	if (state != RECEIPT_ACCEPTED)
+		r.started_ms = now;
+	if (state == RECEIPT_COMPLETED)
+		r.ended_ms = now;
+	r.played_ms = state == RECEIPT_COMPLETED ? a->duration_ms * a->repeat : 0;
+	r.start_error_us = 0;
+	r.volume = a->volume;
+	if (receipt_sign(&r, s->sk, &msg, &len) < 0) {
+		fprintf(stderr, "nodeswarm: %s: cannot sign a receipt\n", s->id);
 		return;
-	if (mosquitto_publish(s->m, NULL, s->t_receipt, len, buf, 1, false) != MOSQ_ERR_SUCCESS)
+	}
+	if (mosquitto_publish(s->m, NULL, s->t_receipt, (int)len, msg, 1, false) != MOSQ_ERR_SUCCESS)
 		fprintf(stderr, "nodeswarm: %s: cannot publish a receipt\n", s->id);
+	free(msg);
+}
+
+/* The signed status: idle (N counts up), or the offline will (N 0). */
+static char *sim_status(struct sim *s, bool offline, size_t *len)
+{
+	struct status st;
+	char *msg;
+
+	status_init(&st);
+	snprintf(st.node, sizeof(st.node), "%s", s->id);
+	st.boot = 1;
+	st.n = offline ? 0 : ++s->nstatus;
+	st.state = offline ? STATUS_OFFLINE : STATUS_IDLE;
+	if (!offline) {
+		st.assets_missing = 0;
+		st.volume = 100;
+		st.spool = 0;
+		st.rejected = 0;
+		st.xruns = 0;
+		st.uptime_s = 0;
+		st.disk = STATUS_DISK_OK;
+	}
+	snprintf(st.version, sizeof(st.version), "nodeswarm");
+	return status_sign(&st, s->sk, &msg, len) == 0 ? msg : NULL;
 }
 
 static bool seen(struct sim *s, const char *id)
@@ -116,8 +167,8 @@ static void advance(struct sim *s, int64_t now)
 				all = all && p->have[k];
 			if (!all)
 				continue;
-			receipt(s, p->a, "accepted", now);
-			receipt(s, p->a, "started", now);
+			receipt(s, p->a, RECEIPT_ACCEPTED, now);
+			receipt(s, p->a, RECEIPT_STARTED, now);
 			n_accepted++;
 			n_started++;
 			p->started = true;
@@ -129,7 +180,7 @@ static void advance(struct sim *s, int64_t now)
 				mosquitto_unsubscribe(s->m, NULL, topic);
 			}
 		} else if (now >= p->done_ms) {
-			receipt(s, p->a, "completed", now);
+			receipt(s, p->a, RECEIPT_COMPLETED, now);
 			n_completed++;
 			alert_free(p->a);
 			p->a = NULL;
@@ -217,8 +268,8 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 static void on_connect(struct mosquitto *m, void *ud, int rc)
 {
 	struct sim *s = ud;
-	char topic[64], status[256];
-	int len;
+	char topic[64], *status;
+	size_t len;
 
 	if (rc != 0) {
 		fprintf(stderr, "nodeswarm: %s: connection refused (%d)\n", s->id, rc);
@@ -229,11 +280,10 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
 	mosquitto_subscribe(m, NULL, "cx/v1/alert", 1);
 	mosquitto_subscribe(m, NULL, topic, 1);
 	snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
-	len = snprintf(status, sizeof(status),
-		       "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"idle\",\"assets_missing\":0,"
-		       "\"volume\":100,\"spool\":0,\"rejected\":0,\"xruns\":0,\"uptime_s\":0,"
-		       "\"version\":\"nodeswarm\"}", s->id);
-	mosquitto_publish(m, NULL, topic, len, status, 1, true);
+	status = sim_status(s, false, &len);
+	if (status)
+		mosquitto_publish(m, NULL, topic, (int)len, status, 1, true);
+	free(status);
 }
 
 static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos)
@@ -254,9 +304,11 @@ static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const in
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: nodeswarm -p PORT -k PUBKEY [-h HOST] [-n N] [--prefix P] [--area CODE] [--tag T]\n"
+		   "       nodeswarm --print-keys [-n N] [--prefix P]\n"
 		   "Run N simulated nodes P0001..PN (default 1000, sim-) in village CODE with tag\n"
 		   "T, trusting the base64 Ed25519 key PUBKEY. Prints \"ready N\" once every\n"
-		   "session is subscribed; on SIGINT/SIGTERM prints its counters and exits.\n");
+		   "session is subscribed; on SIGINT/SIGTERM prints its counters and exits.\n"
+		   "--print-keys prints \"NODE KEY\" per node, for `cunxiang enrol --file`.\n");
 }
 
 int main(int argc, char **argv)
@@ -266,10 +318,12 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' }, { "nodes", required_argument, NULL, 'n' },
 		{ "prefix", required_argument, NULL, 'P' }, { "area", required_argument, NULL, 'a' },
 		{ "tag", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'H' },
+		{ "print-keys", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *prefix = "sim-", *pub = NULL;
 	int port = 0, c, ep, next = 0;
+	bool print_keys = false;
 	int64_t last_misc = 0, last_tick = 0;
 	struct epoll_event evs[256];
 
@@ -286,11 +340,25 @@ int main(int argc, char **argv)
 			ntags = 1;
 			break;
 		case 'H': usage(stdout); return 0;
+		case 'K': print_keys = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!nsims)
 		nsims = 1000;
+	if (print_keys && nsims >= 1 && nsims <= 20000 && strlen(prefix) <= 24) {
+		cx_crypto_init();
+		for (int i = 0; i < nsims; i++) {
+			unsigned char sk[ENV_SK_BYTES], pk[ENV_PK_BYTES];
+			char id[33], b64[ENV_PK_B64_LEN + 1];
+
+			snprintf(id, sizeof(id), "%s%04d", prefix, i + 1);
+			sim_key(id, sk, pk);
+			env_key_to_base64(pk, b64);
+			printf("%s %s\n", id, b64);
+		}
+		return 0;
+	}
 	if (port <= 0 || !pub || nsims < 1 || nsims > 20000 || strlen(prefix) > 24) {
 		usage(stderr);
 		return 2;
@@ -318,11 +386,14 @@ int main(int argc, char **argv)
 		 * accept queue short. */
 		for (int k = 0; k < 50 && next < nsims; k++, next++) {
 			struct sim *s = &sims[next];
-			char topic[64], will[128];
+			char topic[64], *will;
+			unsigned char pk[ENV_PK_BYTES];
+			size_t wlen;
 			struct epoll_event ev = { .events = EPOLLIN };
 
 			snprintf(s->id, sizeof(s->id), "%s%04d", prefix, next + 1);
 			snprintf(s->t_receipt, sizeof(s->t_receipt), "cx/v1/receipt/%s", s->id);
+			sim_key(s->id, s->sk, pk);
 			s->m = mosquitto_new(s->id, true, s);
 			if (!s->m) {
 				fprintf(stderr, "nodeswarm: out of memory\n");
@@ -334,9 +405,10 @@ int main(int argc, char **argv)
 			mosquitto_subscribe_callback_set(s->m, on_subscribe);
 			mosquitto_message_callback_set(s->m, on_message);
 			snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
-			snprintf(will, sizeof(will), "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"offline\"}",
-				 s->id);
-			mosquitto_will_set(s->m, topic, (int)strlen(will), will, 1, true);
+			will = sim_status(s, true, &wlen);
+			if (will)
+				mosquitto_will_set(s->m, topic, (int)wlen, will, 1, true);
+			free(will);
 			if (mosquitto_connect(s->m, host, port, 60) != MOSQ_ERR_SUCCESS) {
 				fprintf(stderr, "nodeswarm: %s: cannot connect to %s:%d\n", s->id, host, port);
 				return 1;

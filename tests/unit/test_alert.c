@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "alert.h"
+#include "seen.h"
 
 #define SHA_A "9f2c000000000000000000000000000000000000000000000000000000000001"
 #define HEAD "{\"type\":\"alert\",\"id\":\"640104100000-20261201-0001\",\"level\":1," \
@@ -135,31 +136,31 @@ static void targeting(void **state)
 
 static void seen(void **state)
 {
-	struct alert_seen *s = alert_seen_new(), *t = alert_seen_new();
+	struct seen *s = seen_new(), *t = seen_new();
 	char *dump;
 
 	(void)state;
-	assert_int_equal(alert_seen_add(s, "a", 1000), 0);
-	assert_int_equal(alert_seen_add(s, "b", 3000), 0);
-	assert_int_equal(alert_seen_add(s, "a", 2000), 0); /* extends */
-	assert_true(alert_seen_has(s, "a"));
-	assert_false(alert_seen_has(s, "c"));
-	dump = alert_seen_dump(s);
+	assert_int_equal(seen_add(s, "a", 1000), 0);
+	assert_int_equal(seen_add(s, "b", 3000), 0);
+	assert_int_equal(seen_add(s, "a", 2000), 0); /* extends */
+	assert_true(seen_has(s, "a"));
+	assert_false(seen_has(s, "c"));
+	dump = seen_dump(s);
 	assert_non_null(dump);
-	assert_int_equal(alert_seen_load(t, dump, strlen(dump)), 0);
-	assert_true(alert_seen_has(t, "a"));
-	assert_true(alert_seen_has(t, "b"));
-	alert_seen_prune(t, 2500);
-	assert_false(alert_seen_has(t, "a"));
-	assert_true(alert_seen_has(t, "b"));
+	assert_int_equal(seen_load(t, dump, strlen(dump)), 0);
+	assert_true(seen_has(t, "a"));
+	assert_true(seen_has(t, "b"));
+	seen_prune(t, 2500);
+	assert_false(seen_has(t, "a"));
+	assert_true(seen_has(t, "b"));
 	free(dump);
 	/* Malformed entries are skipped, a non-list refused. */
 	dump = "[{\"id\":3},{\"id\":\"z\",\"until_ms\":9}]";
-	assert_int_equal(alert_seen_load(t, dump, strlen(dump)), 0);
-	assert_true(alert_seen_has(t, "z"));
-	assert_int_equal(alert_seen_load(t, "{}", 2), -EBADMSG);
-	alert_seen_free(s);
-	alert_seen_free(t);
+	assert_int_equal(seen_load(t, dump, strlen(dump)), 0);
+	assert_true(seen_has(t, "z"));
+	assert_int_equal(seen_load(t, "{}", 2), -EBADMSG);
+	seen_free(s);
+	seen_free(t);
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,20 @@ static int64_t last_seq(struct fx *f, const char *node)
 	return 0;
 }
 
+/* Only an enrolled pole counts: each node gets a key the first time. */
+static void enrol(struct fx *f, const char *node)
+{
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	struct store_key have;
+	struct env_key k;
+
+	if (store_key_get(f->s, node, &have) == 0)
+		return;
+	crypto_sign_keypair(k.pk, sk);
+	env_keyid(k.pk, k.id);
+	assert_int_equal(store_key_enrol(f->s, node, &k, false, 0, NULL), 0);
+}
+
 /* A receipt as a node sends it; SEQ 0 takes the node's next one.
  * \retval what store_receipt() returned */
 static int rcpt_seq(struct fx *f, const char *node, int64_t seq, const char *occ, const char *kind,
@@ -111,6 +126,7 @@ static int rcpt_seq(struct fx *f, const char *node, int64_t seq, const char *occ
 	char buf[1024], sched[32] = "null", start[32] = "null", rsn[128] = "null";
 	int64_t ack;
 
+	enrol(f, node);
 	if (!seq)
 		seq = next_seq(f, node);
 	if (scheduled != STORE_NONE)
@@ -120,8 +136,8 @@ static int rcpt_seq(struct fx *f, const char *node, int64_t seq, const char *occ
 	if (reason)
 		snprintf(rsn, sizeof(rsn), "\"%s\"", reason);
 	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%lld,\"occ\":\"%s\",\"kind\":\"%s\","
-		 "\"state\":\"%s\",\"scheduled_ms\":%s,\"started_ms\":%s,\"ended_ms\":null,"
+		 "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%lld,\"from\":1,\"occ\":\"%s\","
+		 "\"kind\":\"%s\",\"state\":\"%s\",\"scheduled_ms\":%s,\"started_ms\":%s,\"ended_ms\":null,"
 		 "\"played_ms\":18400,\"start_error_us\":-310,\"volume\":80,\"reason\":%s}",
 		 node, (long long)seq, occ, kind, state, sched, start, rsn);
 	return store_receipt(f->s, node, buf, strlen(buf), received, &ack);
@@ -142,9 +158,12 @@ static void alert_rcpt(struct fx *f, const char *node, const char *id, const cha
 
 static void status(struct fx *f, const char *node, const char *state, int64_t ms, const char *extra)
 {
+	static int64_t n;
 	char buf[512];
 
-	snprintf(buf, sizeof(buf), "{\"type\":\"status\",\"node\":\"%s\",\"state\":\"%s\"%s%s}", node,
+	enrol(f, node);
+	snprintf(buf, sizeof(buf), "{\"type\":\"status\",\"node\":\"%s\",\"boot\":1,\"n\":%lld,"
+		 "\"state\":\"%s\"%s%s}", node, strcmp(state, "offline") ? (long long)++n : 0LL,
 		 state, extra ? "," : "", extra ? extra : "");
 	assert_true(store_status(f->s, node, buf, strlen(buf), ms, false) >= 0);
 }
@@ -310,7 +329,7 @@ static void fill(struct fx *f)
 		char bad[256];
 		int64_t ack;
 
-		snprintf(bad, sizeof(bad), "{\"type\":\"receipt\",\"node\":\"yb-02\",\"seq\":%lld,\"occ\":\"%s\","
+		snprintf(bad, sizeof(bad), "{\"type\":\"receipt\",\"node\":\"yb-02\",\"seq\":%lld,\"from\":1,\"occ\":\"%s\","
 			 "\"kind\":\"plan\",\"state\":\"exploded\"}", (long long)next_seq(f, "yb-02"), yb02[0]);
 		assert_int_equal(store_receipt(f->s, "yb-02", bad, strlen(bad), at(1, 12, 31), &ack), -EBADMSG);
 	}

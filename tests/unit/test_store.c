@@ -8,6 +8,8 @@
 
 #include "store.h"
 
+#include <sodium.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 #include <unistd.h>
 
 #define T0 1796081400000LL /* 2026-12-01 07:30 Asia/Shanghai */
+
+static const char *const enrolled[] = { "yn-01", "yn-02", "yn-03", "zz-09" };
 
 struct fx {
 	char dir[64];
@@ -58,6 +62,15 @@ static int setup(void **state)
 	f->s = store_open(f->path, 0, err, sizeof(err));
 	if (!f->s)
 		fail_msg("store_open: %s", err);
+	/* Only enrolled poles count: the nodes of these tests have keys. */
+	for (size_t i = 0; i < sizeof(enrolled) / sizeof(enrolled[0]); i++) {
+		unsigned char sk[crypto_sign_SECRETKEYBYTES];
+		struct env_key k;
+
+		crypto_sign_keypair(k.pk, sk);
+		env_keyid(k.pk, k.id);
+		assert_int_equal(store_key_enrol(f->s, enrolled[i], &k, false, T0 - 1000, NULL), 0);
+	}
 	*state = f;
 	return 0;
 }
@@ -99,22 +112,35 @@ static void sql_exec(const char *path, const char *q)
 	sqlite3_close(db);
 }
 
-static int receipt(struct store *s, const char *node, int64_t seq, const char *occ, const char *kind,
-		   int64_t *ack)
+/* A receipt of NODE whose pole held its unacknowledged ones from FROM. */
+static int receipt_from(struct store *s, const char *node, int64_t seq, int64_t from,
+			const char *occ, const char *kind, int64_t *ack)
 {
 	char buf[1024];
 
 	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%lld,\"occ\":\"%s\",\"kind\":\"%s\","
-		 "\"state\":\"completed\",\"scheduled_ms\":%lld,\"started_ms\":%lld,\"ended_ms\":%lld,"
-		 "\"played_ms\":18400,\"start_error_us\":-310,\"volume\":80,\"reason\":null}",
-		 node, (long long)seq, occ, kind, T0, T0 + 1, T0 + 18401);
+		 "{\"type\":\"receipt\",\"node\":\"%s\",\"seq\":%lld,\"from\":%lld,\"occ\":\"%s\","
+		 "\"kind\":\"%s\",\"state\":\"completed\",\"scheduled_ms\":%lld,\"started_ms\":%lld,"
+		 "\"ended_ms\":%lld,\"played_ms\":18400,\"start_error_us\":-310,\"volume\":80,"
+		 "\"reason\":null}",
+		 node, (long long)seq, (long long)from, occ, kind, T0, T0 + 1, T0 + 18401);
 	return store_receipt(s, node, buf, strlen(buf), T0 + 20000, ack);
+}
+
+static int receipt(struct store *s, const char *node, int64_t seq, const char *occ, const char *kind,
+		   int64_t *ack)
+{
+	return receipt_from(s, node, seq, 1, occ, kind, ack);
 }
 
 static int plain(struct store *s, const char *node, int64_t seq, int64_t *ack)
 {
 	return receipt(s, node, seq, "flood-meeting-daily@2026-12-01T07:30", "plan", ack);
+}
+
+static int plain_from(struct store *s, const char *node, int64_t seq, int64_t from, int64_t *ack)
+{
+	return receipt_from(s, node, seq, from, "flood-meeting-daily@2026-12-01T07:30", "plan", ack);
 }
 
 /* ---- schema ------------------------------------------------------------- */
@@ -131,7 +157,8 @@ static void schema_and_reopen(void **state)
 	assert_int_equal(sql_int(f->path, "PRAGMA application_id"), 0x43584331);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
 				 "('nodes','planned','receipts','receipts_bad','ack_state','status',"
-				 "'transitions','published','assets','alerts','alert_targets')"), 11);
+				 "'transitions','published','assets','alerts','alert_targets','node_keys',"
+				 "'receipts_lost','quarantine')"), 14);
 	assert_int_equal(plain(f->s, "yn-01", 1, &ack), 0);
 	store_close(f->s);
 	/* WAL survives a reopen (it is a property of the file). */
@@ -184,7 +211,7 @@ static void schema_and_reopen(void **state)
 	assert_int_equal(errno, EPROTONOSUPPORT);
 	assert_null(store_open(f->path, STORE_READONLY, err, sizeof(err)));
 	assert_int_equal(errno, EPROTONOSUPPORT);
-	sql_exec(f->path, "PRAGMA user_version = 1");
+	sql_exec(f->path, "PRAGMA user_version = 2");
 	f->s = store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->s);
 }
@@ -220,8 +247,12 @@ static void receipt_validation(void **state)
 		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":99999999999999999999999,\"occ\":\"a\"}", false },
 		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":1,\"occ\":\"a\\u0000b\"}", false },
 		/* Readable node and seq: quarantined. */
-		{ "{\"type\":\"status\",\"node\":\"yn-01\",\"seq\":10,\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}", true },
-		{ "{\"node\":\"yn-01\",\"seq\":11,\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}", true },
+		/* Not typed a receipt: not read further. */
+		{ "{\"type\":\"status\",\"node\":\"yn-01\",\"seq\":10,\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}", false },
+		{ "{\"node\":\"yn-01\",\"seq\":11,\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}", false },
+		/* No "from": where the pole's run begins is not known. */
+		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":10,\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}", true },
+		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":11,\"from\":12,\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}", true },
 		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":12,\"kind\":\"plan\",\"state\":\"completed\"}", true },
 		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":13,\"occ\":\"\",\"kind\":\"plan\",\"state\":\"completed\"}", true },
 		{ "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":14,\"occ\":7,\"kind\":\"plan\",\"state\":\"completed\"}", true },
@@ -243,6 +274,9 @@ static void receipt_validation(void **state)
 	size_t nq = 0;
 	int r;
 
+	for (int i = 1; i <= 9; i++)
+		assert_int_equal(plain(f->s, "yn-01", i, &ack), 0);
+	assert_int_equal(ack, 9);
 	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
 		r = store_receipt(f->s, "yn-01", bads[i].json, strlen(bads[i].json), T0, &ack);
 		if (r != -EBADMSG)
@@ -251,15 +285,15 @@ static void receipt_validation(void **state)
 		assert_null(strchr(store_errmsg(f->s), '\n'));
 		nq += bads[i].quarantined;
 		if (bads[i].quarantined)
-			assert_non_null(strstr(store_errmsg(f->s), "quarantined"));
+			assert_non_null(strstr(store_errmsg(f->s), "kept apart"));
 		/* A resend of a quarantined receipt is a duplicate. */
 		if (bads[i].quarantined)
 			assert_int_equal(store_receipt(f->s, "yn-01", bads[i].json, strlen(bads[i].json),
 						       T0, &ack), 1);
 	}
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts_bad"), (int64_t)nq);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts"), 0);
-	/* First seen seq 10 (quarantined), then 11..27 all quarantined too. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts"), 9);
+	/* 10..27 all kept apart: they count for the ack. */
 	assert_int_equal(store_ack_through(f->s, "yn-01", &ack), 0);
 	assert_int_equal(ack, 27);
 
@@ -271,8 +305,8 @@ static void receipt_validation(void **state)
 	big[sizeof(big) - 1] = '}';
 	assert_int_equal(store_receipt(f->s, "yn-01", big, sizeof(big), T0, &ack), -EBADMSG);
 	assert_int_equal(ack, 27); /* the node's ack stands */
-	snprintf(buf, sizeof(buf), "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":28,\"occ\":\"a\","
-		 "\"kind\":\"plan\",\"state\":\"completed\"}");
+	snprintf(buf, sizeof(buf), "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":28,\"from\":1,"
+		 "\"occ\":\"a\",\"kind\":\"plan\",\"state\":\"completed\"}");
 	assert_int_equal(store_receipt(f->s, "yn-01", buf, strlen(buf) - 1, T0, &ack), -EBADMSG);
 	/* Deep nesting does not crash the parser. */
 	{
@@ -286,11 +320,11 @@ static void receipt_validation(void **state)
 		free(deep);
 	}
 
-	/* occ: 160 characters (CJK, 480 bytes) pass, 161 do not. */
-	for (int i = 0; i < 161; i++)
-		strcat(occ161, "村");
-	memcpy(occ160, occ161, 160 * 3);
-	occ160[160 * 3] = '\0';
+	/* occ: 160 bytes pass (53 CJK characters and one letter), 161 do not. */
+	for (int i = 0; i < 53; i++)
+		strcat(occ160, "村");
+	strcat(occ160, "x");
+	snprintf(occ161, sizeof(occ161), "%sy", occ160);
 	assert_int_equal(receipt(f->s, "yn-01", 28, occ160, "plan", &ack), 0);
 	assert_int_equal(ack, 28);
 	assert_int_equal(receipt(f->s, "yn-01", 29, occ161, "plan", &ack), -EBADMSG);
@@ -303,7 +337,7 @@ static void receipt_validation(void **state)
 
 		for (int i = 0; i < 7; i++) {
 			snprintf(buf, sizeof(buf),
-				 "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":%d,\"occ\":\"x\",\"kind\":\"%s\","
+				 "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":%d,\"from\":1,\"occ\":\"x\",\"kind\":\"%s\","
 				 "\"state\":\"%s\",\"scheduled_ms\":null,\"reason\":\"asset missing\",\"future\":{\"a\":1}}",
 				 30 + i, i % 3 == 0 ? "plan" : i % 3 == 1 ? "alert" : "live", states[i]);
 			assert_int_equal(store_receipt(f->s, "yn-01", buf, strlen(buf), T0, &ack), 0);
@@ -312,11 +346,11 @@ static void receipt_validation(void **state)
 	}
 	for (int i = 0; i < 257; i++)
 		strcat(reason257, "x");
-	snprintf(buf, sizeof(buf), "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":37,\"occ\":\"x\","
+	snprintf(buf, sizeof(buf), "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":37,\"from\":1,\"occ\":\"x\","
 		 "\"kind\":\"plan\",\"state\":\"failed\",\"reason\":\"%s\"}", reason257);
 	assert_int_equal(store_receipt(f->s, "yn-01", buf, strlen(buf), T0, &ack), -EBADMSG);
 	reason257[256] = '\0';
-	snprintf(buf, sizeof(buf), "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":38,\"occ\":\"x\","
+	snprintf(buf, sizeof(buf), "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":38,\"from\":1,\"occ\":\"x\","
 		 "\"kind\":\"plan\",\"state\":\"failed\",\"reason\":\"%s\"}", reason257);
 	assert_int_equal(store_receipt(f->s, "yn-01", buf, strlen(buf), T0, &ack), 0);
 	assert_int_equal(ack, 38);
@@ -350,24 +384,109 @@ static void duplicates_and_contiguity(void **state)
 	assert_int_equal(plain(f->s, "yn-01", 4, &ack), 1);
 	assert_int_equal(ack, 6);
 
-	/* A node first heard at seq 4000 starts there; an older seq arriving
-	 * later is kept but cannot lower the ack. */
+	/* A node's run starts where its pole says its unacknowledged
+	 * receipts begin, not at whatever seq arrives first: 3998 and 3999
+	 * were lost between the broker and the store (a controller crash),
+	 * and 4000 must not acknowledge them away. */
 	assert_int_equal(store_ack_through(f->s, "yn-02", &ack), 0);
 	assert_int_equal(ack, 0);
-	assert_int_equal(plain(f->s, "yn-02", 4000, &ack), 0);
+	assert_int_equal(plain_from(f->s, "yn-02", 4000, 3998, &ack), 0);
+	assert_int_equal(ack, 3997);
+	assert_int_equal(plain_from(f->s, "yn-02", 4002, 3998, &ack), 0);
+	assert_int_equal(ack, 3997);
+	assert_int_equal(plain_from(f->s, "yn-02", 3999, 3998, &ack), 0);
+	assert_int_equal(ack, 3997);
+	assert_int_equal(plain_from(f->s, "yn-02", 3998, 3998, &ack), 0);
 	assert_int_equal(ack, 4000);
-	assert_int_equal(plain(f->s, "yn-02", 4002, &ack), 0);
+	/* An old receipt sent again cannot lower the ack. */
+	assert_int_equal(plain_from(f->s, "yn-02", 3997, 3990, &ack), 0);
 	assert_int_equal(ack, 4000);
-	assert_int_equal(plain(f->s, "yn-02", 3999, &ack), 0);
-	assert_int_equal(ack, 4000);
-	assert_int_equal(plain(f->s, "yn-02", 4001, &ack), 0);
+	assert_int_equal(plain_from(f->s, "yn-02", 4001, 3998, &ack), 0);
 	assert_int_equal(ack, 4002);
+	/* The pole says 4003..4009 were acknowledged (it dropped them): the
+	 * run moves on and counts them. */
+	assert_int_equal(plain_from(f->s, "yn-02", 4011, 4010, &ack), 0);
+	assert_int_equal(ack, 4009);
+	assert_int_equal(plain_from(f->s, "yn-02", 4010, 4010, &ack), 0);
+	assert_int_equal(ack, 4011);
+	assert_int_equal(sql_int(f->path, "SELECT skipped FROM ack_state WHERE node = 'yn-02'"), 7);
 	/* Nodes do not mix. */
 	assert_int_equal(store_ack_through(f->s, "yn-01", &ack), 0);
 	assert_int_equal(ack, 6);
 	/* The largest seq accepted. */
-	assert_int_equal(plain(f->s, "yn-03", STORE_SEQ_MAX, &ack), 0);
+	assert_int_equal(plain_from(f->s, "yn-03", STORE_SEQ_MAX, STORE_SEQ_MAX, &ack), 0);
 	assert_int_equal(ack, STORE_SEQ_MAX);
+}
+
+/* Keys: one per pole, never silently replaced; a replacing key stores its
+ * seqs above everything the node had, so a pole whose state was wiped
+ * (seq from 1 again) loses nothing and overwrites nothing. */
+static void keys_and_epochs(void **state)
+{
+	struct fx *f = *state;
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	struct store_key k, got;
+	struct env_key nk;
+	int64_t ack;
+
+	assert_int_equal(store_key_get(f->s, "yn-01", &k), 0);
+	assert_int_equal(k.epoch, 1);
+	assert_int_equal(k.seq_base, 0);
+	assert_int_equal(store_key_enrol(f->s, "yn-01", &k.key, false, T0, &got), 1);
+	crypto_sign_keypair(nk.pk, sk);
+	env_keyid(nk.pk, nk.id);
+	assert_int_equal(store_key_enrol(f->s, "yn-01", &nk, false, T0, NULL), -EEXIST);
+	assert_int_equal(store_key_enrol(f->s, "Bad", &nk, false, T0, NULL), -EINVAL);
+	assert_int_equal(store_key_get(f->s, "ab-01", &got), -ENOENT);
+	assert_int_equal(plain(f->s, "ab-01", 1, &ack), -ENOKEY);
+	assert_int_equal(ack, 0);
+
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(plain(f->s, "yn-01", i, &ack), 0);
+	assert_int_equal(ack, 5);
+	assert_int_equal(store_key_enrol(f->s, "yn-01", &nk, true, T0 + 1, &got), 0);
+	assert_int_equal(got.epoch, 2);
+	assert_int_equal(got.seq_base, 5);
+	/* The new key starts again at 1: stored as 6, acked as 1. */
+	assert_int_equal(plain(f->s, "yn-01", 1, &ack), 0);
+	assert_int_equal(ack, 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts WHERE node = 'yn-01'"), 6);
+	assert_int_equal(sql_int(f->path, "SELECT epoch FROM receipts WHERE node = 'yn-01' AND seq = 6"), 2);
+	assert_int_equal(store_key_remove(f->s, "yn-01", T0 + 2), 0);
+	assert_int_equal(store_key_remove(f->s, "yn-01", T0 + 2), -ENOENT);
+	assert_int_equal(plain(f->s, "yn-01", 2, &ack), -ENOKEY);
+}
+
+/* A pole's signed "lost" record: kept apart, counts for the ack. */
+static void lost_records(void **state)
+{
+	struct fx *f = *state;
+	const char *lost = "{\"type\":\"receipt\",\"node\":\"yn-01\",\"seq\":2,\"from\":1,"
+			   "\"state\":\"lost\",\"reason\":\"spool file unreadable\"}";
+	const struct store_fleet_node one[] = { { "yn-01", "640104100201", "永南村", 300, NULL, 0 } };
+	struct store_node *v;
+	int64_t ack;
+	size_t n;
+
+	assert_int_equal(store_fleet_replace(f->s, one, 1), 0);
+	assert_int_equal(plain(f->s, "yn-01", 1, &ack), 0);
+	assert_int_equal(plain(f->s, "yn-01", 3, &ack), 0);
+	assert_int_equal(ack, 1);
+	assert_int_equal(store_receipt(f->s, "yn-01", lost, strlen(lost), T0, &ack), 0);
+	assert_int_equal(ack, 3);
+	assert_int_equal(store_receipt(f->s, "yn-01", lost, strlen(lost), T0, &ack), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts_lost"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts"), 2);
+	assert_int_equal(store_nodes(f->s, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].lost, 1);
+	free(v);
+
+	/* The quarantine keeps a bounded sample of what did not verify. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_quarantine(f->s, "cx/v1/receipt/yn-01", "yn-01",
+						  "signature does not verify", "xyz", 3, T0), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM quarantine"), 3);
 }
 
 static void batches(void **state)
@@ -560,8 +679,20 @@ static int on_trans(int64_t ms, const char *state, void *ud)
 	return 0;
 }
 
-#define STATUS(state, extra) \
-	"{\"type\":\"status\",\"node\":\"yn-01\",\"state\":\"" state "\"" extra "}"
+/* A status of yn-01 in its first start, each a fresher one (an offline one
+ * is n 0). */
+static int64_t status_n;
+static char status_buf[1024];
+
+static const char *status_text(const char *state, const char *extra)
+{
+	snprintf(status_buf, sizeof(status_buf),
+		 "{\"type\":\"status\",\"node\":\"yn-01\",\"boot\":1,\"n\":%lld,\"state\":\"%s\"%s}",
+		 !strcmp(state, "offline") ? 0LL : (long long)++status_n, state, extra);
+	return status_buf;
+}
+
+#define STATUS(state, extra) status_text(state, extra)
 #define FULL ",\"plan_issued_ms\":1764547200000,\"assets_missing\":2,\"volume\":80," \
 	"\"clock_offset_us\":-212,\"spool\":5,\"rejected\":1,\"xruns\":3,\"uptime_s\":100,\"version\":\"0.1.0\""
 
@@ -630,6 +761,53 @@ static void status_and_transitions(void **state)
 	assert_int_equal(put_status(f->s, "{\"type\":\"receipt\",\"node\":\"yn-01\",\"state\":\"idle\"}", T0, false), -EBADMSG);
 	assert_int_equal(put_status(f->s, "not json", T0, false), -EBADMSG);
 	assert_int_equal(store_status(f->s, "yn-01", "", 0, T0, false), -EBADMSG);
+
+	/* A status recorded off the broker and sent again: refused, and the
+	 * pole does not look alive for it. */
+	{
+		char old[1024];
+
+		snprintf(old, sizeof(old), "%s", STATUS("playing", ""));
+		assert_int_equal(put_status(f->s, STATUS("idle", ""), T0 + 600000, false), 0);
+		assert_int_equal(put_status(f->s, old, T0 + 700000, false), -ESTALE);
+		assert_int_equal(store_nodes(f->s, &v, &n), 0);
+		assert_string_equal(v[0].state, "idle");
+		assert_int_equal(v[0].last_seen_ms, T0 + 600000);
+		free(v);
+	}
+	/* A new start: the will of the old one no longer counts. */
+	{
+		const char *boot2 = "{\"type\":\"status\",\"node\":\"yn-01\",\"boot\":2,\"n\":1,"
+				    "\"state\":\"idle\",\"disk\":\"full\"}";
+		const char *will1 = "{\"type\":\"status\",\"node\":\"yn-01\",\"boot\":1,\"n\":0,"
+				    "\"state\":\"offline\"}";
+
+		assert_int_equal(put_status(f->s, boot2, T0 + 800000, false), 0);
+		assert_int_equal(put_status(f->s, will1, T0 + 810000, false), -ESTALE);
+		assert_int_equal(store_nodes(f->s, &v, &n), 0);
+		assert_string_equal(v[0].state, "idle");
+		assert_string_equal(v[0].disk, "full");
+		free(v);
+	}
+	/* Not enrolled: nothing kept. */
+	assert_int_equal(store_status(f->s, "ab-01", "{}", 2, T0, false), -ENOKEY);
+}
+
+/* A pole that flaps (or a flood of its statuses) cannot grow the log of
+ * state changes without bound. */
+static void transitions_bounded(void **state)
+{
+	struct fx *f = *state;
+	int64_t rows;
+
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(put_status(f->s, STATUS(i % 2 ? "playing" : "idle", ""),
+					    T0 + i * 100, false), 1);
+	rows = sql_int(f->path, "SELECT count(*) FROM transitions WHERE node = 'yn-01'");
+	assert_int_equal(rows, STORE_TRANSITIONS_HOUR);
+	/* The newest state is still the one in force. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM transitions WHERE node = 'yn-01'"
+				 " AND state = 'playing' AND ms = " "1796081499900"), 1);
 }
 
 /* ---- published plans and assets ---------------------------------------- */
@@ -730,7 +908,8 @@ static void nodes_listing(void **state)
 		{ "yn-02", "640104100201", "永南村", 512, NULL, 0 },
 		{ "yn-01", "640104100201", "永南村", 300, NULL, 0 },
 	};
-	const char *st = "{\"type\":\"status\",\"node\":\"zz-09\",\"state\":\"fault\",\"spool\":3}";
+	const char *st = "{\"type\":\"status\",\"node\":\"zz-09\",\"boot\":3,\"n\":1,"
+			 "\"state\":\"fault\",\"spool\":3}";
 	const char *sha = "9f2c000000000000000000000000000000000000000000000000000000000001";
 	struct store_node *v;
 	int64_t ack;
@@ -745,6 +924,7 @@ static void nodes_listing(void **state)
 	assert_int_equal(store_nodes(f->s, &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(v[0].id, "yn-01");
+	assert_int_equal(strlen(v[0].key_id), 16);
 	assert_int_equal(v[0].published_issued_ms, T0);
 	assert_int_equal(v[0].ack_through, 1);
 	assert_int_equal(v[0].receipts, 3);
@@ -865,11 +1045,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(schema_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(receipt_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(duplicates_and_contiguity, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_and_epochs, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_occ, setup, teardown),
 		cmocka_unit_test_setup_teardown(plan_replace_keeps_past, setup, teardown),
 		cmocka_unit_test_setup_teardown(fleet_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(status_and_transitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(transitions_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(published_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_assets, setup, teardown),
 		cmocka_unit_test_setup_teardown(nodes_listing, setup, teardown),

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* plan.c -- a verified plan's JSON body, parsed and bounded */
+/* plan.c -- the plan message: a verified plan's JSON body, parsed and bounded */
 #include "plan.h"
 
 #include "envelope.h"
 #include "hash.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -13,77 +14,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Instants must fall in 2000-01-01 .. 2100-01-01: anything else is a
- * controller bug (seconds instead of ms, a clock at 1970), not a plan. */
-#define MIN_INSTANT_MS  946684800000LL
-#define MAX_INSTANT_MS  4102444800000LL
 #define MAX_DURATION_MS 86400000LL  /* one event plays at most a day */
 #define MAX_DELAY_MS    86400000LL
 #define DEFAULT_DELAY_MS 600000LL
 #define NOTICE_MAX      64
+#define MIN_INSTANT_MS  WIRE_MIN_INSTANT_MS
+#define MAX_INSTANT_MS  WIRE_MAX_INSTANT_MS
 
 struct ctx {
 	char *err;
 	size_t errlen;
 };
 
-static int fail(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (x->err && x->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(x->err, x->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
+#define WE(x) (&(struct wire_err){ (x)->err, (x)->errlen })
+#define fail(x, ...) wire_fail(WE(x), __VA_ARGS__)
 
 /* WHERE names the field in errors: "issued_ms", "events[3].start_ms". */
 static int get_int(struct ctx *x, json_t *obj, const char *key, const char *where,
 		   long long min, long long max, bool required, int64_t *out)
 {
-	json_t *v = json_object_get(obj, key);
-	long long n;
-
-	if (!v) {
-		if (required)
-			return fail(x, "%s%s: missing", where, key);
-		return 0;
-	}
-	if (!json_is_integer(v))
+	if (!required && json_is_null(json_object_get(obj, key)))
 		return fail(x, "%s%s: must be an integer", where, key);
-	n = json_integer_value(v);
-	if (n < min || n > max)
-		return fail(x, "%s%s: %lld is out of range %lld..%lld", where, key, n, min, max);
-	*out = n;
-	return 0;
+	return wire_int(WE(x), obj, where, key, min, max, required, out);
 }
 
 /* A string of 1..MAX bytes without control characters (it ends up in
- * receipts and logs). Jansson has already checked that it is UTF-8 and has
- * no NUL. */
+ * receipts and logs). */
 static int get_str(struct ctx *x, json_t *obj, const char *key, const char *where,
 		   size_t max, char *out)
 {
-	json_t *v = json_object_get(obj, key);
-	const char *s;
-	size_t n;
-
-	if (!v)
-		return fail(x, "%s%s: missing", where, key);
-	if (!json_is_string(v))
-		return fail(x, "%s%s: must be a string", where, key);
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0 || n > max)
-		return fail(x, "%s%s: length %zu is out of range 1..%zu", where, key, n, max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return fail(x, "%s%s: contains a control character", where, key);
-	memcpy(out, s, n + 1);
-	return 0;
+	return wire_str(WE(x), obj, where, key, max, true, out);
 }
 
 static int parse_event(struct ctx *x, json_t *o, size_t idx, struct plan_event *e)

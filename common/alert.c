@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* alert.c -- a verified alert or cancel's JSON body, parsed and bounded;
- * targeting, priority, and the memory of alerts already seen */
+/* alert.c -- the alert and cancel messages: built, signed, parsed and
+ * bounded; targeting and priority */
 #include "alert.h"
 
 #include "envelope.h"
 #include "hash.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -13,48 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_INSTANT_MS 946684800000LL  /* 2000-01-01 */
-#define MAX_INSTANT_MS 4102444800000LL /* 2100-01-01 */
 #define MAX_DURATION_MS (3LL * 3600 * 1000)
-#define SEEN_MAX 10000
 
 struct ctx {
 	char *err;
 	size_t errlen;
 };
 
-static int fail(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (x->err && x->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(x->err, x->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
-static int get_int(struct ctx *x, json_t *o, const char *key, long long min, long long max,
-		   bool required, int64_t *out)
-{
-	json_t *v = json_object_get(o, key);
-	long long n;
-
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return fail(x, "%s: missing", key);
-		return 0;
-	}
-	if (!json_is_integer(v))
-		return fail(x, "%s: must be an integer", key);
-	n = json_integer_value(v);
-	if (n < min || n > max)
-		return fail(x, "%s: %lld is out of range %lld..%lld", key, n, min, max);
-	*out = n;
-	return 0;
-}
+#define WE(x) (&(struct wire_err){ (x)->err, (x)->errlen })
+#define fail(x, ...) wire_fail(WE(x), __VA_ARGS__)
 
 /* A string value V of 1..MAX bytes without control characters. */
 static int str_ok(struct ctx *x, json_t *v, const char *where, size_t max, char *out)
@@ -75,17 +43,16 @@ static int str_ok(struct ctx *x, json_t *v, const char *where, size_t max, char 
 	return 0;
 }
 
+static int get_int(struct ctx *x, json_t *o, const char *key, long long min, long long max,
+		   bool required, int64_t *out)
+{
+	return wire_int(WE(x), o, NULL, key, min, max, required, out);
+}
+
 static int get_str(struct ctx *x, json_t *o, const char *key, size_t max, bool required,
 		   char *out)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return fail(x, "%s: missing", key);
-		return 0;
-	}
-	return str_ok(x, v, key, max, out);
+	return wire_str(WE(x), o, NULL, key, max, required, out);
 }
 
 enum kind { DIGITS, WORD, NODE_ID, SHA };
@@ -159,9 +126,9 @@ static int parse_alert(struct ctx *x, json_t *root, struct alert *a)
 		return r;
 	if (strcmp(a->cls, "actual") && strcmp(a->cls, "drill") && strcmp(a->cls, "test"))
 		return fail(x, "class: must be actual, drill or test, not '%s'", a->cls);
-	if ((r = get_int(x, root, "start_ms", MIN_INSTANT_MS, MAX_INSTANT_MS, true,
+	if ((r = get_int(x, root, "start_ms", WIRE_MIN_INSTANT_MS, WIRE_MAX_INSTANT_MS, true,
 			 &a->start_ms)) < 0 ||
-	    (r = get_int(x, root, "expires_ms", MIN_INSTANT_MS, MAX_INSTANT_MS, true,
+	    (r = get_int(x, root, "expires_ms", WIRE_MIN_INSTANT_MS, WIRE_MAX_INSTANT_MS, true,
 			 &a->expires_ms)) < 0 ||
 	    (r = get_int(x, root, "duration_ms", 0, MAX_DURATION_MS, false,
 			 &a->duration_ms)) < 0)
@@ -232,7 +199,7 @@ int alert_parse(const char *json, size_t len, struct alert **out, char *err, siz
 		goto out;
 	}
 	if ((r = get_str(&x, root, "id", ALERT_ID_MAX, true, a->id)) < 0 ||
-	    (r = get_int(&x, root, "issued_ms", MIN_INSTANT_MS, MAX_INSTANT_MS, true,
+	    (r = get_int(&x, root, "issued_ms", WIRE_MIN_INSTANT_MS, WIRE_MAX_INSTANT_MS, true,
 			 &a->issued_ms)) < 0)
 		goto out;
 	if (a->cancel)
@@ -282,114 +249,138 @@ int alert_priority(int level)
 	return level >= 1 && level <= 4 ? 80 - 10 * level : 40;
 }
 
-/* ---- seen ids ---- */
-
-struct seen_entry {
-	char id[ALERT_ID_MAX + 1];
-	int64_t until_ms;
-};
-
-struct alert_seen {
-	struct seen_entry *v;
-	size_t n, cap;
-};
-
-struct alert_seen *alert_seen_new(void)
+json_t *alert_targets_json(const struct alert *a)
 {
-	return calloc(1, sizeof(struct alert_seen));
+	json_t *t = json_object(), *v[3] = { json_array(), json_array(), json_array() };
+
+	for (size_t i = 0; v[0] && i < a->nareas; i++)
+		json_array_append_new(v[0], json_string(a->areas[i]));
+	for (size_t i = 0; v[1] && i < a->ntags; i++)
+		json_array_append_new(v[1], json_string(a->tags[i]));
+	for (size_t i = 0; v[2] && i < a->nnodes; i++)
+		json_array_append_new(v[2], json_string(a->nodes[i]));
+	/* json_object_set_new() takes the value also when it fails. */
+	if (!t || json_object_set_new(t, "areas", v[0]) < 0 ||
+	    json_object_set_new(t, "tags", v[1]) < 0 || json_object_set_new(t, "nodes", v[2]) < 0) {
+		json_decref(t);
+		return NULL;
+	}
+	return t;
 }
 
-void alert_seen_free(struct alert_seen *s)
+static json_t *build(const struct alert *a)
 {
-	if (s)
-		free(s->v);
-	free(s);
+	json_t *o, *assets;
+
+	if (a->cancel)
+		return json_pack("{s:s, s:s, s:s, s:I}", "type", "cancel", "id", a->id,
+				 "ref", a->ref, "issued_ms", (json_int_t)a->issued_ms);
+	assets = json_array();
+	for (size_t i = 0; assets && i < a->nassets; i++)
+		json_array_append_new(assets, json_string(a->assets[i]));
+	o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
+		      "type", "alert", "id", a->id, "level", a->level, "class", a->cls,
+		      "issued_ms", (json_int_t)a->issued_ms, "start_ms", (json_int_t)a->start_ms,
+		      "expires_ms", (json_int_t)a->expires_ms, "targets", alert_targets_json(a),
+		      "title", a->title[0] ? json_string(a->title) : json_null(),
+		      "assets", assets);
+	/* Field order as DESIGN.md shows it, duration_ms after the assets. */
+	if (o && a->duration_ms > 0)
+		json_object_set_new(o, "duration_ms", json_integer(a->duration_ms));
+	if (o) {
+		json_object_set_new(o, "repeat", json_integer(a->repeat));
+		json_object_set_new(o, "volume", json_integer(a->volume));
+	}
+	if (o)
+		json_object_set_new(o, "live", a->live[0] ? json_string(a->live) : json_null());
+	return o;
 }
 
-bool alert_seen_has(const struct alert_seen *s, const char *id)
+int alert_sign(const struct alert *a, const unsigned char sk[ENV_SK_BYTES], char **msg,
+	       size_t *len)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].id, id))
-			return true;
-	return false;
+	json_t *o = build(a);
+	struct alert *check = NULL;
+	char *text;
+	size_t n;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	text = wire_dump(o, &n);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	/* What we send obeys the rules every node reads it by. */
+	r = alert_parse(text, n, &check, NULL, 0);
+	alert_free(check);
+	if (r == 0)
+		r = env_sign(text, n, sk, msg, len);
+	else if (r == -EBADMSG)
+		r = -EINVAL;
+	free(text);
+	return r;
 }
 
-int alert_seen_add(struct alert_seen *s, const char *id, int64_t until_ms)
+/* Copy N strings of kind K into a calloc'ed array of W-byte entries. */
+static int copy_list(const char *const *v, size_t n, enum kind k, size_t w, void **out,
+		     size_t *nout)
 {
-	if (strlen(id) > ALERT_ID_MAX)
+	char *buf;
+
+	free(*out);
+	*out = NULL;
+	*nout = 0;
+	if (n > ALERT_MAX_TARGETS)
 		return -EINVAL;
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].id, id)) {
-			if (until_ms > s->v[i].until_ms)
-				s->v[i].until_ms = until_ms;
-			return 0;
+	if (n == 0)
+		return 0;
+	buf = calloc(n, w);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]);
+
+		if (len == 0 || len >= w || !kind_ok(k, v[i])) {
+			free(buf);
+			return -EINVAL;
 		}
-	if (s->n == SEEN_MAX) {
-		/* Full: forget the one that expires first. */
-		size_t k = 0;
-
-		for (size_t i = 1; i < s->n; i++)
-			if (s->v[i].until_ms < s->v[k].until_ms)
-				k = i;
-		s->v[k] = s->v[--s->n];
+		memcpy(buf + i * w, v[i], len + 1);
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct seen_entry *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	snprintf(s->v[s->n].id, sizeof(s->v[s->n].id), "%s", id);
-	s->v[s->n++].until_ms = until_ms;
+	*out = buf;
+	*nout = n;
 	return 0;
 }
 
-void alert_seen_prune(struct alert_seen *s, int64_t now_ms)
+int alert_set_targets(struct alert *a, const char *const *areas, size_t nareas,
+		      const char *const *tags, size_t ntags, const char *const *nodes, size_t nnodes)
 {
-	for (size_t i = 0; i < s->n;)
-		if (s->v[i].until_ms < now_ms)
-			s->v[i] = s->v[--s->n];
-		else
-			i++;
+	int r;
+
+	if ((r = copy_list(areas, nareas, DIGITS, sizeof(*a->areas), (void **)&a->areas,
+			   &a->nareas)) < 0 ||
+	    (r = copy_list(tags, ntags, WORD, sizeof(*a->tags), (void **)&a->tags, &a->ntags)) < 0)
+		return r;
+	return copy_list(nodes, nnodes, NODE_ID, sizeof(*a->nodes), (void **)&a->nodes,
+			 &a->nnodes);
 }
 
-char *alert_seen_dump(const struct alert_seen *s)
+int alert_set_assets(struct alert *a, const char (*shas)[65], size_t n)
 {
-	json_t *a = json_array();
-	char *out;
-
-	if (!a)
-		return NULL;
-	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(a, json_pack("{s:s,s:I}", "id", s->v[i].id, "until_ms",
-						   (json_int_t)s->v[i].until_ms));
-	out = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	return out;
-}
-
-int alert_seen_load(struct alert_seen *s, const char *json, size_t len)
-{
-	json_t *a = json_loadb(json, len, 0, NULL), *e;
-	size_t i;
-	int r = 0;
-
-	if (!json_is_array(a)) {
-		json_decref(a);
-		return -EBADMSG;
-	}
-	json_array_foreach(a, i, e) {
-		json_t *id = json_object_get(e, "id"), *until = json_object_get(e, "until_ms");
-
-		if (!json_is_string(id) || !json_is_integer(until) ||
-		    json_string_length(id) > ALERT_ID_MAX)
-			continue;
-		if ((r = alert_seen_add(s, json_string_value(id), json_integer_value(until))) < 0)
-			break;
-	}
-	json_decref(a);
-	return r;
+	free(a->assets);
+	a->assets = NULL;
+	a->nassets = 0;
+	if (n > ALERT_MAX_ASSETS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!cx_is_sha256_hex(shas[i]))
+			return -EINVAL;
+	if (n == 0)
+		return 0;
+	a->assets = calloc(n, sizeof(*a->assets));
+	if (!a->assets)
+		return -ENOMEM;
+	memcpy(a->assets, shas, n * sizeof(*a->assets));
+	a->nassets = n;
+	return 0;
 }

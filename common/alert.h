@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* alert.h -- a verified alert or cancel's JSON body, parsed and bounded;
- * targeting, priority, and the memory of alerts already seen */
+/* alert.h -- the alert and cancel messages on cx/v1/alert: built, signed,
+ * parsed and bounded; targeting and priority */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
+
+#include "envelope.h"
 
 #define ALERT_ID_MAX      160
 #define ALERT_MAX_TARGETS 1000   /* areas, tags or nodes, each */
@@ -34,6 +38,25 @@ struct alert {
 	char live[65];               /* live stream name, "" for none */
 };
 
+/* Sign A (an alert or, with A->cancel, a cancel naming A->ref) with SK into
+ * *MSG (malloc'ed envelope): the keys of DESIGN "Alert and cancel" plus
+ * duration_ms; the rules of alert_parse hold for what it builds.
+ * \retval 0 / -EINVAL (A breaks a rule of alert_parse) / -ENOMEM /
+ * -EMSGSIZE */
+int alert_sign(const struct alert *a, const unsigned char sk[ENV_SK_BYTES], char **msg,
+	       size_t *len);
+/* Copy the target lists into A (replacing any), each entry checked as
+ * alert_parse checks it. \retval 0 / -EINVAL (an entry too long or of the
+ * wrong characters, or too many) / -ENOMEM */
+int alert_set_targets(struct alert *a, const char *const *areas, size_t nareas,
+		      const char *const *tags, size_t ntags, const char *const *nodes, size_t nnodes);
+/* Copy the asset hashes into A. \retval 0 / -EINVAL / -ENOMEM */
+int alert_set_assets(struct alert *a, const char (*shas)[65], size_t n);
+
+/* A's "targets" object ({"areas":[...],"tags":[...],"nodes":[...]}), a new
+ * reference; NULL on ENOMEM. */
+json_t *alert_targets_json(const struct alert *a);
+
 /* Parse the JSON body of a verified "alert" or "cancel" message. Keys the
  * node does not know are ignored; every known one is type- and
  * range-checked; an alert needs at least one asset or a live stream.
@@ -48,19 +71,3 @@ bool alert_targets(const struct alert *a, const char *node, const char *area,
 
 /* DESIGN's priority of an alert of LEVEL 1..4: Ⅰ 70, Ⅱ 60, Ⅲ 50, Ⅳ 40. */
 int alert_priority(int level);
-
-/* Ids already seen (alerts, and alerts cancelled before they arrived), each
- * remembered until its expiry, so a replay never plays. */
-struct alert_seen;
-
-struct alert_seen *alert_seen_new(void);
-void alert_seen_free(struct alert_seen *s);
-bool alert_seen_has(const struct alert_seen *s, const char *id);
-/* \retval 0 / -ENOMEM */
-int alert_seen_add(struct alert_seen *s, const char *id, int64_t until_ms);
-/* Forget entries whose until_ms is before NOW_MS. */
-void alert_seen_prune(struct alert_seen *s, int64_t now_ms);
-/* The list as JSON text (malloc'ed) for the state file, and back. Loading
- * skips malformed entries. \retval 0 / -ENOMEM / -EBADMSG */
-char *alert_seen_dump(const struct alert_seen *s);
-int alert_seen_load(struct alert_seen *s, const char *json, size_t len);
