@@ -25,6 +25,7 @@ struct mq {
 	char *client_id, *host, *username, *password, *ca_file, *will_topic;
 	void *will_payload;
 	char **subs;
+	int *sub_qos;                 /* each of subs */
 	struct mosquitto *mosq;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -84,9 +85,17 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
 
 	if (rc != 0)
 		return;
-	if (m->cfg.nsubs)
-		mosquitto_subscribe_multiple(mosq, NULL, (int)m->cfg.nsubs, m->subs,
-					     m->cfg.sub_qos, m->cfg.sub_opts, NULL);
+	/* One SUBSCRIBE per QoS. */
+	for (int qos = 0; qos <= 2; qos++) {
+		char *t[16];
+		int k = 0;
+
+		for (size_t i = 0; i < m->cfg.nsubs && k < 16; i++)
+			if (m->sub_qos[i] == qos)
+				t[k++] = m->subs[i];
+		if (k)
+			mosquitto_subscribe_multiple(mosq, NULL, k, t, qos, m->cfg.sub_opts, NULL);
+	}
 	pthread_mutex_lock(&m->lock);
 	m->connected = true;
 	pthread_cond_broadcast(&m->cond);
@@ -130,6 +139,9 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
 	struct qnode *n;
 
 	if (m->cfg.max_packet && (uint32_t)msg->payloadlen > m->cfg.max_packet)
+		return;
+	if (m->cfg.direct &&
+	    m->cfg.direct(m->cfg.direct_ud, msg->topic, msg->payload, (size_t)msg->payloadlen, now))
 		return;
 	/* A flood must not grow the queue without end: what is dropped here
 	 * was acknowledged to the broker, so only messages whose sender
@@ -239,13 +251,20 @@ struct mq *mq_new(const struct mq_cfg *cfg)
 	m->password = dup_or_null(cfg->password);
 	m->ca_file = dup_or_null(cfg->ca_file);
 	m->will_topic = dup_or_null(cfg->will_topic);
+	if (cfg->nsubs > MQ_MAX_SUBS) {
+		err = EINVAL;
+		goto fail;
+	}
 	if (cfg->nsubs) {
 		m->subs = calloc(cfg->nsubs, sizeof(char *));
-		if (!m->subs)
+		m->sub_qos = calloc(cfg->nsubs, sizeof(int));
+		if (!m->subs || !m->sub_qos)
 			goto fail;
-		for (size_t i = 0; i < cfg->nsubs; i++)
+		for (size_t i = 0; i < cfg->nsubs; i++) {
 			if (!(m->subs[i] = strdup(cfg->subs[i])))
 				goto fail;
+			m->sub_qos[i] = cfg->sub_qos_each ? cfg->sub_qos_each[i] : cfg->sub_qos;
+		}
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
@@ -339,6 +358,7 @@ void mq_free(struct mq *m)
 		for (size_t i = 0; i < m->cfg.nsubs; i++)
 			free(m->subs[i]);
 	free(m->subs);
+	free(m->sub_qos);
 	free(m->client_id);
 	free(m->host);
 	free(m->username);

@@ -28,17 +28,27 @@ struct mq_cfg {
 	const void *will_payload;
 	size_t will_len;
 	bool will_retain;
-	const char *const *subs;      /* subscribed at every connect, QoS SUB_QOS */
+	const char *const *subs;      /* subscribed at every connect, QoS SUB_QOS;
+				       * at most MQ_MAX_SUBS */
 	size_t nsubs;
 	int sub_qos;
+	const int *sub_qos_each;      /* optional: the QoS of each of SUBS, for sub_qos */
 	int sub_opts;                 /* MQTT 5 subscription options of SUBS: MQ_SUB_NO_LOCAL */
 	size_t max_queue_bytes;       /* payload bytes queued for mq_next before messages
 				       * are dropped (counted, mq_dropped); 0 = no limit */
+	/* Optional: offered each message on the session thread as it arrives,
+	 * before it is queued; true if it took the message, which is then not
+	 * queued. For traffic that must not wait behind the main loop (live
+	 * audio while the main loop is in an fsync). Must not block. */
+	bool (*direct)(void *ud, const char *topic, const void *payload, size_t len,
+		       int64_t recv_us);
+	void *direct_ud;
 };
 
 /* Do not send back what this session published (retained messages that
  * were are still sent at subscribe). */
 #define MQ_SUB_NO_LOCAL 0x04
+#define MQ_MAX_SUBS 16
 
 enum mq_ev_type { MQ_EV_CONNECTED, MQ_EV_DISCONNECTED, MQ_EV_MESSAGE };
 

@@ -113,6 +113,16 @@ void live_set_offset(struct live *l, int64_t offset_us)
 	pthread_mutex_unlock(&l->lock);
 }
 
+int64_t live_offset(struct live *l)
+{
+	int64_t o;
+
+	pthread_mutex_lock(&l->lock);
+	o = l->offset_us;
+	pthread_mutex_unlock(&l->lock);
+	return o;
+}
+
 static struct stream *find(struct live *l, const char *name)
 {
 	if (!name)

@@ -82,6 +82,7 @@ void live_free(struct live *l);
 
 /* controller clock = local clock + OFFSET_US (tsync). */
 void live_set_offset(struct live *l, int64_t offset_us);
+int64_t live_offset(struct live *l);
 
 /* Expect stream NAME, opened at NOW_US, of an alert whose window is
  * [FROM_US, UNTIL_US] (all on the controller clock): frames whose pts_us

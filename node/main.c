@@ -68,6 +68,7 @@ struct node {
 	struct player *player;
 	struct live *live;           /* live alert streams */
 	uint64_t live_rejected;      /* bad live frames, for rate-limited logging */
+	bool seen_dirty;             /* alerts.json to be written (run_sched) */
 	struct mq *mq;
 	struct tsync *tsync;
 	struct plan *plan;
@@ -640,7 +641,7 @@ static void take_live_alert(struct node *n, const struct alert *a, int64_t now)
 		return;
 	}
 	seen_add(n->seen, a->id, a->expires_ms + 86400000);
-	save_seen(n);
+	n->seen_dirty = true;
 	r = sched_add_alert(n->sched, &in, now);
 	if (r < 0 && r != -EEXIST) {
 		log_err("cannot schedule live alert %s: %s", a->id, strerror(-r));
@@ -666,6 +667,23 @@ static void on_live(struct node *n, const char *stream, const struct mq_event *e
 		log_warn("rejected live frame on %s: %s (%llu so far)", stream,
 			 r == -EBADMSG ? "malformed" : env_strerror(r),
 			 (unsigned long long)n->live_rejected);
+}
+
+/* On the MQTT thread, as each message arrives: a frame of an open stream
+ * goes straight into the jitter buffer, so live audio never waits behind
+ * the main loop (an fsync of the spool can take hundreds of ms on an SD
+ * card, and the receipts of a live alert are written as it starts). The
+ * rest, and frames this does not keep (a stream not opened yet, a bad
+ * frame, to be counted), are queued for the main loop in order. */
+static bool direct_live(void *ud, const char *topic, const void *payload, size_t len,
+			int64_t recv_us)
+{
+	struct node *n = ud;
+	char arg[WIRE_ARG_MAX + 1];
+
+	if (wire_topic_parse(topic, arg) != WIRE_T_LIVE || !live_is_open(n->live, arg))
+		return false;
+	return live_on_frame(n->live, arg, payload, len, recv_us + live_offset(n->live)) >= 0;
 }
 
 /* Streams that are over: their item completes (if the player has not
@@ -710,7 +728,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 		/* Remembered for a day, so the alert cannot play should it
 		 * arrive after its cancel. */
 		seen_add(n->seen, a->ref, now + 86400000);
-		save_seen(n);
+		n->seen_dirty = true;
 		for (size_t i = 0; i < n->nalerts; i++)
 			if (!strcmp(n->alerts[i]->id, a->ref) && !n->alert_added[i]) {
 				drop_alert(n, i);
@@ -743,7 +761,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 		return;
 	}
 	seen_add(n->seen, a->id, a->expires_ms + 86400000);
-	save_seen(n);
+	n->seen_dirty = true;
 	v = realloc(n->alerts, (n->nalerts + 1) * sizeof(*v));
 	b = v ? realloc(n->alert_added, (n->nalerts + 1) * sizeof(*b)) : NULL;
 	if (v)
@@ -870,22 +888,25 @@ static int64_t run_sched(struct node *n)
 
 	do {
 		k = sched_tick(n->sched, ctrl_now_ms(n), acts, 16, &wake);
+		/* The player first: a receipt is fsynced (hundreds of ms on a
+		 * busy SD card), and an alert must not start that much late. */
 		for (size_t i = 0; i < k; i++) {
-			switch (acts[i].type) {
-			case SCHED_ACT_PLAY:
+			if (acts[i].type == SCHED_ACT_PLAY)
 				do_play(n, &acts[i]);
-				break;
-			case SCHED_ACT_STOP:
+			else if (acts[i].type == SCHED_ACT_STOP)
 				player_stop(n->player, acts[i].token);
-				break;
-			case SCHED_ACT_RECEIPT:
-				emit_receipt(n, &acts[i]);
-				break;
-			}
 		}
+		for (size_t i = 0; i < k; i++)
+			if (acts[i].type == SCHED_ACT_RECEIPT)
+				emit_receipt(n, &acts[i]);
 	} while (k == 16);
 	if (n->state_dirty)
 		save_sched(n);
+	/* The alerts seen, after the player has what it must play. */
+	if (n->seen_dirty) {
+		save_seen(n);
+		n->seen_dirty = false;
+	}
 	return wake;
 }
 
@@ -1126,6 +1147,7 @@ static int setup(struct node *n, const char *config)
 		.will_topic = n->t_status, .will_payload = n->offline_msg,
 		.will_len = n->offline_len, .will_retain = true,
 		.subs = subs, .nsubs = 6, .sub_qos = 1,
+		.direct = direct_live, .direct_ud = n,
 	};
 	n->mq = mq_new(&mc);
 	if (!n->mq) {

@@ -769,15 +769,16 @@ static void item_end(struct player *p, enum player_ev_type type, const char *rea
 			 ev.reason);
 	p->cur = NULL;
 	p->idle_since = cx_mono_us();
+	/* Whoever sees the event sees the item's sources released. */
+	item_free(it);
 	pthread_mutex_lock(&p->lock);
 	/* A replacement may already be registered (take_requests). */
-	if (p->cur_token == it->token)
+	if (p->cur_token == ev.token)
 		p->has_cur = false;
 	/* Whoever sees the event sees the player idle. */
 	p->stats.playing = false;
 	ev_push_locked(p, &ev);
 	pthread_mutex_unlock(&p->lock);
-	item_free(it);
 }
 
 static void item_begin(struct player *p, struct item *it)

@@ -25,7 +25,8 @@ struct player_live {
 	 * Called on the player thread, never ahead of the start.
 	 * \retval samples > 0 / 0 at the end / -errno with ERR set */
 	int (*read)(void *ud, int16_t *pcm, int max, int64_t play_us, char *err, size_t errlen);
-	void (*release)(void *ud);  /* the player is done with UD; may be NULL */
+	void (*release)(void *ud);  /* the player is done with UD (before the
+	                             * item's end event); may be NULL */
 	void *ud;
 };
 

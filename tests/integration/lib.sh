@@ -68,7 +68,7 @@ allow_anonymous true
 persistence true
 user $(id -un)
 persistence_location $T/broker/
-autosave_interval 1
+autosave_interval 60
 max_queued_messages 100000
 message_size_limit 0
 set_tcp_nodelay true
