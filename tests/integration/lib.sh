@@ -271,6 +271,30 @@ print(t.strftime("%H:%M"), t.strftime("%Y-%m-%d"), int(t.timestamp() * 1000))
 PY
 }
 
+# write_broadcast ID SECONDS: $T/sched/ID.yaml, one broadcast ID of notice
+# notice-a (audio/a.wav, a 440 Hz tone SECONDS long) to every node today at
+# $HHMM ($DAY), checked.
+write_broadcast() {
+	mkdir -p "$T/sched/audio"
+	sox -n -r 48000 -c 1 -b 16 "$T/sched/audio/a.wav" synth "$2" sine 440 fade 0.01 "$2" 0.01 ||
+		fail "sox"
+	cat > "$T/sched/$1.yaml" <<CONF
+notices:
+  notice-a:
+    title: 通知
+    audio: audio/a.wav
+broadcasts:
+  - id: $1
+    notice: notice-a
+    at: ["$HHMM"]
+    days: ["$DAY"]
+    targets: all
+    priority: important
+    quiet_ok: true
+CONF
+	"$CUNXIANG" check "$T/sched" > /dev/null || fail "the test schedule does not check"
+}
+
 # write_fleet DIR NODE:HOUSEHOLDS:TAG... : one village, the nodes given.
 write_fleet() {
 	_dir=$1; shift

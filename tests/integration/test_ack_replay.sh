@@ -19,23 +19,7 @@ make_keys
 set -- $(next_slot 30)
 HHMM=$1 DAY=$2 START=$3
 write_fleet "$T/sched" n1:300:river n2:200:river
-mkdir -p "$T/sched/audio"
-sox -n -r 48000 -c 1 -b 16 "$T/sched/audio/a.wav" synth 2 sine 440 fade 0.01 2 0.01
-cat > "$T/sched/ack.yaml" <<CONF
-notices:
-  notice-a:
-    title: 通知
-    audio: audio/a.wav
-broadcasts:
-  - id: ack-bc
-    notice: notice-a
-    at: ["$HHMM"]
-    days: ["$DAY"]
-    targets: all
-    priority: important
-    quiet_ok: true
-CONF
-"$CUNXIANG" check "$T/sched" > /dev/null || fail "the test schedule does not check"
+write_broadcast ack-bc 2
 # n2's configuration before the controller's: it is not enrolled (yet).
 write_node n2 n2
 write_controller "$T/sched"
