@@ -413,6 +413,7 @@ static void reproducible(void **state)
 	assert_int_equal(la, lc);
 	assert_memory_equal(a, c, la);
 	free(x);
+	free(c);
 	render(v, "村委会。", &x, &lx);
 	render(v, "村委会。", &c, &lc);
 	assert_int_equal(lx, lc);

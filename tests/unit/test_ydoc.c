@@ -149,7 +149,7 @@ static void deep_flow_largest_file(void **state)
 
 static void deep_block(void **state)
 {
-	char *s = malloc(2 * 100000 + 2);
+	char *s = malloc(2 * 100000 + 3);   /* "- " each, "x\n" and the NUL */
 	size_t n;
 	double t;
 
