@@ -109,6 +109,7 @@ size_t diag_escape(char *out, size_t size, const char *s)
 	return len;
 }
 
+__attribute__((format(printf, 6, 0)))
 static void add(struct diag *d, bool error, const char *file, int line, int col,
 		const char *fmt, va_list ap)
 {

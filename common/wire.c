@@ -3,6 +3,7 @@
  * strict JSON field readers for the message modules */
 #include "wire.h"
 
+#include "diag.h"
 #include "hash.h"
 #include "liveframe.h"
 
@@ -129,12 +130,16 @@ enum wire_topic wire_topic_parse(const char *topic, char arg[WIRE_ARG_MAX + 1])
 
 int wire_fail(struct wire_err *e, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	if (e && e->buf && e->len) {
 		va_start(ap, fmt);
-		vsnprintf(e->buf, e->len, fmt, ap);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
+		/* One line whatever came in: jansson's errors quote the bytes
+		 * near the fault. */
+		diag_escape(e->buf, e->len, msg);
 	}
 	return -EBADMSG;
 }

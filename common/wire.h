@@ -77,7 +77,8 @@ struct wire_err {
 	size_t len;
 };
 
-/* Format the reason; returns -EBADMSG. */
+/* Format the reason, escaped as diag_escape() shows it (it may quote what
+ * came in, which is not to reach a log line as it is); returns -EBADMSG. */
 int wire_fail(struct wire_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parse LEN bytes (at most MAX) as one JSON object whose "type" is TYPE
