@@ -862,6 +862,10 @@ static int serve_setup(struct serve *s, const char *config)
 	static const char *const subs[] = {
 		WIRE_SUB_RECEIPTS, WIRE_SUB_STATUS, WIRE_SUB_PINGS, WIRE_SUB_WANTS,
 	};
+	/* Statuses and pings at QoS 0: a status is retained and sent again,
+	 * a ping repeats; no PUBACK for each spares serve a write per message
+	 * under a flood. Receipts and wants must arrive: QoS 1. */
+	static const int subs_qos[] = { 1, 0, 0, 1 };
 	static const char *const rsubs[] = { WIRE_SUB_PLANS, WIRE_SUB_ASSETS };
 	struct diag *d = diag_new();
 	char err[300], *dbpath;
@@ -920,7 +924,7 @@ static int serve_setup(struct serve *s, const char *config)
 		/* A persistent session: receipts sent while serve restarts wait
 		 * in the broker. */
 		.clean_start = false, .session_expiry_s = 7 * 86400,
-		.keepalive_s = 30, .subs = subs, .nsubs = 4, .sub_qos = 1,
+		.keepalive_s = 30, .subs = subs, .nsubs = 4, .sub_qos_each = subs_qos,
 		.max_packet = INGEST_MAX_PACKET, .max_queue_bytes = INGEST_MAX_QUEUE,
 	};
 	/* Plans and assets on their own session, which also watches what the
