@@ -213,7 +213,8 @@ int ctl_want_parse(const char *json, size_t len, const char *topic_node, struct 
 			  true, &w->issued_ms)) == 0 &&
 	    (r = wire_bool(&e, o, NULL, "plan", false, &w->plan)) == 0 &&
 	    (r = wire_shas(&e, o, NULL, "assets", CTL_WANT_MAX_ASSETS, &v, &n)) == 0) {
-		memcpy(w->assets, v, n * sizeof(*v));
+		if (n)
+			memcpy(w->assets, v, n * sizeof(*v));
 		w->nassets = n;
 	}
 	free(v);

@@ -737,7 +737,8 @@ static void build_nodes(struct compile *c)
 	for (size_t i = 0; i < nn && !c->oom; i++) {
 		struct nodeplan *np = &c->np[i];
 
-		memcpy(in, np->ev, np->n * sizeof(*in));
+		if (np->n)
+			memcpy(in, np->ev, np->n * sizeof(*in));
 		place(c, i, in, np->n, np->ev);
 		check_quiet(c, i, np->ev, np->n);
 		/* The node's assets, each once, in table order. */

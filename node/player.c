@@ -915,6 +915,8 @@ static void emit_started(struct player *p)
 	ev.token = p->cur->token;
 	ev.started_us = p->started_us;
 	ev.start_error_us = p->start_error_us;
+	/* Whoever sees the event sees the player playing. */
+	publish(p);
 	ev_push(p, &ev);
 }
 
