@@ -34,6 +34,11 @@ done
 # Let the first clock-offset burst finish (20 pings, 50 ms apart).
 sleep 2
 
+# A sanitizer build runs 2-3x slower and the pulse plugin's delay estimate
+# spreads more; it runs for memory errors, so its timing bounds are wider.
+SKEW_MS=5 GAP_MS=20
+if [ "${CX_SANITIZE:-none}" != none ]; then SKEW_MS=10 GAP_MS=40; fi
+
 # run_live NAME [ENV...]: one live alert to the river nodes from the speech
 # file, recorded to $T/NAME.rec.
 run_live() {
@@ -56,8 +61,9 @@ python3 "$MATCH" --channels 4 --use 0,1,2,3 --names n1,n2,n3,n4 "$T/clean.rec" "
 	> "$T/clean.match"
 cat "$T/clean.match"
 grep -q '^n4: no sound' "$T/clean.match" || fail "n4 is not targeted but played"
-python3 "$MATCH" --channels 4 --use 0,1,2 --names n1,n2,n3 --max-skew-ms 5 \
-	"$T/clean.rec" "$T/speech.raw" > /dev/null || fail "the clean live speech does not match"
+python3 "$MATCH" --channels 4 --use 0,1,2 --names n1,n2,n3 --max-skew-ms "$SKEW_MS" \
+	"$T/clean.rec" "$T/speech.raw" > "$T/clean.match2" ||
+	fail "the clean live speech does not match: $(cat "$T/clean.match2")"
 
 for n in n1 n2 n3; do
 	for st in accepted started completed; do
@@ -73,8 +79,10 @@ c=$(sql "select count(*) from alerts where id='$ID' and live='$ID'")
 run_live lossy CUNXIANG_LIVE_DROP=10
 grep -q 'held back' "$T/lossy.out" || fail "no frames were held back"
 grep -q 'completed on 3 of 3 nodes' "$T/lossy.out" || fail "not every node completed the lossy live alert"
-python3 "$MATCH" --channels 4 --use 0,1,2 --names n1,n2,n3 --min-corr 0.85 --max-gap-ms 20 \
-	"$T/lossy.rec" "$T/speech.raw" || fail "the lossy live speech has gaps or does not match"
+python3 "$MATCH" --channels 4 --use 0,1,2 --names n1,n2,n3 --min-corr 0.85 --max-gap-ms "$GAP_MS" \
+	"$T/lossy.rec" "$T/speech.raw" > "$T/lossy.match" ||
+	fail "the lossy live speech has gaps or does not match: $(cat "$T/lossy.match")"
+cat "$T/lossy.match"
 # The nodes rebuilt the missing frames from the next frame's FEC.
 for n in n1 n2 n3; do
 	wait_for 10 sh -c "test \$(grep -c 'live stream .* over' '$T/node-$n.log') -ge 2" ||
