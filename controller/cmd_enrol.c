@@ -5,10 +5,10 @@
 #include "cconf.h"
 #include "commands.h"
 #include "cxtime.h"
+#include "enrol.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "store.h"
-#include "wire.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -71,39 +71,22 @@ static int read_key(const char *arg, struct env_key *key)
 static int enrol_one(struct store *st, const char *node, const char *arg, bool replace,
 		     const char *where)
 {
-	struct store_key before, now;
+	struct enrol_result res;
 	struct env_key key;
-	bool had;
 	int r;
 
-	if (!wire_node_id_ok(node)) {
-		fprintf(stderr, "cunxiang enrol: %s'%s' is not a node id ([a-z0-9-]{1,%d})\n",
-			where, node, WIRE_NODE_MAX);
-		return -EINVAL;
-	}
 	if (read_key(arg, &key) < 0) {
 		fprintf(stderr, "cunxiang enrol: %snot a public key for %s (want the 44 characters "
 			"that --print-key shows)\n", where, node);
 		return -EINVAL;
 	}
-	had = store_key_get(st, node, &before) == 0;
-	r = store_key_enrol(st, node, &key, replace, cx_now_ms(), &now);
-	if (r == -EEXIST) {
+	r = enrol_key(st, "cunxiang enrol", where, node, &key, replace, cx_now_ms(), &res);
+	if (r == -EEXIST)
 		fprintf(stderr, "cunxiang enrol: %s%s already signs with key %s; --replace puts "
-			"key %s in its place\n", where, node, before.key.id, key.id);
+			"key %s in its place\n", where, node, res.before.key.id, key.id);
+	if (r < 0)
 		return r;
-	}
-	if (r < 0) {
-		fprintf(stderr, "cunxiang enrol: %s%s: %s\n", where, node, store_errmsg(st));
-		return r;
-	}
-	if (r == 1)
-		printf("%s: key %s (already enrolled)\n", node, key.id);
-	else if (had)
-		printf("%s: key %s replaces %s; its seqs are stored from %lld on\n", node, key.id,
-		       before.key.id, (long long)now.seq_base + 1);
-	else
-		printf("%s: key %s enrolled\n", node, key.id);
+	enrol_print(stdout, node, &res);
 	return 0;
 }
 
@@ -199,7 +182,6 @@ int cmd_enrol(int argc, char **argv)
 	struct cconf *cf = NULL;
 	struct store *st = NULL;
 	struct diag *d;
-	char err[300], *dbpath = NULL;
 	int c, r, rc = CX_EXIT_USER;
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -228,16 +210,8 @@ int cmd_enrol(int argc, char **argv)
 		return CX_EXIT_USER;
 	}
 	diag_free(d);
-	if (fio_mkdir_p(cf->data_dir, 0755) < 0 ||
-	    !(dbpath = fio_join(cf->data_dir, STORE_FILE))) {
-		fprintf(stderr, "cunxiang enrol: cannot use %s: %s\n", cf->data_dir, strerror(errno));
+	if (!(st = enrol_store_open(cf, list, "cunxiang enrol")))
 		goto out;
-	}
-	st = store_open(dbpath, list ? STORE_READONLY : 0, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "cunxiang enrol: %s\n", err);
-		goto out;
-	}
 	if (list) {
 		json_t *a = strcmp(format, "json") ? NULL : json_array();
 
@@ -255,10 +229,10 @@ int cmd_enrol(int argc, char **argv)
 		else
 			rc = CX_EXIT_OK;
 	} else if (remove) {
-		r = store_key_remove(st, remove, cx_now_ms());
-		if (r < 0)
+		r = enrol_retire(st, "cunxiang enrol", remove, cx_now_ms());
+		if (r == -ENOENT)
 			fprintf(stderr, "cunxiang enrol: %s\n", store_errmsg(st));
-		else {
+		else if (r == 0) {
 			printf("%s: key retired; nothing it signs counts any more\n", remove);
 			rc = CX_EXIT_OK;
 		}
@@ -270,7 +244,6 @@ int cmd_enrol(int argc, char **argv)
 	}
 out:
 	store_close(st);
-	free(dbpath);
 	cconf_free(cf);
 	return rc;
 }
