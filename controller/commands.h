@@ -16,6 +16,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_nodes(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_provision(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_tts(int argc, char **argv);
