@@ -528,3 +528,35 @@ broker_persistence_writable() {
 	chmod 711 "$T"
 	chown mosquitto "$T/broker"
 }
+
+# ---- a broker as `cunxiang provision` configures it ----
+
+# start_tls_broker DIR: mosquitto with the configuration `cunxiang provision
+# -o DIR` wrote (TLS, password file, ACL), but listening on a free loopback
+# port ($TLS_PORT) instead of 8883, with its persistence, pid file
+# ($T/tls-broker/mosquitto.pid) and log ($T/tls-broker.log) in $T.
+start_tls_broker() {
+	need mosquitto
+	need mosquitto_pub
+	TLS_PORT=${TLS_PORT:-$(free_port)}
+	mkdir -p "$T/tls-broker"
+	{
+		sed "s/^listener 8883\$/listener $TLS_PORT 127.0.0.1/" "$1/broker/mosquitto.conf"
+		cat <<CONF
+user $(id -un)
+persistence_location $T/tls-broker/
+pid_file $T/tls-broker/mosquitto.pid
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+CONF
+	} > "$T/tls-broker/mosquitto.conf"
+	grep -q "^listener $TLS_PORT 127.0.0.1\$" "$T/tls-broker/mosquitto.conf" ||
+		fail "no 'listener 8883' in $1/broker/mosquitto.conf"
+	spawn tls-broker mosquitto -c "$T/tls-broker/mosquitto.conf"
+	wait_for 10 mosquitto_pub -h 127.0.0.1 -p "$TLS_PORT" --cafile "$1/ca/ca.crt" \
+		-u controller -P "$(cat "$1/controller/password")" -t cx/test/ping -m x ||
+		fail "the TLS broker did not start"
+}
