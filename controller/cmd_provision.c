@@ -881,9 +881,8 @@ static int write_conf(struct prov *p)
 		    "# mosquitto.conf sets pid_file, persistence_location and log_dest already\n"
 		    "# (mosquitto refuses them twice). To run it on its own, add\n"
 		    "# `persistence_location /var/lib/mosquitto/`. After a later provision run,\n"
-		    "# `systemctl reload mosquitto` (SIGHUP) reads the password file and ACL\n"
-		    "# again and disconnects poles that lost their account; a new certificate\n"
-		    "# needs a restart.\n\n"
+		    "# `systemctl reload mosquitto` (SIGHUP) reads the password file, the ACL\n"
+		    "# and the certificate again and disconnects poles that lost their account.\n\n"
 		    "per_listener_settings false\n"
 		    "allow_anonymous false\n"
 		    "password_file %s/broker/passwd\n"
@@ -1011,6 +1010,7 @@ static void summary(struct prov *p)
 	bool ctl_ok = p->cf->tls && p->cf->username && !strcmp(p->cf->username, CONTROLLER_USER) &&
 		      p->cf->password && !strcmp(p->cf->password, p->ctl_password);
 	bool broker_changed = p->passwd_changed || p->acl_changed;
+	bool reload = broker_changed || p->server == PKI_SERVER_REISSUED;
 	int step = 1;
 
 	printf("CA:      %s %s/ca/ca.crt\n", p->ca_created ? "created" : "kept", p->dir);
@@ -1028,12 +1028,12 @@ static void summary(struct prov *p)
 	if (p->reloaded)
 		printf("reload:  SIGHUP sent to the broker (pid %ld)\n", (long)p->reloaded);
 	printf("Next:\n");
-	if (p->server != PKI_SERVER_KEPT)
-		printf("  %d. (re)start mosquitto with %s/broker/mosquitto.conf (a reload does not "
-		       "load a new certificate)\n", step++, p->dir);
-	else if (broker_changed && !p->reloaded)
-		printf("  %d. reload mosquitto: systemctl reload mosquitto, or --reload PIDFILE\n",
-		       step++);
+	if (p->server == PKI_SERVER_ISSUED)
+		printf("  %d. start mosquitto with %s/broker/mosquitto.conf (see the file)\n", step++,
+		       p->dir);
+	else if (reload && !p->reloaded)
+		printf("  %d. reload mosquitto (systemctl reload mosquitto, or --reload PIDFILE): it "
+		       "reads the password file, the ACL and its certificate again\n", step++);
 	if (!ctl_ok)
 		printf("  %d. set the controller's broker account in %s: see %s/controller/README\n",
 		       step++, p->config, p->dir);
