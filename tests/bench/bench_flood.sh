@@ -39,7 +39,7 @@ cpu() { awk -v t="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / t) }' "/
 # the probe's receipts numbered from SEQ; CPU of serve and the broker.
 phase() {
 	_c0=$(cpu serve) _b0=$(cpu broker)
-	"$CX_FLOOD" -p "$BROKER_PORT" -r "$2" -s "$SECS" --probe probe "$T/pole-probe/signing.key" \
+	"$CX_FLOOD" $MQ_TOOL -r "$2" -s "$SECS" --probe probe "$T/pole-probe/signing.key" \
 		--seq "$3" --watch n1 > "$T/$1.flood" 2>&1 &
 	_fl=$!
 	sleep 1

@@ -58,28 +58,116 @@ spawn() {
 pid_of() { eval "echo \${PID_$(echo "$1" | tr -c 'a-zA-Z0-9\n' _):-}"; }
 
 # ---- broker ----
-start_broker() {
-	need mosquitto
-	BROKER_PORT=${BROKER_PORT:-$(free_port)}
-	mkdir -p "$T/broker"
-	cat > "$T/broker/mosquitto.conf" <<CONF
-listener $BROKER_PORT 127.0.0.1
-allow_anonymous true
-persistence true
+# Every test's broker is configured by `cunxiang provision`, as a
+# township's is: TLS only, a password file with one account per pole and
+# one for the controller, the ACL from the fleet, no anonymous access. It
+# is provisioned in $BROKER_PKI for a fleet of its own, which lists the
+# poles the test makes (broker_account: write_node and fake_pole call it),
+# and listens on a free loopback port. The poles' signing keys are
+# enrolled with the test's controller as the test makes them (enrol_node).
+BROKER_PKI="$T/pki"
+BROKER_CA="$BROKER_PKI/ca/ca.crt"
+
+# broker_conf DIR PORT STATE: provision's DIR/broker/mosquitto.conf with
+# its listener on loopback PORT, persistence and pid file (STATE/
+# mosquitto.pid) in STATE, the log on stderr; to STATE/mosquitto.conf.
+broker_conf() {
+	mkdir -p "$3"
+	{
+		sed "s/^listener 8883\$/listener $2 127.0.0.1/" "$1/broker/mosquitto.conf"
+		cat <<CONF
 user $(id -un)
-persistence_location $T/broker/
-autosave_interval 60
-max_queued_messages 100000
-message_size_limit 0
-set_tcp_nodelay true
+persistence_location $3/
+pid_file $3/mosquitto.pid
 log_dest stderr
 log_type error
 log_type warning
 log_type notice
 CONF
+	} > "$3/mosquitto.conf"
+	grep -q "^listener $2 127.0.0.1\$" "$3/mosquitto.conf" ||
+		fail "no 'listener 8883' in $1/broker/mosquitto.conf"
+	! grep -q '^allow_anonymous true' "$3/mosquitto.conf" || fail "$1 lets anybody in"
+}
+
+# broker_provision [--reload]: (re)provision $BROKER_PKI for the accounts
+# in $BROKER_PKI/accounts (the first run: only "probe"); --reload tells the
+# running broker. Sets MQ, the options of a mosquitto_pub/_sub client with
+# the controller's account, and MQ_TOOL, the same for the test tools
+# (mqtape, flood).
+broker_provision() {
+	if [ ! -f "$BROKER_PKI/prov.yaml" ]; then
+		mkdir -p "$BROKER_PKI/sched"
+		"$CUNXIANG" keygen -o "$BROKER_PKI/keys" > /dev/null || fail "keygen for the broker"
+		cat > "$BROKER_PKI/prov.yaml" <<CONF
+broker: mqtts://127.0.0.1:8883
+signing_key: $BROKER_PKI/keys/signing.key
+schedules: $BROKER_PKI/sched
+voices: $CX_SRC/voices
+data_dir: $BROKER_PKI/data
+CONF
+		echo probe > "$BROKER_PKI/accounts"
+	fi
+	{
+		printf 'township: 测试镇\narea_code: "640104100000"\ntimezone: Asia/Shanghai\n'
+		printf 'villages:\n  - code: "640104100201"\n    name: 永南村\n    nodes:\n'
+		sed 's/.*/      - { id: &, households: 1 }/' "$BROKER_PKI/accounts"
+	} > "$BROKER_PKI/sched/fleet.yaml"
+	_reload=""
+	[ "${1:-}" = --reload ] && _reload="--reload $T/broker/mosquitto.pid"
+	# shellcheck disable=SC2086
+	"$CUNXIANG" provision -c "$BROKER_PKI/prov.yaml" -o "$BROKER_PKI" --broker-host 127.0.0.1 \
+		$_reload > "$BROKER_PKI/provision.out" 2>&1 ||
+		fail "cannot provision the broker: $(cat "$BROKER_PKI/provision.out")"
+	MQ="-h 127.0.0.1 -p ${BROKER_PORT:-8883} --cafile $BROKER_CA -u controller -P $(cat "$BROKER_PKI/controller/password")"
+	MQ_TOOL="-p ${BROKER_PORT:-8883} --cafile $BROKER_CA --user controller --pw-file $BROKER_PKI/controller/password"
+}
+
+# mq_as USER: the mosquitto_pub/_sub options of USER ("controller" or a
+# pole's id) on the test broker.
+mq_as() {
+	if [ "$1" = controller ]; then
+		echo "$MQ"
+	else
+		echo "-h 127.0.0.1 -p $BROKER_PORT --cafile $BROKER_CA -u $1 -P $(cat "$BROKER_PKI/poles/$1/node.pass")"
+	fi
+}
+
+# broker_account ID...: broker accounts for the poles ID (the ones it has
+# already stay); a running broker reloads and lets them in.
+broker_account() {
+	[ -f "$BROKER_PKI/accounts" ] || broker_provision
+	_new=""
+	for _id in "$@"; do
+		grep -qx "$_id" "$BROKER_PKI/accounts" || { echo "$_id" >> "$BROKER_PKI/accounts"; _new="$_new $_id"; }
+	done
+	[ -n "$_new" ] || return 0
+	if [ -n "$(pid_of broker)" ] && alive broker; then
+		broker_provision --reload
+		# One reload reads the whole password file: once the last new
+		# account gets in, they all do.
+		_last=${_new##* }
+		# shellcheck disable=SC2046
+		wait_for 10 mosquitto_sub $(mq_as "$_last") -t "cx/v1/cmd/$_last" -E ||
+			fail "the broker did not let $_last in after the reload"
+	else
+		broker_provision
+	fi
+}
+
+# start_broker: the test broker ($BROKER_EXTRA, if set, is appended to its
+# configuration: a test that needs the broker configured otherwise says why).
+start_broker() {
+	need mosquitto
+	need mosquitto_sub
+	BROKER_PORT=${BROKER_PORT:-$(free_port)}
+	BROKER_URL="mqtts://127.0.0.1:$BROKER_PORT"
+	broker_provision
+	broker_conf "$BROKER_PKI" "$BROKER_PORT" "$T/broker"
+	[ -z "${BROKER_EXTRA:-}" ] || printf '%s\n' "$BROKER_EXTRA" >> "$T/broker/mosquitto.conf"
 	spawn broker mosquitto -c "$T/broker/mosquitto.conf"
-	wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $BROKER_PORT -t cx/test/ping -m x" \
-		|| fail "broker did not start"
+	# shellcheck disable=SC2086
+	wait_for 10 mosquitto_sub $MQ -t cx/v1/ready -E || fail "broker did not start"
 }
 stop_broker() {
 	_p=$(pid_of broker)
@@ -102,7 +190,10 @@ make_keys() {
 write_controller() {
 	mkdir -p "$T/data"
 	cat > "$T/controller.yaml" <<CONF
-broker: mqtt://127.0.0.1:$BROKER_PORT
+broker: $BROKER_URL
+username: controller
+password_file: $BROKER_PKI/controller/password
+ca_file: $BROKER_CA
 signing_key: $T/keys/signing.key
 schedules: $1
 voices: $CX_SRC/voices
@@ -115,9 +206,13 @@ CONF
 # exists, the pole's key is enrolled too (enrol_node).
 write_node() {
 	mkdir -p "$T/state-$1"
+	broker_account "$1"
 	cat > "$T/node-$1.yaml" <<CONF
 id: $1
-broker: mqtt://127.0.0.1:$BROKER_PORT
+broker: $BROKER_URL
+username: $1
+password_file: $BROKER_PKI/poles/$1/node.pass
+ca_file: $BROKER_CA
 trusted_keys: ["$PUBKEY"]
 audio: { device: $2, buffer_ms: 100 }
 state_dir: $T/state-$1
@@ -141,18 +236,20 @@ enrol_node() {
 # enrolled with the controller; pole_pub signs with it.
 fake_pole() {
 	[ -f "$T/pole-$1/signing.key" ] && return 0
+	broker_account "$1"
 	"$CUNXIANG" keygen -o "$T/pole-$1" > /dev/null || fail "cannot make a key for $1"
 	"$CUNXIANG" enrol -c "$T/controller.yaml" "$1" "$(cat "$T/pole-$1/signing.pub")" \
 		> "$T/enrol-$1.out" || fail "cannot enrol $1: $(cat "$T/enrol-$1.out")"
 }
 # pole_pub ID TOPIC JSON [mosquitto_pub options]: publish JSON on TOPIC
-# signed with ID's fake pole key, QoS 1.
+# signed with ID's fake pole key, QoS 1, with ID's broker account.
 pole_pub() {
 	_pp_id=$1 _pp_topic=$2 _pp_json=$3
 	shift 3
 	printf '%s' "$_pp_json" | "$CX_SIGN" "$T/pole-$_pp_id/signing.key" > "$T/pole-$_pp_id/msg" ||
 		fail "cannot sign as $_pp_id"
-	mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t "$_pp_topic" -f "$T/pole-$_pp_id/msg" "$@"
+	# shellcheck disable=SC2046
+	mosquitto_pub $(mq_as "$_pp_id") -q 1 -t "$_pp_topic" -f "$T/pole-$_pp_id/msg" "$@"
 }
 # fake_receipt ID SEQ OCC KIND STATE: a well-formed receipt JSON (from = SEQ).
 fake_receipt() {
@@ -253,7 +350,8 @@ sql() { sqlite3 -batch -noheader "$T/data/receipts.db" "$1"; }
 
 # A retained status of NODE, as JSON, or nothing.
 node_status() {
-	mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t "cx/v1/status/$1" -C 1 -W 2 2>/dev/null
+	# shellcheck disable=SC2086
+	mosquitto_sub $MQ -t "cx/v1/status/$1" -C 1 -W 2 2>/dev/null
 }
 
 # now_ms: wall clock in ms.
@@ -414,10 +512,13 @@ record_shared() {
 }
 
 # pub TOPIC ARGS...: mosquitto_pub at QoS 1 to the test broker (ARGS: -m,
-# -f, -s, -r ...), as anybody who can reach the broker could.
+# -f, -s, -r ...) with the controller's broker account: as an intruder who
+# got past the broker (with a stolen password, or on a broker left open)
+# could. What is tested is that the message itself is not trusted.
 pub() {
 	_t=$1; shift
-	mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t "$_t" "$@"
+	# shellcheck disable=SC2086
+	mosquitto_pub $MQ -q 1 -t "$_t" "$@"
 }
 
 # plan_issued NODE: issued_ms of the plan NODE holds on disk (plan.msg).
@@ -529,34 +630,20 @@ broker_persistence_writable() {
 	chown mosquitto "$T/broker"
 }
 
-# ---- a broker as `cunxiang provision` configures it ----
+# ---- a broker as a test's own `cunxiang provision` run configures it ----
 
 # start_tls_broker DIR: mosquitto with the configuration `cunxiang provision
-# -o DIR` wrote (TLS, password file, ACL), but listening on a free loopback
-# port ($TLS_PORT) instead of 8883, with its persistence, pid file
-# ($T/tls-broker/mosquitto.pid) and log ($T/tls-broker.log) in $T.
+# -o DIR` wrote, on a free loopback port ($TLS_PORT) instead of 8883, with
+# its persistence, pid file ($T/tls-broker/mosquitto.pid) and log
+# ($T/tls-broker.log) in $T.
 start_tls_broker() {
 	need mosquitto
 	need mosquitto_pub
 	TLS_PORT=${TLS_PORT:-$(free_port)}
-	mkdir -p "$T/tls-broker"
-	{
-		sed "s/^listener 8883\$/listener $TLS_PORT 127.0.0.1/" "$1/broker/mosquitto.conf"
-		cat <<CONF
-user $(id -un)
-persistence_location $T/tls-broker/
-pid_file $T/tls-broker/mosquitto.pid
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-CONF
-	} > "$T/tls-broker/mosquitto.conf"
-	grep -q "^listener $TLS_PORT 127.0.0.1\$" "$T/tls-broker/mosquitto.conf" ||
-		fail "no 'listener 8883' in $1/broker/mosquitto.conf"
+	broker_conf "$1" "$TLS_PORT" "$T/tls-broker"
+	echo "log_type information" >> "$T/tls-broker/mosquitto.conf"
 	spawn tls-broker mosquitto -c "$T/tls-broker/mosquitto.conf"
-	wait_for 10 mosquitto_pub -h 127.0.0.1 -p "$TLS_PORT" --cafile "$1/ca/ca.crt" \
-		-u controller -P "$(cat "$1/controller/password")" -t cx/test/ping -m x ||
+	wait_for 10 mosquitto_sub -h 127.0.0.1 -p "$TLS_PORT" --cafile "$1/ca/ca.crt" \
+		-u controller -P "$(cat "$1/controller/password")" -t cx/v1/ready -E ||
 		fail "the TLS broker did not start"
 }

@@ -29,7 +29,7 @@ alsa_file_pcms n1 n2
 start_serve
 start_node n1
 spawn node-n2 "$CUNXIANG_NODE" -c "$T/node-n2.yaml"
-spawn acks mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t cx/v1/ack/n1
+spawn acks mosquitto_sub $MQ -q 1 -t cx/v1/ack/n1
 for n in n1 n2; do
 	wait_for 40 plan_cached $n || fail "$n has no plan or misses an asset"
 done

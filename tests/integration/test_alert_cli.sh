@@ -80,7 +80,7 @@ grep -q 'Exit status: 0 every' "$T/rc.out" && grep -q '; 3 the alert was sent' "
 	fail "--help does not document the exit statuses"
 
 # ---- an area with no node: exit 1, one line, nothing sent ----
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 3 > "$T/none.msg" 2>/dev/null &
+mosquitto_sub $MQ -t cx/v1/alert -C 1 -W 3 > "$T/none.msg" 2>/dev/null &
 SUB=$!
 sleep 0.5
 expect_rc 1 "an area with no node" alert --level 2 --area 640105 --text 测试 --wait 1
@@ -98,7 +98,7 @@ wait_for 20 sh -c "test \"\$(sqlite3 '$T/data/receipts.db' 'select count(*) from
 	fail "serve did not store the fleet"
 
 # ---- nobody answers: exit 3, every target named ----
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 20 > "$T/a1.msg" &
+mosquitto_sub $MQ -t cx/v1/alert -C 1 -W 20 > "$T/a1.msg" &
 SUB=$!
 sleep 0.5
 alert --level 2 --area 6401041002 --tag hill --text "各位村民请注意，山洪预警。" --title 山洪预警 \
@@ -136,7 +136,7 @@ KEYID=$(python3 -c 'import base64,hashlib,sys; print(hashlib.sha256(base64.b64de
 sed -n 2p "$T/a1.msg" | grep -q "^sig ed25519 $KEYID [A-Za-z0-9+/]*=*\$" || fail "trailer: $(sed -n 2p "$T/a1.msg")"
 # The audio is retained on its topic, and is what its name says.
 SHA=$(head -n 1 "$T/a1.msg" | python3 -c 'import json,sys; print(json.load(sys.stdin)["assets"][0])')
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t "cx/v1/asset/$SHA" -C 1 -W 5 -N > "$T/asset.opus" ||
+mosquitto_sub $MQ -t "cx/v1/asset/$SHA" -C 1 -W 5 -N > "$T/asset.opus" ||
 	fail "asset $SHA is not retained"
 [ "$(sha256sum < "$T/asset.opus" | cut -c1-64)" = "$SHA" ] || fail "the retained asset's hash"
 [ -f "$T/data/assets/$SHA.opus" ] || fail "the asset is not in DATA_DIR/assets"
@@ -171,7 +171,7 @@ fake_node() {
 		done
 	done
 }
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 20 > "$T/a2.msg" &
+mosquitto_sub $MQ -t cx/v1/alert -C 1 -W 20 > "$T/a2.msg" &
 SUB=$!
 sleep 0.5
 alert --level 1 --tag river --audio "$T/siren.wav" --drill --wait 15 > "$T/a2.out" 2> "$T/a2.err" &
@@ -197,7 +197,7 @@ wait_for 10 sh -c "test \"\$(sqlite3 '$T/data/receipts.db' \"select count(*) fro
 	fail "serve did not store the receipts as the alert's"
 
 # ---- a voice with a chime: chime first, durations summed ----
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 20 > "$T/a3.msg" &
+mosquitto_sub $MQ -t cx/v1/alert -C 1 -W 20 > "$T/a3.msg" &
 SUB=$!
 sleep 0.5
 expect_rc 3 "chimed voice, no wait" alert --level 4 --node n3 --text 测试 --voice chimed --test --wait 0
@@ -235,7 +235,7 @@ grep -q '^Stopped watching\. Alert .* stays on the air' "$T/int.out" || fail "in
 grep -q '^To stop it: cunxiang cancel ' "$T/int.out" || fail "interrupted: how to cancel not said"
 
 # ---- cancel ----
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 20 > "$T/c1.msg" &
+mosquitto_sub $MQ -t cx/v1/alert -C 1 -W 20 > "$T/c1.msg" &
 SUB=$!
 sleep 0.5
 ( sleep 1.5

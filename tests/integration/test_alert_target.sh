@@ -99,7 +99,7 @@ target() {
 }
 
 # The first one is captured as it goes out, for the replay below.
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t cx/v1/alert -C 1 -N > "$T/real.msg" &
+mosquitto_sub $MQ -q 1 -t cx/v1/alert -C 1 -N > "$T/real.msg" &
 SUB=$!
 sleep 0.5
 target "n1 n2 n3" --area 6401041002

@@ -71,8 +71,8 @@ for n in $NODES; do
 done
 
 # Watch what serve publishes from now on (-R: not the retained plans).
-spawn plansub mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -v -R -t 'cx/v1/plan/+'
-wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $BROKER_PORT -t cx/v1/plan/probe -m probe &&
+spawn plansub mosquitto_sub $MQ -q 1 -v -R -t 'cx/v1/plan/+'
+wait_for 10 sh -c "mosquitto_pub $MQ -t cx/v1/plan/probe -m probe &&
 	grep -q '^cx/v1/plan/probe probe' '$T/plansub.log'" || fail "mosquitto_sub does not subscribe"
 # publishes N: how many plans serve published to node N since the probe.
 publishes() { grep -c "^cx/v1/plan/$1 {" "$T/plansub.log"; }

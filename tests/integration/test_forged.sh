@@ -35,7 +35,7 @@ write_node n2 n2   # enrolled; never started
 start_node n1
 wait_for 40 plan_cached n1 || fail "n1 has no plan or misses an asset"
 OCC="forged-bc@${DAY}T$HHMM"
-spawn receipts mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -t 'cx/v1/receipt/n1'
+spawn receipts mosquitto_sub $MQ -q 1 -t 'cx/v1/receipt/n1'
 
 # forge NODE SEQ STATE [KEYFILE]: a receipt of NODE for the broadcast,
 # unsigned or signed with KEYFILE.
@@ -121,7 +121,7 @@ forge_alert() {
 		pub cx/v1/receipt/n2 -f "$T/fa.msg"
 	done
 }
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t cx/v1/alert -C 1 -W 20 > "$T/alert.msg" &
+mosquitto_sub $MQ -t cx/v1/alert -C 1 -W 20 > "$T/alert.msg" &
 SUB=$!
 sleep 0.5
 "$CUNXIANG" alert -c "$T/controller.yaml" --level 2 --tag river --audio "$T/alert.wav" \

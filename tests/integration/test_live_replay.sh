@@ -31,7 +31,7 @@ done
 sleep 2
 
 # Live alert 1, every frame of its stream taped as it arrives at the broker.
-spawn tape "$CX_MQTAPE" record -p "$BROKER_PORT" -t 'cx/v1/live/+' -o "$T/alert1.tape" --idle 2
+spawn tape "$CX_MQTAPE" record $MQ_TOOL -t 'cx/v1/live/+' -o "$T/alert1.tape" --idle 2
 wait_for 10 grep -q '^subscribed' "$T/tape.log" || fail "mqtape did not subscribe"
 "$CUNXIANG" live -c "$T/controller.yaml" --level 2 --tag river --input "$T/tone440.wav" \
 	--wait 8 > "$T/live1.out" 2>&1 || { cat "$T/live1.out"; fail "cunxiang live (alert 1) failed"; }
@@ -56,7 +56,7 @@ spawn live2 "$CUNXIANG" live -c "$T/controller.yaml" --level 2 --tag river \
 wait_for 10 grep -q '^on the air' "$T/live2.log" || { cat "$T/live2.log"; fail "alert 2 did not go on the air"; }
 ID2=$(sed -n 's/^live alert \([^ ]*\) .*/\1/p' "$T/live2.log")
 [ -n "$ID2" ] && [ "$ID2" != "$ID1" ] || fail "alert 2 has no id of its own ('$ID2', alert 1 '$ID1')"
-"$CX_MQTAPE" replay -p "$BROKER_PORT" -t "cx/v1/live/$ID2" -i "$T/alert1.tape" --lead-ms 1000 ||
+"$CX_MQTAPE" replay $MQ_TOOL -t "cx/v1/live/$ID2" -i "$T/alert1.tape" --lead-ms 1000 ||
 	fail "mqtape replay failed"
 wait "$(pid_of live2)" || { cat "$T/live2.log"; fail "cunxiang live (alert 2) failed"; }
 cat "$T/live2.log"

@@ -13,10 +13,10 @@ need mosquitto_sub
 # carrying the t0_us of its ping is checked, not the rest of its format.
 # Prints the number of pings and the slowest round trip.
 ping_rtt_ok() {
-	python3 - "$BROKER_PORT" "$1" "$2" <<'PY'
+	python3 - "$MQ" "$1" "$2" <<'PY'
 import os, select, subprocess, sys, time
-port, node, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
-sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", port,
+mq, node, secs = sys.argv[1].split(), sys.argv[2], float(sys.argv[3])
+sub = subprocess.Popen(["mosquitto_sub", *mq,
                         "-t", f"cx/v1/time/{node}/pong"], stdout=subprocess.PIPE)
 buf = b""
 t0 = int(time.time() * 1e6)  # far from the node's own pings' t0
@@ -24,7 +24,7 @@ t0 = int(time.time() * 1e6)  # far from the node's own pings' t0
 def ping():
     global t0
     t0 += 1
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t",
+    subprocess.run(["mosquitto_pub", *mq, "-t",
                     f"cx/v1/time/{node}/ping", "-m", '{"t0_us":%d}' % t0], check=True)
     return t0
 
@@ -94,8 +94,8 @@ wait_for 20 status_is n1 assets_missing 0 || fail "n1 misses assets"
 ISSUED=$(plan_issued n1)
 
 # Watch what serve publishes from now on (-R: not the retained plans).
-spawn plansub mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -v -R -t 'cx/v1/plan/+'
-wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $BROKER_PORT -t cx/v1/plan/probe -m probe &&
+spawn plansub mosquitto_sub $MQ -q 1 -v -R -t 'cx/v1/plan/+'
+wait_for 10 sh -c "mosquitto_pub $MQ -t cx/v1/plan/probe -m probe &&
 	grep -q '^cx/v1/plan/probe probe' '$T/plansub.log'" || fail "mosquitto_sub does not subscribe"
 
 # Ping for 10 s; 2 s in, the deeply nested file lands.

@@ -15,7 +15,7 @@ need mosquitto_sub
 
 # held TOPIC FILE: the broker's retained message on TOPIC, into FILE.
 held() {
-	mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -t "$1" -C 1 -W 2 -N > "$2" 2>/dev/null
+	mosquitto_sub $MQ -t "$1" -C 1 -W 2 -N > "$2" 2>/dev/null
 	return 0
 }
 # asset_ok SHA: the broker holds the asset SHA intact.

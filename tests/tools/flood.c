@@ -33,6 +33,7 @@
 #include "cxtime.h"
 #include "envelope.h"
 #include "hash.h"
+#include "mqauth.h"
 #include "receipt.h"
 #include "status.h"
 
@@ -126,12 +127,18 @@ static void report(const char *name, struct track *t)
 	       (double)v[n - 1] / 1000.0);
 }
 
+static struct mqauth auth;
+
 static struct mosquitto *session(const char *host, int port, const char *id)
 {
 	struct mosquitto *m = mosquitto_new(id, true, NULL);
 
 	if (!m)
 		return NULL;
+	if (mqauth_apply(&auth, m, NULL) < 0) {
+		mosquitto_destroy(m);
+		return NULL;
+	}
 	mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_max_inflight_messages_set(m, 0);
@@ -218,7 +225,7 @@ static void sleep_until(int64_t mono_us)
 static void usage(void)
 {
 	fprintf(stderr, "Usage: flood -p PORT [-h HOST] [-r RATE] [-s SECS] [--probe NODE KEYFILE] "
-			"[--seq N] [--watch NODE]\n");
+			"[--seq N] [--watch NODE]\n" MQAUTH_USAGE);
 }
 
 int main(int argc, char **argv)
@@ -227,7 +234,7 @@ int main(int argc, char **argv)
 		{ "host", required_argument, NULL, 'h' }, { "port", required_argument, NULL, 'p' },
 		{ "rate", required_argument, NULL, 'r' }, { "secs", required_argument, NULL, 's' },
 		{ "probe", required_argument, NULL, 'P' }, { "watch", required_argument, NULL, 'w' },
-		{ "seq", required_argument, NULL, 'S' },
+		{ "seq", required_argument, NULL, 'S' }, MQAUTH_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct forged pool[POOL];
@@ -254,7 +261,11 @@ int main(int argc, char **argv)
 			break;
 		case 'w': watch_node = optarg; break;
 		case 'S': first_seq = atoll(optarg); break;
-		default: usage(); return 2;
+		default:
+			if (mqauth_opt(&auth, c, optarg))
+				break;
+			usage();
+			return 2;
 		}
 	}
 	if (port <= 0 || rate < 0 || secs <= 0 || first_seq < 1 ||

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mqauth.h"
+
 /*
  * The tape is a sequence of records, integers big-endian:
  *
@@ -57,7 +59,7 @@ static void usage(FILE *f)
 		"  -n, --count N      record: stop after N messages\n"
 		"  -w, --idle S       record: stop S seconds after the last message\n"
 		"  -l, --lead-ms MS   replay: run this far ahead (default 0)\n"
-		"  -h, --help         this help\n");
+		"  -h, --help         this help\n" MQAUTH_USAGE);
 }
 
 struct rec {
@@ -282,11 +284,12 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "idle", required_argument, NULL, 'w' },
 		{ "lead-ms", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "help", no_argument, NULL, 'h' }, MQAUTH_OPTIONS,
 		{ 0 }
 	};
 	const char *host = "127.0.0.1", *topic = NULL, *out = NULL, *in = NULL, *mode;
 	long port = 0, count = 0, idle_s = 0, lead_ms = 0;
+	struct mqauth auth = { 0 };
 	struct mosquitto *m;
 	struct sigaction sa;
 	char cid[64];
@@ -321,7 +324,11 @@ int main(int argc, char **argv)
 		case 'w': idle_s = v; break;
 		case 'l': lead_ms = v; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (mqauth_opt(&auth, c, optarg))
+				break;
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || !port || !topic || (!strcmp(mode, "record") ? !out : !in)) {
@@ -338,6 +345,11 @@ int main(int argc, char **argv)
 	m = mosquitto_new(cid, true, NULL);
 	if (!m) {
 		fprintf(stderr, "mqtape: %s\n", strerror(errno));
+		mosquitto_lib_cleanup();
+		return 1;
+	}
+	if (mqauth_apply(&auth, m, NULL) < 0) {
+		mosquitto_destroy(m);
 		mosquitto_lib_cleanup();
 		return 1;
 	}

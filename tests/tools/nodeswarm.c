@@ -16,7 +16,9 @@
  *
  * libmosquitto's own loops use select() and stop working past ~300
  * sessions (DESIGN "Testing"): here one epoll loop drives them all through
- * mosquitto_socket() and mosquitto_loop_read/write/misc(). */
+ * mosquitto_socket() and mosquitto_loop_read/write/misc(). A session that
+ * is lost (the broker restarted) reconnects, 50 per turn; once all are
+ * subscribed again it prints "ready N again at MS" (wall clock). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -34,6 +36,7 @@
 #include "cxtime.h"
 #include "envelope.h"
 #include "hash.h"
+#include "mqauth.h"
 #include "receipt.h"
 #include "status.h"
 
@@ -56,6 +59,8 @@ struct sim {
 	int64_t nstatus;
 	int fd;
 	bool connected, ready;
+	bool down;                  /* lost; reconnecting from next_try_us */
+	int64_t next_try_us;
 	int subacks;
 	uint64_t seq;
 	char seen[MAX_SEEN][ALERT_ID_MAX + 1];
@@ -308,7 +313,7 @@ static void usage(FILE *f)
 		   "Run N simulated nodes P0001..PN (default 1000, sim-) in village CODE with tag\n"
 		   "T, trusting the base64 Ed25519 key PUBKEY. Prints \"ready N\" once every\n"
 		   "session is subscribed; on SIGINT/SIGTERM prints its counters and exits.\n"
-		   "--print-keys prints \"NODE KEY\" per node, for `cunxiang enrol --file`.\n");
+		   "--print-keys prints \"NODE KEY\" per node, for `cunxiang enrol --file`.\n" MQAUTH_USAGE);
 }
 
 int main(int argc, char **argv)
@@ -318,11 +323,14 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' }, { "nodes", required_argument, NULL, 'n' },
 		{ "prefix", required_argument, NULL, 'P' }, { "area", required_argument, NULL, 'a' },
 		{ "tag", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'H' },
-		{ "print-keys", no_argument, NULL, 'K' },
+		{ "print-keys", no_argument, NULL, 'K' }, MQAUTH_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *prefix = "sim-", *pub = NULL;
-	int port = 0, c, ep, next = 0;
+	struct mqauth auth = { 0 };
+	int port = 0, c, ep, next = 0, rr = 0;
+	uint64_t nlost = 0;
+	bool said_ready = false;
 	bool print_keys = false;
 	int64_t last_misc = 0, last_tick = 0;
 	struct epoll_event evs[256];
@@ -341,7 +349,11 @@ int main(int argc, char **argv)
 			break;
 		case 'H': usage(stdout); return 0;
 		case 'K': print_keys = true; break;
-		default: usage(stderr); return 2;
+		default:
+			if (mqauth_opt(&auth, c, optarg))
+				break;
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!nsims)
@@ -399,6 +411,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "nodeswarm: out of memory\n");
 				return 1;
 			}
+			if (mqauth_apply(&auth, s->m, s->id) < 0)
+				return 1;
 			mosquitto_int_option(s->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 			mosquitto_int_option(s->m, MOSQ_OPT_TCP_NODELAY, 1);
 			mosquitto_connect_callback_set(s->m, on_connect);
@@ -424,13 +438,41 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			struct sim *s = evs[i].data.ptr;
 
-			if (mosquitto_loop_read(s->m, 1) != MOSQ_ERR_SUCCESS && !stop) {
-				fprintf(stderr, "nodeswarm: %s: connection lost\n", s->id);
+			if (!s->down && mosquitto_loop_read(s->m, 1) != MOSQ_ERR_SUCCESS && !stop) {
+				if (!nlost++)
+					fprintf(stderr, "nodeswarm: %s: connection lost; reconnecting\n",
+						s->id);
 				epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
 				s->connected = false;
+				s->down = true;
+				s->next_try_us = cx_mono_us() + 100000;
+				if (s->ready)
+					nready--;
+				s->ready = false;
+				s->subacks = 0;
+				said_ready = false;
 			}
 		}
 		now = cx_mono_us();
+		/* Reconnect lost sessions, 50 per turn, each at most every 200 ms. */
+		for (int i = 0, k = 0; i < next && k < 50; i++) {
+			struct sim *s = &sims[(i + rr) % next];
+			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+			if (!s->down || s->next_try_us > now)
+				continue;
+			k++;
+			s->next_try_us = now + 200000;
+			if (mosquitto_reconnect(s->m) != MOSQ_ERR_SUCCESS)
+				continue;
+			s->fd = mosquitto_socket(s->m);
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+				fprintf(stderr, "nodeswarm: epoll: %s\n", strerror(errno));
+				return 1;
+			}
+			s->down = false;
+		}
+		rr = next ? (rr + 50) % next : 0;
 		if (now - last_tick >= 20000) {
 			int64_t wall = cx_now_ms();
 
@@ -439,17 +481,23 @@ int main(int argc, char **argv)
 			last_tick = now;
 		}
 		for (int i = 0; i < next; i++)
-			if (mosquitto_want_write(sims[i].m))
+			if (!sims[i].down && mosquitto_want_write(sims[i].m))
 				mosquitto_loop_write(sims[i].m, 1);
 		if (now - last_misc >= 1000000) {
 			for (int i = 0; i < next; i++)
-				mosquitto_loop_misc(sims[i].m);
+				if (!sims[i].down)
+					mosquitto_loop_misc(sims[i].m);
 			last_misc = now;
 		}
-		if (nready == nsims) {
-			printf("ready %d\n", nsims);
+		if (nready == nsims && !said_ready) {
+			if (nlost)
+				printf("ready %d again at %" PRId64 " (%" PRIu64 " sessions were lost)\n",
+				       nsims, cx_now_ms(), nlost);
+			else
+				printf("ready %d\n", nsims);
 			fflush(stdout);
-			nready++; /* once */
+			said_ready = true;
+			nlost = 0;
 		}
 	}
 	printf("alerts %" PRIu64 ", accepted %" PRIu64 ", started %" PRIu64 ", completed %" PRIu64
