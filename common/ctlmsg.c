@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ctlmsg.c -- the small messages of cx/v1: ack, ping, pong, command, want */
+/* ctlmsg.c -- the small messages of cx/v1: ack, ping, pong, command, want, keys */
 #include "ctlmsg.h"
 
 #include "hash.h"
@@ -218,6 +218,72 @@ int ctl_want_parse(const char *json, size_t len, const char *topic_node, struct 
 		w->nassets = n;
 	}
 	free(v);
+	json_decref(o);
+	return r;
+}
+
+/* ---- keys ---- */
+
+int ctl_keys_sign(const struct ctl_keys *k, const unsigned char sk[ENV_SK_BYTES], char **msg,
+		  size_t *len)
+{
+	char b64[ENV_PK_B64_LEN + 1];
+	json_t *a;
+
+	if (k->nkeys < 1 || k->nkeys > CTL_KEYS_MAX ||
+	    k->issued_ms < WIRE_MIN_INSTANT_MS || k->issued_ms > WIRE_MAX_INSTANT_MS)
+		return -EINVAL;
+	for (size_t i = 0; i < k->nkeys; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(k->keys[i].pk, k->keys[j].pk, ENV_PK_BYTES))
+				return -EINVAL;
+	a = json_array();
+	for (size_t i = 0; a && i < k->nkeys; i++) {
+		env_key_to_base64(k->keys[i].pk, b64);
+		if (json_array_append_new(a, json_string(b64)) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (!a)
+		return -ENOMEM;
+	return sign_new(json_pack("{sssIso}", "type", "keys", "issued_ms",
+				  (json_int_t)k->issued_ms, "keys", a),
+			sk, msg, len);
+}
+
+int ctl_keys_parse(const char *json, size_t len, struct ctl_keys *k, char *err, size_t errlen)
+{
+	struct wire_err e = { err, errlen };
+	json_t *o, *a, *v;
+	size_t i;
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = open_msg(json, len, "keys", NULL, NULL, &o, &e)) < 0)
+		return r;
+	if ((r = wire_int(&e, o, NULL, "issued_ms", WIRE_MIN_INSTANT_MS, WIRE_MAX_INSTANT_MS,
+			  true, &k->issued_ms)) < 0)
+		goto out;
+	a = json_object_get(o, "keys");
+	if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > CTL_KEYS_MAX) {
+		r = wire_fail(&e, "keys: not a list of 1 to %d keys", CTL_KEYS_MAX);
+		goto out;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || env_key_from_base64(json_string_value(v), &k->keys[i]) < 0) {
+			r = wire_fail(&e, "keys[%zu]: not a base64 Ed25519 public key", i);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(k->keys[i].pk, k->keys[j].pk, ENV_PK_BYTES)) {
+				r = wire_fail(&e, "keys[%zu]: key %s is listed twice", i,
+					      k->keys[i].id);
+				goto out;
+			}
+		k->nkeys = i + 1;
+	}
+out:
 	json_decref(o);
 	return r;
 }

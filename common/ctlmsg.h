@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ctlmsg.h -- the small messages of cx/v1: ack, ping, pong, command, want */
+/* ctlmsg.h -- the small messages of cx/v1: ack, ping, pong, command, want, keys */
 #pragma once
 
 #include <stdbool.h>
@@ -29,9 +29,18 @@
  *        "assets":["9f2c..."]}
  *       the pole lacks its plan or these assets (absent on the broker, or
  *       what the broker held was not what the controller published).
+ * keys  controller -> cx/v1/keys, QoS 1, retained, signed by a key the
+ *       poles trust now (`cunxiang trust`):
+ *       {"type":"keys","issued_ms":...,"keys":["BASE64",...]}
+ *       From now on the poles trust exactly these controller keys (1 to
+ *       CTL_KEYS_MAX, no key twice), in place of their node.yaml's
+ *       trusted_keys; a pole takes it only when issued_ms is later than
+ *       that of the keys message it holds (README, "Rotating the
+ *       controller's key").
  */
 
 #define CTL_WANT_MAX_ASSETS 16
+#define CTL_KEYS_MAX        16
 
 struct ctl_ack {
 	char node[WIRE_NODE_MAX + 1];
@@ -50,6 +59,12 @@ struct ctl_cmd_msg {
 	char node[WIRE_NODE_MAX + 1];
 	int64_t issued_ms;
 	enum ctl_cmd cmd;
+};
+
+struct ctl_keys {
+	int64_t issued_ms;
+	size_t nkeys;                  /* 1..CTL_KEYS_MAX */
+	struct env_key keys[CTL_KEYS_MAX];
 };
 
 struct ctl_want {
@@ -89,3 +104,8 @@ int ctl_want_sign(const struct ctl_want *w, const unsigned char sk[ENV_SK_BYTES]
 		  size_t *len);
 int ctl_want_parse(const char *json, size_t len, const char *topic_node, struct ctl_want *w,
 		   char *err, size_t errlen);
+
+/* (keys name no node: there is no TOPIC_NODE) */
+int ctl_keys_sign(const struct ctl_keys *k, const unsigned char sk[ENV_SK_BYTES], char **msg,
+		  size_t *len);
+int ctl_keys_parse(const char *json, size_t len, struct ctl_keys *k, char *err, size_t errlen);

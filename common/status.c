@@ -9,9 +9,10 @@ static const char *const states[] = { "idle", "playing", "fault", "offline", NUL
 static const char *const disks[] = { "ok", "full", NULL };
 static const char *const plans[] = { "none", "current", "expired", NULL };
 
-static const char *const nums[8] = {
+#define NUMS 9
+static const char *const nums[NUMS] = {
 	"plan_issued_ms", "assets_missing", "volume", "clock_offset_us",
-	"spool", "rejected", "xruns", "uptime_s",
+	"spool", "rejected", "xruns", "uptime_s", "keys_ms",
 };
 
 const char *status_state_name(enum status_state s)
@@ -28,13 +29,14 @@ void status_init(struct status *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->plan_issued_ms = s->assets_missing = s->volume = s->clock_offset_us = WIRE_NONE;
-	s->spool = s->rejected = s->xruns = s->uptime_s = WIRE_NONE;
+	s->spool = s->rejected = s->xruns = s->uptime_s = s->keys_ms = WIRE_NONE;
 }
 
 static int64_t *num(struct status *s, int i)
 {
-	int64_t *v[8] = { &s->plan_issued_ms, &s->assets_missing, &s->volume,
-			  &s->clock_offset_us, &s->spool, &s->rejected, &s->xruns, &s->uptime_s };
+	int64_t *v[NUMS] = { &s->plan_issued_ms, &s->assets_missing, &s->volume,
+			     &s->clock_offset_us, &s->spool, &s->rejected, &s->xruns, &s->uptime_s,
+			     &s->keys_ms };
 
 	return v[i];
 }
@@ -76,7 +78,7 @@ int status_sign(const struct status *s, const unsigned char sk[ENV_SK_BYTES], ch
 		json_object_set_new(o, "plan", json_string(plans[s->plan - 1]));
 	if (s->disk != STATUS_DISK_UNKNOWN)
 		json_object_set_new(o, "disk", json_string(disks[s->disk - 1]));
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < NUMS; i++)
 		if (*num((struct status *)s, i) != WIRE_NONE)
 			json_object_set_new(o, nums[i], json_integer(*num((struct status *)s, i)));
 	if (s->state != STATUS_OFFLINE) {
@@ -125,7 +127,7 @@ int status_parse(const char *json, size_t len, const char *topic_node, struct st
 	if ((rc = wire_enum(&e, o, NULL, "disk", disks, false, &v)) < 0)
 		goto out;
 	s->disk = (enum status_disk)(v + 1);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < NUMS; i++) {
 		int64_t min, max;
 
 		num_range(i, &min, &max);

@@ -14,7 +14,7 @@
  * {"type":"status","node":"yn-01","boot":12,"n":40,"state":"idle",
  *  "plan_issued_ms":...,"plan":"current","playing":null,"assets_missing":0,
  *  "volume":80,"clock_offset_us":-212,"spool":0,"disk":"ok","rejected":0,
- *  "xruns":0,"fault":null,"uptime_s":...,"version":"0.1.0"}
+ *  "xruns":0,"fault":null,"uptime_s":...,"keys_ms":...,"version":"0.1.0"}
  *
  * Freshness, so that a status recorded off the broker cannot be replayed to
  * make a dead pole look alive: BOOT counts the pole's starts (kept in its
@@ -42,6 +42,7 @@ struct status {
 	/* WIRE_NONE when absent or null */
 	int64_t plan_issued_ms, assets_missing, volume, clock_offset_us, spool, rejected,
 		xruns, uptime_s;
+	int64_t keys_ms;              /* issued_ms of the keys message in force (cx/v1/keys) */
 	char playing[161];            /* "" none */
 	char fault[STATUS_FAULT_MAX + 1];
 	char version[STATUS_VERSION_MAX + 1];

@@ -60,8 +60,8 @@ static bool arg_ok(enum arg_rule rule, const char *arg)
 
 int wire_topic(enum wire_topic t, const char *arg, char out[WIRE_TOPIC_MAX])
 {
-	if (t == WIRE_T_ALERT) {
-		snprintf(out, WIRE_TOPIC_MAX, PREFIX "alert");
+	if (t == WIRE_T_ALERT || t == WIRE_T_KEYS) {
+		snprintf(out, WIRE_TOPIC_MAX, PREFIX "%s", t == WIRE_T_ALERT ? "alert" : "keys");
 		return 0;
 	}
 	if (t == WIRE_T_PING || t == WIRE_T_PONG) {
@@ -93,6 +93,8 @@ enum wire_topic wire_topic_parse(const char *topic, char arg[WIRE_ARG_MAX + 1])
 	p = topic + strlen(PREFIX);
 	if (!strcmp(p, "alert"))
 		return WIRE_T_ALERT;
+	if (!strcmp(p, "keys"))
+		return WIRE_T_KEYS;
 	if (!strncmp(p, "time/", 5)) {
 		p += 5;
 		slash = strchr(p, '/');

@@ -44,6 +44,7 @@ enum wire_topic {
 	WIRE_T_PING,        /* cx/v1/time/NODE/ping  node -> controller, QoS 0 */
 	WIRE_T_PONG,        /* cx/v1/time/NODE/pong  controller -> node, QoS 0 */
 	WIRE_T_WANT,        /* cx/v1/want/NODE       node -> controller: resend a plan or assets */
+	WIRE_T_KEYS,        /* cx/v1/keys            controller -> all nodes, retained: keys to trust */
 };
 
 /* Subscription filters. */
@@ -60,7 +61,7 @@ bool wire_node_id_ok(const char *s);
 bool wire_node_id_okn(const char *s, size_t n);
 
 /* The topic of kind T about ARG (a node id, an asset's lower-case hex
- * SHA-256, a live stream name; ignored for WIRE_T_ALERT) into OUT.
+ * SHA-256, a live stream name; ignored for WIRE_T_ALERT and WIRE_T_KEYS) into OUT.
  * \retval 0 / -EINVAL (T unknown, ARG not valid for T) */
 int wire_topic(enum wire_topic t, const char *arg, char out[WIRE_TOPIC_MAX]);
 

@@ -822,7 +822,8 @@ out:
 	return r;
 }
 
-/* deploy/mosquitto/cunxiang.acl's patterns, spelled out for one node. */
+/* What a pole may read and write, spelled out for one node (no patterns:
+ * a user not in the ACL has no rights at all). */
 static const struct {
 	const char *access, *before;
 	bool node;
@@ -832,6 +833,7 @@ static const struct {
 	{ "read", "cx/v1/asset/+", false, "" },
 	{ "read", "cx/v1/alert", false, "" },
 	{ "read", "cx/v1/live/+", false, "" },
+	{ "read", "cx/v1/keys", false, "" },
 	{ "read", "cx/v1/cmd/", true, "" },
 	{ "read", "cx/v1/ack/", true, "" },
 	{ "read", "cx/v1/time/", true, "/pong" },

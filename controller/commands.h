@@ -19,4 +19,5 @@ int cmd_plan(int argc, char **argv);
 int cmd_provision(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
 int cmd_tts(int argc, char **argv);

@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "keygen",  cmd_keygen,  "make an Ed25519 key pair for signing" },
 	{ "enrol",   cmd_enrol,   "register the key a pole signs its receipts with" },
 	{ "provision", cmd_provision, "TLS, broker accounts, ACL and pole bundles from the fleet" },
+	{ "trust",   cmd_trust,   "change the controller keys the poles trust (key rotation)" },
 	{ "serve",   cmd_serve,   "publish plans, ingest receipts, track nodes" },
 	{ "alert",   cmd_alert,   "put an alert on the air now and show who started it" },
 	{ "cancel",  cmd_cancel,  "take an alert off the air" },

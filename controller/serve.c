@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +222,26 @@ static int publish_plan(struct serve *s, const char *node, json_t *plan)
 	return r;
 }
 
-/* Sign and publish the plans whose content changed since the store last saw
- * them; issued_ms grows strictly so nodes take the newest. */
+/* What the store keeps of a plan it published: the SHA-256 of its content
+ * (BODY) and of the id of the key that signs it, so that a new signing_key
+ * (README, "Rotating the controller's key") publishes every plan again. */
+static void plan_sha(const struct serve *s, const char *body, size_t len,
+		     char sha[CX_SHA256_HEX])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)body, len);
+	crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)s->pubr.key.id, ENV_KEYID_LEN);
+	crypto_hash_sha256_final(&st, h);
+	cx_hex(h, sizeof(h), sha);
+}
+
+/* Sign and publish the plans whose content or signing key changed since
+ * the store last saw them; issued_ms grows strictly so nodes take the
+ * newest. */
 static int publish_plans(struct serve *s, const struct schedule *m, const struct compile *c)
 {
 	size_t n = compile_node_count(c), changed = 0;
@@ -240,7 +259,7 @@ static int publish_plans(struct serve *s, const struct schedule *m, const struct
 			return -ENOMEM;
 		while (len > 0 && body[len - 1] == '\n')
 			body[--len] = '\0';
-		cx_sha256_hex(body, len, sha);
+		plan_sha(s, body, len, sha);
 		if (store_published_get(s->store, node, &last_issued, last_sha) == 0 &&
 		    !strcmp(sha, last_sha)) {
 			free(body);

@@ -292,7 +292,8 @@ static const char *const sql[S__COUNT] = {
 		" + (SELECT count(*) FROM receipts_lost l WHERE l.node = ids.id AND l.seq > a.through),"
 		" st.disk, (SELECT count(*) FROM receipts_lost l WHERE l.node = ids.id) + COALESCE(a.skipped, 0),"
 		" (SELECT key_id FROM node_keys k WHERE k.node = ids.id AND k.retired_ms IS NULL"
-		"  ORDER BY epoch DESC LIMIT 1)"
+		"  ORDER BY epoch DESC LIMIT 1),"
+		" json_extract(st.json, '$.keys_ms')"
 		" FROM ids LEFT JOIN nodes n ON n.id = ids.id LEFT JOIN status st ON st.node = ids.id"
 		" LEFT JOIN published p ON p.node = ids.id LEFT JOIN ack_state a ON a.node = ids.id"
 		" ORDER BY ids.id",
@@ -1968,6 +1969,7 @@ int store_nodes(struct store *s, struct store_node **out, size_t *n)
 		column_copy(st, 21, x->disk, sizeof(x->disk));
 		x->lost = sqlite3_column_int64(st, 22);
 		column_copy(st, 23, x->key_id, sizeof(x->key_id));
+		x->keys_ms = column_opt(st, 24);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = dberr(s, "nodes", rc);

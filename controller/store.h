@@ -289,6 +289,8 @@ struct store_node {
 	char disk[8];              /* "ok", "full", "" unknown */
 	int64_t lost;              /* receipts the pole reported lost, or dropped */
 	char key_id[ENV_KEYID_LEN + 1]; /* "" not enrolled */
+	int64_t keys_ms;           /* the keys message it trusts (`cunxiang trust`);
+				    * STORE_NONE: node.yaml's trusted_keys */
 };
 
 /* Every node of the fleet plus every node that sent a status, by id.

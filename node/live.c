@@ -106,6 +106,24 @@ void live_free(struct live *l)
 	free(l);
 }
 
+int live_set_keys(struct live *l, const struct env_key *keys, size_t nkeys)
+{
+	struct env_key *k;
+
+	if (!keys || !nkeys)
+		return -EINVAL;
+	k = calloc(nkeys, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	memcpy(k, keys, nkeys * sizeof(*k));
+	pthread_mutex_lock(&l->lock);
+	free(l->keys);
+	l->keys = k;
+	l->nkeys = nkeys;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
 void live_set_offset(struct live *l, int64_t offset_us)
 {
 	pthread_mutex_lock(&l->lock);

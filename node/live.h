@@ -82,6 +82,10 @@ void live_free(struct live *l);
 
 /* controller clock = local clock + OFFSET_US (tsync). */
 void live_set_offset(struct live *l, int64_t offset_us);
+
+/* From now on frames verify against KEYS (1..), as the node's trust changed.
+ * \retval 0 / -EINVAL / -ENOMEM (the keys in force stay) */
+int live_set_keys(struct live *l, const struct env_key *keys, size_t nkeys);
 int64_t live_offset(struct live *l);
 
 /* Expect stream NAME, opened at NOW_US, of an alert whose window is

@@ -23,10 +23,12 @@
 #include "sched.h"
 #include "spool.h"
 #include "status.h"
+#include "trust.h"
 #include "tsync.h"
 #include "wire.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -51,6 +53,7 @@
 
 struct node {
 	struct nconf *cf;
+	struct trust trust;          /* the controller keys trusted now */
 	unsigned char sk[ENV_SK_BYTES];  /* the pole's own key: receipts, status, wants */
 	struct env_key pub;
 	struct reserve *reserve;
@@ -83,7 +86,7 @@ struct node {
 	bool state_dirty;
 	char t_plan[TOPIC_MAX], t_alert[TOPIC_MAX], t_cmd[TOPIC_MAX], t_ack[TOPIC_MAX];
 	char t_pong[TOPIC_MAX], t_ping[TOPIC_MAX], t_status[TOPIC_MAX], t_receipt[TOPIC_MAX];
-	char t_want[TOPIC_MAX];
+	char t_want[TOPIC_MAX], t_keys[TOPIC_MAX];
 	/* asset topics we subscribed to because the plan needs them, and since when */
 	char (*wanted)[65];
 	int64_t *wanted_ms;
@@ -232,6 +235,7 @@ static void publish_status(struct node *n, bool force)
 	if (ps.fault)
 		snprintf(st.fault, sizeof(st.fault), "%s", ps.fault_reason);
 	st.uptime_s = (cx_mono_us() - n->started_mono_us) / 1000000;
+	st.keys_ms = n->trust.issued_ms ? n->trust.issued_ms : WIRE_NONE;
 	snprintf(st.version, sizeof(st.version), "%s", CX_VERSION);
 	r = status_sign(&st, n->sk, &msg, &len);
 	if (r < 0)
@@ -321,7 +325,7 @@ static int take_plan(struct node *n, const char *msg, size_t len, bool from_disk
 	char err[200];
 	int r;
 
-	r = env_verify(msg, len, n->cf->keys, n->cf->nkeys, &jl);
+	r = env_verify(msg, len, n->trust.keys, n->trust.nkeys, &jl);
 	if (r < 0) {
 		if (!from_disk) {
 			reject(n, "plan", len ? env_strerror(r) : "empty (the retained plan was cleared)");
@@ -443,7 +447,7 @@ static void on_ack(struct node *n, const struct mq_event *ev)
 	struct ctl_ack a;
 	char err[160];
 	size_t jl;
-	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+	int r = env_verify((const char *)ev->payload, ev->len, n->trust.keys, n->trust.nkeys, &jl);
 
 	if (r < 0) {
 		reject(n, "ack", env_strerror(r));
@@ -467,7 +471,7 @@ static void on_cmd(struct node *n, const struct mq_event *ev)
 	struct ctl_cmd_msg c;
 	char err[160];
 	size_t jl;
-	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+	int r = env_verify((const char *)ev->payload, ev->len, n->trust.keys, n->trust.nkeys, &jl);
 
 	if (r < 0) {
 		reject(n, "command", env_strerror(r));
@@ -492,12 +496,34 @@ static void on_cmd(struct node *n, const struct mq_event *ev)
 	}
 }
 
+/* A keys message: from now on trust the keys it names (README, "Rotating
+ * the controller's key"). The retained one comes again on every connect. */
+static void on_keys(struct node *n, const struct mq_event *ev)
+{
+	char err[200], ids[CTL_KEYS_MAX * (ENV_KEYID_LEN + 1) + 1] = "";
+	int r = trust_take(&n->trust, (const char *)ev->payload, ev->len, err, sizeof(err));
+
+	if (r < 0) {
+		reject(n, "keys", err);
+		return;
+	}
+	if (r == 0)
+		return;
+	for (size_t i = 0; i < n->trust.nkeys; i++)
+		snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s", i ? " " : "",
+			 n->trust.keys[i].id);
+	live_set_keys(n->live, n->trust.keys, n->trust.nkeys);
+	n->status_dirty = true;
+	log_info("now trusting the controller keys %s (keys message of %lld)", ids,
+		 (long long)n->trust.issued_ms);
+}
+
 static void on_pong(struct node *n, const struct mq_event *ev)
 {
 	struct ctl_pong p;
 	char err[160];
 	size_t jl;
-	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+	int r = env_verify((const char *)ev->payload, ev->len, n->trust.keys, n->trust.nkeys, &jl);
 
 	if (r < 0)
 		reject(n, "time pong", env_strerror(r));
@@ -713,7 +739,7 @@ static void on_alert(struct node *n, const struct mq_event *ev)
 	size_t jl;
 	bool *b;
 	char err[200];
-	int r = env_verify((const char *)ev->payload, ev->len, n->cf->keys, n->cf->nkeys, &jl);
+	int r = env_verify((const char *)ev->payload, ev->len, n->trust.keys, n->trust.nkeys, &jl);
 
 	if (r < 0) {
 		reject(n, "alert", env_strerror(r));
@@ -797,6 +823,8 @@ static void on_message(struct node *n, const struct mq_event *ev)
 		on_alert(n, ev);
 	} else if (!strcmp(t, n->t_cmd)) {
 		on_cmd(n, ev);
+	} else if (!strcmp(t, n->t_keys)) {
+		on_keys(n, ev);
 	} else {
 		char arg[WIRE_ARG_MAX + 1];
 		enum wire_topic k = wire_topic_parse(t, arg);
@@ -1050,11 +1078,11 @@ static int setup(struct node *n, const char *config)
 {
 	struct diag *d = diag_new();
 	struct player_cfg pc;
-	const char *subs[6];
+	const char *subs[7];
 	struct spool_signer sig;
 	struct mq_cfg mc;
 	char *rpath;
-	char cid[64];
+	char cid[64], why[PATH_MAX + 300];
 	int r;
 
 	n->cf = nconf_load(config, d);
@@ -1072,7 +1100,8 @@ static int setup(struct node *n, const char *config)
 	    wire_topic(WIRE_T_PING, n->cf->id, n->t_ping) < 0 ||
 	    wire_topic(WIRE_T_STATUS, n->cf->id, n->t_status) < 0 ||
 	    wire_topic(WIRE_T_RECEIPT, n->cf->id, n->t_receipt) < 0 ||
-	    wire_topic(WIRE_T_WANT, n->cf->id, n->t_want) < 0)
+	    wire_topic(WIRE_T_WANT, n->cf->id, n->t_want) < 0 ||
+	    wire_topic(WIRE_T_KEYS, NULL, n->t_keys) < 0)
 		return -EINVAL;
 	if ((r = load_key(n)) < 0)
 		return r;
@@ -1084,6 +1113,14 @@ static int setup(struct node *n, const char *config)
 	}
 	if (cache_removed(n->cache))
 		log_warn("removed %zu corrupt assets from the cache", cache_removed(n->cache));
+	r = trust_open(&n->trust, n->cf->state_dir, n->cf->keys, n->cf->nkeys, why, sizeof(why));
+	if (r < 0)
+		return r;
+	if (why[0])
+		log_warn("%s", why);
+	if (r == 1)
+		log_info("trusting the controller keys of the keys message of %lld (%zu keys)",
+			 (long long)n->trust.issued_ms, n->trust.nkeys);
 	rpath = fio_join(n->cf->state_dir, RESERVE_FILE);
 	n->reserve = rpath ? reserve_open(rpath, 0) : NULL;
 	if (!n->reserve)
@@ -1122,7 +1159,7 @@ static int setup(struct node *n, const char *config)
 		log_err("cannot start the player: %s", strerror(errno));
 		return -errno;
 	}
-	n->live = live_new(n->cf->keys, n->cf->nkeys, n->cf->latency_ms);
+	n->live = live_new(n->trust.keys, n->trust.nkeys, n->cf->latency_ms);
 	if (!n->live)
 		return -ENOMEM;
 	restore(n);
@@ -1137,6 +1174,7 @@ static int setup(struct node *n, const char *config)
 	subs[3] = n->t_ack;
 	subs[4] = n->t_pong;
 	subs[5] = WIRE_SUB_LIVE;
+	subs[6] = n->t_keys;
 	snprintf(cid, sizeof(cid), "cx-node-%s", n->cf->id);
 	mc = (struct mq_cfg){
 		.client_id = cid, .host = n->cf->host, .port = n->cf->port,
@@ -1146,7 +1184,7 @@ static int setup(struct node *n, const char *config)
 		.max_packet = ASSET_MAX_BYTES + 65536, .keepalive_s = 30,
 		.will_topic = n->t_status, .will_payload = n->offline_msg,
 		.will_len = n->offline_len, .will_retain = true,
-		.subs = subs, .nsubs = 6, .sub_qos = 1,
+		.subs = subs, .nsubs = 7, .sub_qos = 1,
 		.direct = direct_live, .direct_ud = n,
 	};
 	n->mq = mq_new(&mc);
@@ -1185,6 +1223,7 @@ static void teardown(struct node *n)
 	free(n->alert_added);
 	seen_free(n->seen);
 	sodium_memzero(n->sk, sizeof(n->sk));
+	trust_close(&n->trust);
 	nconf_free(n->cf);
 }
 

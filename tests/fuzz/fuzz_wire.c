@@ -188,6 +188,26 @@ static void want(const char *json, size_t len)
 	same(m1, l1, m2, l2);
 }
 
+static void keys(const char *json, size_t len)
+{
+	struct ctl_keys k, k2;
+	char err[256] = "", *m1, *m2;
+	size_t l1, l2, jl;
+	int rc = ctl_keys_parse(json, len, &k, err, sizeof(err));
+
+	if (rc < 0) {
+		failed(rc, err);
+		return;
+	}
+	if (k.nkeys < 1 || k.nkeys > CTL_KEYS_MAX || ctl_keys_sign(&k, sk, &m1, &l1) != 0)
+		abort();
+	verified(m1, l1, &jl);
+	if (ctl_keys_parse(m1, jl, &k2, err, sizeof(err)) != 0 ||
+	    ctl_keys_sign(&k2, sk, &m2, &l2) != 0)
+		abort();
+	same(m1, l1, m2, l2);
+}
+
 static void ping(const char *json, size_t len)
 {
 	char err[256] = "", *m;
@@ -244,6 +264,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pong(json, size);
 	cmd(json, size);
 	want(json, size);
+	keys(json, size);
 	ping(json, size);
 	alert(json, size);
 	return 0;

@@ -99,7 +99,7 @@ done
 $ready || fail "the controller's watcher did not start"
 i=0
 for t in cx/v1/receipt/n2 cx/v1/status/n2 cx/v1/alert cx/v1/plan/n1 cx/v1/asset/x \
-	cx/v1/time/n2/ping cx/v1/want/n2; do
+	cx/v1/time/n2/ping cx/v1/want/n2 cx/v1/keys; do
 	i=$((i + 1))
 	as n1 mosquitto_pub -V mqttv5 -q 1 -t "$t" -m "forged-$i" -d > "$T/forge-$i.out" 2>&1 ||
 		fail "publishing on $t: $(cat "$T/forge-$i.out")"
@@ -113,17 +113,19 @@ as n1 mosquitto_pub -V mqttv5 -q 1 -t cx/v1/receipt/n1 -m legit -d > "$T/legit.o
 grep -q 'received PUBACK (Mid: 1, RC:0)' "$T/legit.out" || fail "n1's receipt: $(cat "$T/legit.out")"
 wait_for 10 grep -q '^cx/v1/receipt/n1 legit$' "$T/watch.log" || fail "n1's receipt did not arrive"
 ! grep -q forged "$T/watch.log" || fail "a forged message arrived: $(grep forged "$T/watch.log")"
-echo "n1: PUBACK 135 on others' receipt, status, ping, want and on alert, plan, asset;"
+echo "n1: PUBACK 135 on others' receipt, status, ping, want and on alert, plan, asset, keys;"
 echo "    nothing of it (nor a 3.1.1 publish on n2's receipts) delivered; its own receipt delivered"
 
-sub snoop n1 -V mqttv5 -i n1-snoop -t cx/v1/plan/n2 -t cx/v1/plan/n1 -v -d
+sub snoop n1 -V mqttv5 -i n1-snoop -t cx/v1/plan/n2 -t cx/v1/plan/n1 -t cx/v1/keys -v -d
 wait_for 10 grep -q 'received SUBACK' "$T/snoop.log" || fail "n1's subscriber did not start"
 as controller mosquitto_pub -q 1 -t cx/v1/plan/n2 -m plan-for-n2
 as controller mosquitto_pub -q 1 -t cx/v1/plan/n1 -m plan-for-n1
+as controller mosquitto_pub -q 1 -t cx/v1/keys -m keys-for-all
 wait_for 10 grep -q '^cx/v1/plan/n1 plan-for-n1$' "$T/snoop.log" || fail "n1 did not get its own plan"
+wait_for 10 grep -q '^cx/v1/keys keys-for-all$' "$T/snoop.log" || fail "n1 did not get the keys message"
 ! grep -q plan-for-n2 "$T/snoop.log" || fail "n1 received n2's plan"
 stop_proc snoop
-echo "n1: gets its own plan, not n2's"
+echo "n1: gets its own plan and the keys message, not n2's plan"
 
 # ---- a second run changes nothing ----
 tree_sums > "$T/sums1"
