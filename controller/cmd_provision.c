@@ -457,12 +457,13 @@ static int prepare_dir(struct prov *p)
 /* mqtts://HOST:8883 of the first name. */
 static void broker_url(struct prov *p)
 {
-	const char *e = p->sans[0];
+	const char *e = p->sans[0], *v = strchr(e, ':');  /* "IP:..." or "DNS:..." */
 
-	if (!strncmp(e, "IP:", 3) && strchr(e + 3, ':'))
-		snprintf(p->url, sizeof(p->url), "mqtts://[%s]:%d", e + 3, BROKER_PORT);
+	v = v ? v + 1 : e;
+	if (!strncmp(e, "IP:", 3) && strchr(v, ':'))
+		snprintf(p->url, sizeof(p->url), "mqtts://[%s]:%d", v, BROKER_PORT);
 	else
-		snprintf(p->url, sizeof(p->url), "mqtts://%s:%d", strchr(e, ':') + 1, BROKER_PORT);
+		snprintf(p->url, sizeof(p->url), "mqtts://%s:%d", v, BROKER_PORT);
 }
 
 /* The names of the broker's certificate: the --broker-host names, then
@@ -723,7 +724,7 @@ static int revoke_gone(struct prov *p)
 		n++;
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && n)
 		qsort(gone, n, sizeof(*gone), cmp_str);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = revoke_one(p, gone[i]);
