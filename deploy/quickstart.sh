@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # quickstart.sh -- a whole township on this machine: a private mosquitto on a
-# free loopback port, `cunxiang serve` on the example in schedules/, one
+# free loopback port (TLS only, per-pole accounts from `cunxiang provision`), `cunxiang serve` on the example in schedules/, one
 # `cunxiang-node` per pole of the first village, and a one-off broadcast a
 # minute from now, so you can hear (sound card) or see (recordings of
 # PulseAudio null sinks) it play.
@@ -79,31 +79,46 @@ vname=$(awk '/^[[:space:]]*- code:/ { n++ } n == 1 && /^[[:space:]]*name:/ { pri
 nodes=$(awk '/^[[:space:]]*- code:/ { n++ } n == 1 && /- id:/ { print $3 }' "$Q/schedules/fleet.yaml")
 [ -n "$village" ] && [ -n "$nodes" ] || die "cannot find the first village in fleet.yaml"
 
-# ---- keys, broker, controller ----
+# ---- keys, credentials, broker, controller ----
+# As a township does it (README, "Deploying a township"): `cunxiang
+# provision` makes the CA, the broker's certificate, password file and ACL,
+# and one bundle per pole; the broker listens with TLS only, on loopback,
+# and lets nobody in without an account.
 [ -f "$Q/keys/signing.key" ] || "$CX" keygen -o "$Q/keys" >/dev/null
+# A store from before the poles' keys came from their bundles enrols other keys.
+[ -d "$Q/township" ] || rm -rf "$Q/data" "$Q/nodes"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$Q/broker/mosquitto.conf" <<EOF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $Q/broker/
-max_queued_messages 100000
-message_size_limit 0
-log_dest stderr
-EOF
-spawn mosquitto mosquitto -c "$Q/broker/mosquitto.conf"
-wait_for 10 mosquitto_pub -h 127.0.0.1 -p "$port" -t cx/quickstart -m up ||
-	die "mosquitto did not start; see $Q/logs/mosquitto.log"
-
 mkdir -p "$Q/data"
 cat > "$Q/controller.yaml" <<EOF
-broker: mqtt://127.0.0.1:$port
+broker: mqtts://127.0.0.1:$port
 signing_key: keys/signing.key
 schedules: schedules
 voices: $root/voices
 data_dir: data
 horizon_days: 2
 EOF
+"$CX" provision -c "$Q/controller.yaml" -o "$Q/township" --broker-host 127.0.0.1 \
+	> "$Q/logs/provision.log" 2>&1 || {
+	cat "$Q/logs/provision.log" >&2; die "cannot provision the township"; }
+# The controller's account, as township/controller/README says.
+cat >> "$Q/controller.yaml" <<EOF
+username: controller
+password_file: township/controller/password
+ca_file: township/controller/ca.crt
+EOF
+# Provision's broker configuration, on this port and with its state here.
+{
+	sed "s/^listener 8883\$/listener $port 127.0.0.1/" "$Q/township/broker/mosquitto.conf"
+	printf 'user %s\npersistence_location %s/\npid_file %s/mosquitto.pid\nlog_dest stderr\n' \
+		"$(id -un)" "$Q/broker" "$Q/broker"
+} > "$Q/broker/mosquitto.conf"
+grep -q "^listener $port 127.0.0.1\$" "$Q/broker/mosquitto.conf" ||
+	die "no TLS listener in $Q/township/broker/mosquitto.conf"
+spawn mosquitto mosquitto -c "$Q/broker/mosquitto.conf"
+wait_for 10 mosquitto_sub -h 127.0.0.1 -p "$port" --cafile "$Q/township/ca/ca.crt" \
+	-u controller -P "$(cat "$Q/township/controller/password")" -t cx/v1/ready -E ||
+	die "mosquitto did not start; see $Q/logs/mosquitto.log"
+
 spawn serve "$CX" serve -c "$Q/controller.yaml"
 say "quickstart: compiling the example township (speech is rendered once, then cached)..."
 wait_for 300 grep -q 'plans:' "$Q/logs/serve.log" || {
@@ -135,24 +150,20 @@ else
 	done
 fi
 
-# ---- the poles of the first village ----
-pub=$(cat "$Q/keys/signing.pub")
+# ---- the poles of the first village, each from its bundle ----
 for n in $nodes; do
 	dev=$n
 	[ "$audio" = card ] && dev=default
+	bundle=$Q/township/poles/$n
 	mkdir -p "$Q/nodes/$n"
-	cat > "$Q/nodes/$n.yaml" <<EOF
-id: $n
-broker: mqtt://127.0.0.1:$port
-trusted_keys: ["$pub"]
-audio: { device: $dev, buffer_ms: 100 }
-state_dir: $n
-EOF
-	# Each pole's key (made on its first start) is enrolled with the
-	# controller, as county IT does when a pole is installed.
-	key=$("$NODE" -c "$Q/nodes/$n.yaml" --print-key) || die "cannot make the key of pole $n"
-	"$CX" enrol -c "$Q/controller.yaml" --replace "$n" "$key" >/dev/null ||
-		die "cannot enrol pole $n"
+	# The pole's signing key is the one provision enrolled.
+	cp "$bundle/node.key" "$Q/nodes/$n/node.key"
+	sed -e "s|^broker: .*|broker: mqtts://127.0.0.1:$port|" \
+		-e "s|^password_file: .*|password_file: $bundle/node.pass|" \
+		-e "s|^ca_file: .*|ca_file: $bundle/ca.crt|" \
+		-e "s|^audio: .*|audio: { device: $dev, buffer_ms: 100 }|" \
+		-e "s|^state_dir: .*|state_dir: $Q/nodes/$n|" \
+		"$bundle/node.yaml" > "$Q/nodes/$n.yaml"
 	spawn "node-$n" "$NODE" -c "$Q/nodes/$n.yaml"
 done
 
@@ -210,6 +221,8 @@ else
 	say "  audio went to the sound card (ALSA default)"
 fi
 say "  receipt database:   $Q/data/receipts.db"
+say "  broker:             mqtts://127.0.0.1:$port, TLS only, one account per pole ($Q/broker/)"
+say "  pole bundles:       $Q/township/poles/ (node.yaml, node.pass, node.key, ca.crt)"
 say "  logs:               $Q/logs/"
 say "  the township:       $Q/schedules/ (edit a file: serve republishes the plans)"
 say "  fleet status:       $CX nodes -c $Q/controller.yaml"
