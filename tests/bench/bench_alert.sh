@@ -72,6 +72,9 @@ for n in n1 n2 n3; do write_node $n $n; start_node $n; done
 # County IT enrols the simulated poles' keys, as it does real ones.
 "$CX_NODESWARM" --print-keys -n $SIMS --prefix sim- > "$T/swarm.keys" || fail "nodeswarm keys"
 "$CUNXIANG" enrol -c "$T/controller.yaml" --file "$T/swarm.keys" > /dev/null || fail "cannot enrol the simulated poles"
+# ... and gives each its broker account.
+# shellcheck disable=SC2046
+broker_account $(cut -d ' ' -f 1 "$T/swarm.keys")
 spawn swarm "$CX_NODESWARM" -p "$BROKER_PORT" --pki "$BROKER_PKI" -k "$PUBKEY" -n $SIMS --prefix sim- \
 	--area 640104100202
 wait_for 60 grep -q "^ready $SIMS" "$T/swarm.log" || fail "the simulated nodes did not come up"
