@@ -280,3 +280,18 @@ const char *env_strerror(int r)
 	default: return "invalid message";
 	}
 }
+
+int env_pub_load(const char *path, struct env_key *key)
+{
+	char *buf = NULL;
+	size_t len;
+	int r = fio_read_all(path, 4096, &buf, &len);
+
+	if (r < 0)
+		return r;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	r = memchr(buf, '\n', len) || env_key_from_base64(buf, key) < 0 ? -EINVAL : 0;
+	free(buf);
+	return r;
+}

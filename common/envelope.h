@@ -43,6 +43,10 @@ void env_key_to_base64(const unsigned char pk[ENV_PK_BYTES], char out[ENV_PK_B64
  * \retval 0 / -EINVAL malformed / -errno */
 int env_secret_load(const char *path, unsigned char sk[ENV_SK_BYTES], struct env_key *pub);
 
+/* Load a public key file: one base64 line (signing.pub, --print-key's).
+ * \retval 0 / -EINVAL not one key / -errno reading it */
+int env_pub_load(const char *path, struct env_key *key);
+
 /* Sign the LEN bytes of JSON (which must not contain a newline): *OUT is a
  * malloc'ed "JSON\nsig ed25519 KEYID B64SIG" of *OUTLEN bytes, not
  * NUL-terminated beyond *OUTLEN (a NUL follows for convenience).

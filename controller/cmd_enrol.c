@@ -7,7 +7,6 @@
 #include "cxtime.h"
 #include "enrol.h"
 #include "envelope.h"
-#include "fileio.h"
 #include "store.h"
 
 #include <errno.h>
@@ -49,21 +48,13 @@ static void enrol_help(FILE *f)
 /* KEY as given: base64, or @PATH. \retval 0 / -errno (said why) */
 static int read_key(const char *arg, struct env_key *key)
 {
-	char *buf = NULL;
-	size_t len;
 	int r;
 
 	if (arg[0] != '@')
 		return env_key_from_base64(arg, key);
-	r = fio_read_all(arg + 1, 4096, &buf, &len);
-	if (r < 0) {
+	r = env_pub_load(arg + 1, key);
+	if (r < 0 && r != -EINVAL)
 		fprintf(stderr, "cunxiang enrol: cannot read %s: %s\n", arg + 1, strerror(-r));
-		return r;
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	r = env_key_from_base64(buf, key);
-	free(buf);
 	return r;
 }
 

@@ -9,7 +9,6 @@
 #include "cxtime.h"
 #include "diag.h"
 #include "enrol.h"
-#include "fileio.h"
 #include "mq.h"
 #include "pub.h"
 #include "store.h"
@@ -26,7 +25,6 @@
 #define PROG        "cunxiang trust"
 #define CONNECT_MS  10000
 #define FLUSH_MS    10000
-#define KEYFILE_MAX 4096
 
 static void trust_help(FILE *f)
 {
@@ -59,25 +57,17 @@ static void trust_help(FILE *f)
 /* A public key from ARG: a file holding its base64 line, or the line. */
 static int key_arg(const char *arg, struct env_key *key)
 {
-	char *buf = NULL;
-	size_t len;
 	int r;
 
 	if (env_key_from_base64(arg, key) == 0)
 		return 0;
-	r = fio_read_all(arg, KEYFILE_MAX, &buf, &len);
-	if (r < 0) {
+	r = env_pub_load(arg, key);
+	if (r == -EINVAL)
+		fprintf(stderr, "%s: %s does not hold one base64 Ed25519 public key\n", PROG, arg);
+	else if (r < 0)
 		fprintf(stderr, "%s: %s is neither a base64 public key nor a readable file: %s\n",
 			PROG, arg, strerror(-r));
-		return r;
-	}
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	r = memchr(buf, '\n', len) ? -EINVAL : env_key_from_base64(buf, key);
-	free(buf);
-	if (r < 0)
-		fprintf(stderr, "%s: %s does not hold one base64 Ed25519 public key\n", PROG, arg);
-	return r < 0 ? -EINVAL : 0;
+	return r;
 }
 
 static int publish(const struct cconf *cf, struct pub *p, const struct ctl_keys *k)
@@ -246,8 +236,12 @@ int cmd_trust(int argc, char **argv)
 		struct store *st = enrol_store_open(cf, true, PROG);
 		long total;
 
-		if (st && behind(st, 0, stdout, &total) >= 0)
+		if (st && behind(st, 0, stdout, &total) >= 0) {
+			if (!total)
+				printf("no pole of the fleet in %s/receipts.db yet: `cunxiang serve` "
+				       "records the fleet when it runs\n", cf->data_dir);
 			rc = CX_EXIT_OK;
+		}
 		store_close(st);
 		cconf_free(cf);
 		return rc;
