@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_alert.c -- `cunxiang alert` and `cunxiang cancel`: an alert on the air now, and who heard it */
+#define _GNU_SOURCE /* memmem */
 #include "config.h"
 
 #include "alert.h"
@@ -675,7 +676,9 @@ static struct mq *connect_broker(const struct cconf *cf, const char *cmd, int sf
 		.client_id = cid, .host = cf->host, .port = cf->port, .tls = cf->tls,
 		.ca_file = cf->ca_file, .username = cf->username, .password = cf->password,
 		.clean_start = true, .keepalive_s = 30, .subs = watch_subs, .nsubs = 2,
-		.sub_qos = 1,
+		/* QoS 0: the watch only shows progress, and what passes it by
+		 * it reads from the store each second; no PUBACK per receipt. */
+		.sub_qos = 0,
 	};
 
 	snprintf(cid, sizeof(cid), "cx-%s-%ld", cmd, (long)getpid());
@@ -726,7 +729,13 @@ static bool receipt_for(struct keyring *keys, const struct mq_event *ev, const c
 			char state[16], char *reason, size_t rlen, int64_t *started_ms)
 {
 	struct receipt rc;
+	char quoted[ALERT_ID_MAX + 3];
+	int n = snprintf(quoted, sizeof(quoted), "\"%s\"", id);
 
+	/* A receipt that does not even name ID is another's: no need to
+	 * check its signature (the store, read each second, has the rest). */
+	if (n < 0 || (size_t)n >= sizeof(quoted) || !memmem(ev->payload, ev->len, quoted, (size_t)n))
+		return false;
 	if (keyring_receipt(keys, ev->topic, ev->payload, ev->len, cx_now_ms(), &rc) < 0 ||
 	    rc.state == RECEIPT_LOST || strcmp(rc.occ, id))
 		return false;
@@ -768,17 +777,30 @@ static int state_rank(const char *s)
 	return !*s ? 0 : !strcmp(s, "accepted") ? 1 : !strcmp(s, "started") ? 2 : 3;
 }
 
+/* Add node T to the counts, or take it out of them (ADD false). */
+static void tally(struct watch *w, const struct tnode *t, bool add)
+{
+	size_t d[4] = { t->accepted, t->started, !t->started && failed_state(t->state),
+			!*t->state };
+
+	if (add) {
+		w->accepted += d[0];
+		w->started += d[1];
+		w->failed += d[2];
+		w->unreached += d[3];
+	} else {
+		w->accepted -= d[0];
+		w->started -= d[1];
+		w->failed -= d[2];
+		w->unreached -= d[3];
+	}
+}
+
 static void recount(struct watch *w)
 {
 	w->accepted = w->started = w->failed = w->unreached = 0;
-	for (size_t i = 0; i < w->f->n; i++) {
-		const struct tnode *t = &w->f->t[i];
-
-		w->accepted += t->accepted;
-		w->started += t->started;
-		w->failed += !t->started && failed_state(t->state);
-		w->unreached += !*t->state;
-	}
+	for (size_t i = 0; i < w->f->n; i++)
+		tally(w, &w->f->t[i], true);
 }
 
 /* Take a receipt STATE of node T (from the broker or the store). */
@@ -790,6 +812,7 @@ static void take_state(struct watch *w, struct tnode *t, const char *state, cons
 	if (state_rank(state) < state_rank(t->state) ||
 	    (!strcmp(t->state, state) && !strcmp(t->reason, reason)))
 		return;
+	tally(w, t, false);
 	if (!t->started && (started_state(state) ||
 			    (!strcmp(state, "interrupted") && started_ms != STORE_NONE))) {
 		t->started = true;
@@ -805,7 +828,7 @@ static void take_state(struct watch *w, struct tnode *t, const char *state, cons
 	snprintf(w->last, sizeof(w->last), "%s %s%s%s", t->id, t->state, *t->reason ? ": " : "",
 		 t->reason);
 	w->changed = true;
-	recount(w);
+	tally(w, t, true);
 }
 
 static void take_status(struct watch *w, struct tnode *t, const struct mq_event *ev)
