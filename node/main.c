@@ -54,6 +54,8 @@
 struct node {
 	struct nconf *cf;
 	struct trust trust;          /* the controller keys trusted now */
+	char *keys_unsaved;          /* a keys message the disk could not take yet */
+	size_t keys_unsaved_len;
 	unsigned char sk[ENV_SK_BYTES];  /* the pole's own key: receipts, status, wants */
 	struct env_key pub;
 	struct reserve *reserve;
@@ -497,12 +499,32 @@ static void on_cmd(struct node *n, const struct mq_event *ev)
 }
 
 /* A keys message: from now on trust the keys it names (README, "Rotating
- * the controller's key"). The retained one comes again on every connect. */
-static void on_keys(struct node *n, const struct mq_event *ev)
+ * the controller's key"). The retained one comes again on every connect.
+ * One the disk cannot take (full, failing) is kept and tried again with
+ * the resends, so a pole does not wait for its next connect to take it. */
+static void take_keys(struct node *n, const char *msg, size_t len)
 {
 	char err[200], ids[CTL_KEYS_MAX * (ENV_KEYID_LEN + 1) + 1] = "";
-	int r = trust_take(&n->trust, (const char *)ev->payload, ev->len, err, sizeof(err));
+	int r = trust_take(&n->trust, msg, len, err, sizeof(err));
 
+	if (r < 0 && r != -EKEYREJECTED && r != -ENOKEY && r != -EBADMSG && r != -EMSGSIZE) {
+		if (msg != n->keys_unsaved) {
+			char *copy = malloc(len);
+
+			if (copy) {
+				memcpy(copy, msg, len);
+				free(n->keys_unsaved);
+				n->keys_unsaved = copy;
+				n->keys_unsaved_len = len;
+			}
+			log_warn("keys message not taken yet: %s; trying again", err);
+		}
+		return;
+	}
+	/* Taken, refused or older: nothing to try again (MSG is not used
+	 * past here, even when it was the kept copy). */
+	free(n->keys_unsaved);
+	n->keys_unsaved = NULL;
 	if (r < 0) {
 		reject(n, "keys", err);
 		return;
@@ -516,6 +538,11 @@ static void on_keys(struct node *n, const struct mq_event *ev)
 	n->status_dirty = true;
 	log_info("now trusting the controller keys %s (keys message of %lld)", ids,
 		 (long long)n->trust.issued_ms);
+}
+
+static void on_keys(struct node *n, const struct mq_event *ev)
+{
+	take_keys(n, (const char *)ev->payload, ev->len);
 }
 
 static void on_pong(struct node *n, const struct mq_event *ev)
@@ -1224,6 +1251,7 @@ static void teardown(struct node *n)
 	seen_free(n->seen);
 	sodium_memzero(n->sk, sizeof(n->sk));
 	trust_close(&n->trust);
+	free(n->keys_unsaved);
 	nconf_free(n->cf);
 }
 
@@ -1343,6 +1371,8 @@ int main(int argc, char **argv)
 				spool_flush(n.spool);
 				spool_foreach(n.spool, resend_one, &n);
 				n.next_resend_ms = now + RESEND_AFTER_MS;
+				if (n.keys_unsaved)
+					take_keys(&n, n.keys_unsaved, n.keys_unsaved_len);
 			}
 			send_want(&n, now);
 			if (now >= n.next_status_ms && reserve_short(n.reserve) &&

@@ -27,20 +27,23 @@ static void base_of(const struct env_key *keys, size_t n, char out[65])
 }
 
 /* Verify MSG against KEYS and parse it; *SIGNER (if not NULL) is the key
- * that verified it. */
+ * that verified it. One key at a time: a key whose id is not the
+ * trailer's is passed over without any cryptography, so the message is
+ * verified once. */
 static int parse_signed(const char *msg, size_t len, const struct env_key *keys, size_t nkeys,
 			struct ctl_keys *k, const struct env_key **signer, char *err, size_t errlen)
 {
-	size_t jl;
-	int r = env_verify(msg, len, keys, nkeys, &jl);
+	size_t jl = 0, i;
+	int r = -ENOKEY;
 
+	for (i = 0; i < nkeys && (r = env_verify(msg, len, &keys[i], 1, &jl)) == -ENOKEY; i++)
+		;
 	if (r < 0) {
 		snprintf(err, errlen, "%s", env_strerror(r));
 		return r;
 	}
-	for (size_t i = 0; signer && i < nkeys; i++)
-		if (env_verify(msg, len, &keys[i], 1, &jl) == 0)
-			*signer = &keys[i];
+	if (signer)
+		*signer = &keys[i];
 	return ctl_keys_parse(msg, jl, k, err, errlen);
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -184,11 +185,46 @@ static void test_damaged(void **state)
 	free(buf);
 }
 
+/* A disk that cannot take the message (here its path is a directory, so
+ * the atomic rename fails as it would on a full or failing disk): it is
+ * not taken, the keys in force stay, nothing half-written is left, and
+ * the same message is taken once the disk can hold it. */
+static void test_unsaved(void **state)
+{
+	struct trust t;
+	char why[512], err[200], path[128];
+	size_t len;
+	int64_t t0 = 1797000000000;
+	char *m;
+	int r;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/%s", dir, TRUST_FILE);
+	unlink(path);
+	assert_int_equal(trust_open(&t, dir, &a, 1, why, sizeof(why)), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	m = msg(sk_a, t0, &b, NULL, &len);
+	r = trust_take(&t, m, len, err, sizeof(err));
+	assert_true(r < 0 && r != -ENOKEY && r != -EKEYREJECTED && r != -EBADMSG);
+	assert_non_null(strstr(err, "cannot save"));
+	assert_true(trusts(&t, &a) && !trusts(&t, &b));
+	assert_int_equal(t.issued_ms, 0);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(trust_take(&t, m, len, err, sizeof(err)), 1);
+	assert_true(trusts(&t, &b) && !trusts(&t, &a));
+	free(m);
+	trust_close(&t);
+	assert_int_equal(trust_open(&t, dir, &a, 1, why, sizeof(why)), 1);
+	assert_true(trusts(&t, &b));
+	trust_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_unsaved),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
