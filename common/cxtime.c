@@ -20,7 +20,7 @@ int64_t cx_now_ms(void) { return clock_us(CLOCK_REALTIME) / 1000; }
 int64_t cx_now_us(void) { return clock_us(CLOCK_REALTIME); }
 int64_t cx_mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
 
-int cx_tz_set(const char *name)
+int cx_tz_check(const char *name)
 {
 	char path[512];
 
@@ -35,10 +35,28 @@ int cx_tz_set(const char *name)
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
 	if (access(path, R_OK) != 0)
 		return -ENOENT;
+	return 0;
+}
+
+/* The name cx_tz_set() selected; cx_tz_check() bounds it to 200 bytes. */
+static char tz_selected[208];
+
+int cx_tz_set(const char *name)
+{
+	int r = cx_tz_check(name);
+
+	if (r < 0)
+		return r;
 	if (setenv("TZ", name, 1) < 0)
 		return -errno;
 	tzset();
+	snprintf(tz_selected, sizeof(tz_selected), "%s", name);
 	return 0;
+}
+
+const char *cx_tz_selected(void)
+{
+	return tz_selected[0] ? tz_selected : NULL;
 }
 
 int64_t cx_days_from_civil(int y, int m, int d)

@@ -12,10 +12,19 @@ int64_t cx_now_us(void);
 /* Microseconds of CLOCK_MONOTONIC. */
 int64_t cx_mono_us(void);
 
-/* Select the IANA zone NAME (e.g. "Asia/Shanghai") for the cx_tz_* calls
- * below. This sets TZ for the whole process.
+/* Whether NAME is an IANA zone name (e.g. "Asia/Shanghai") that the zone
+ * database on this machine knows. Selects nothing.
  * \retval 0 / -ENOENT unknown zone / -EINVAL malformed name */
+int cx_tz_check(const char *name);
+
+/* Select the zone NAME for the cx_tz_* calls below. This sets TZ for the
+ * whole process, so only a command's main path calls it, once, before any
+ * thread starts; no library module does.
+ * \retval 0 / -ENOENT unknown zone / -EINVAL malformed name / -ENOMEM */
 int cx_tz_set(const char *name);
+
+/* The zone cx_tz_set() selected, or NULL when none was. */
+const char *cx_tz_selected(void);
 
 /* Civil date and time in the selected zone to a UTC instant in ms.
  * A time that the zone skips (spring-forward gap) is moved forward by the

@@ -11,6 +11,7 @@
 #include "encode.h"
 #include "fileio.h"
 #include "hash.h"
+#include "human.h"
 #include "keyring.h"
 #include "mq.h"
 #include "pub.h"
@@ -614,20 +615,6 @@ static int record_alert(struct store *st, const char *area, struct store_alert *
 
 /* ---- time, for people ---- */
 
-static void ago(int64_t ms, char *out, size_t size)
-{
-	int64_t s = ms > 0 ? ms / 1000 : 0;
-
-	if (s < 60)
-		snprintf(out, size, "%" PRId64 "s ago", s);
-	else if (s < 3600)
-		snprintf(out, size, "%" PRId64 "m ago", s / 60);
-	else if (s < 48 * 3600)
-		snprintf(out, size, "%" PRId64 "h ago", s / 3600);
-	else
-		snprintf(out, size, "%" PRId64 "d ago", s / 86400);
-}
-
 /* "HH:MM:SS" today, else "YYYY-MM-DD HH:MM:SS", in the township's zone. */
 static void clock_text(int64_t ms, char *out, size_t size)
 {
@@ -948,7 +935,7 @@ static void not_started_line(const struct tnode *t, int64_t now)
 		/* The store knows since when; a broker status alone does not say. */
 		if (sn && sn->has_status && !strcmp(sn->state, "offline") && sn->status_ms != STORE_NONE) {
 			clock_text(sn->status_ms, when, sizeof(when));
-			ago(now - sn->status_ms, rel, sizeof(rel));
+			human_ago(now - sn->status_ms, rel, sizeof(rel));
 			printf("offline since %s (%s)", when, rel);
 		} else {
 			printf("offline");
@@ -956,7 +943,7 @@ static void not_started_line(const struct tnode *t, int64_t now)
 	} else {
 		printf("%s", state);
 		if (sn && sn->last_seen_ms != STORE_NONE) {
-			ago(now - sn->last_seen_ms, rel, sizeof(rel));
+			human_ago(now - sn->last_seen_ms, rel, sizeof(rel));
 			printf(", last seen %s", rel);
 		}
 	}
@@ -1138,6 +1125,12 @@ int cmd_alert(int argc, char **argv)
 		fprintf(stderr, "cunxiang alert: warning: %zu error%s in %s (`cunxiang check` shows "
 			"them); the fleet is usable\n", diag_errors(d), diag_errors(d) == 1 ? "" : "s",
 			cf->schedules);
+	/* The alert's id carries the township's date. */
+	if ((r = cx_tz_set(schedule_township(f.sch)->timezone)) < 0) {
+		fprintf(stderr, "cunxiang alert: cannot select the time zone %s: %s\n",
+			schedule_township(f.sch)->timezone, strerror(-r));
+		goto out;
+	}
 	assets_dir = fio_join(cf->data_dir, "assets");
 	cache_dir = fio_join(cf->data_dir, "cache");
 	dbpath = fio_join(cf->data_dir, STORE_FILE);
@@ -1430,9 +1423,13 @@ int cmd_cancel(int argc, char **argv)
 	}
 	/* Times are shown in the township's zone. */
 	{
-		struct schedule *sch = schedule_load(cf->schedules, d);
+		char *zone = schedule_read_zone(cf->schedules);
 
-		schedule_free(sch);
+		if (!zone || cx_tz_set(zone) < 0) {
+			free(zone);
+			goto oom;
+		}
+		free(zone);
 	}
 	if (!(dbpath = fio_join(cf->data_dir, STORE_FILE)))
 		goto oom;

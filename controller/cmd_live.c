@@ -625,6 +625,12 @@ int cmd_live(int argc, char **argv)
 	if (diag_errors(d))
 		fprintf(stderr, "cunxiang live: warning: %zu errors in %s (`cunxiang check` shows "
 			"them); the fleet is usable\n", diag_errors(d), cf->schedules);
+	/* The alert's id carries the township's date. */
+	if ((r = cx_tz_set(schedule_township(sch)->timezone)) < 0) {
+		fprintf(stderr, "cunxiang live: cannot select the time zone %s: %s\n",
+			schedule_township(sch)->timezone, strerror(-r));
+		goto out;
+	}
 	tnodes = calloc(schedule_node_count(sch) + o.nnodes + 1, sizeof(*tnodes));
 	if (!tnodes)
 		goto oom;

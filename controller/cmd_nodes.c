@@ -7,6 +7,7 @@
 #include "cxtime.h"
 #include "diag.h"
 #include "fileio.h"
+#include "human.h"
 #include "schedule.h"
 #include "store.h"
 
@@ -101,73 +102,16 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(x->n->id, y->n->id);
 }
 
-/* Terminal columns taken by a UTF-8 string: East Asian wide characters
- * (the village names) take two. */
-static int display_width(const char *s)
+/* Times in the township's zone, as the other commands show them; only
+ * fleet.yaml's timezone is read, since the fleet's state is wanted most when
+ * something in the schedules is wrong. */
+static int select_zone(const char *schedules)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	int w = 0;
+	char *zone = schedule_read_zone(schedules);
+	int r = zone ? cx_tz_set(zone) : -ENOMEM;
 
-	while (*p) {
-		uint32_t cp;
-		int len;
-
-		if (*p < 0x80) {
-			cp = *p;
-			len = 1;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			len = 2;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			len = 3;
-		} else {
-			cp = *p & 0x07;
-			len = 4;
-		}
-		for (int i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				len = i;
-				break;
-			}
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		p += len;
-		w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-		     (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-		     (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-		     (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd) ? 2 : 1;
-	}
-	return w;
-}
-
-static void ago(int64_t ms, char *out, size_t size)
-{
-	int64_t s = ms / 1000;
-
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(out, size, "%" PRId64 "s ago", s);
-	else if (s < 3600)
-		snprintf(out, size, "%" PRId64 "m ago", s / 60);
-	else if (s < 48 * 3600)
-		snprintf(out, size, "%" PRId64 "h ago", s / 3600);
-	else
-		snprintf(out, size, "%" PRId64 "d ago", s / 86400);
-}
-
-/* Times in the township's zone, as the other commands show them: fleet.yaml
- * names it and loading the schedules selects it (Asia/Shanghai when it
- * names none). Errors in the schedules do not matter here: the fleet's
- * state is wanted most when something is wrong. */
-static void select_zone(const char *schedules)
-{
-	struct diag *d = diag_new();
-
-	if (d)
-		schedule_free(schedule_load(schedules, d));
-	diag_free(d);
+	free(zone);
+	return r;
 }
 
 static void last_seen_text(int64_t ms, int64_t now, char *out, size_t size)
@@ -180,7 +124,7 @@ static void last_seen_text(int64_t ms, int64_t now, char *out, size_t size)
 		return;
 	}
 	cx_tz_ms_to_civil(ms, &tm);
-	ago(now - ms, rel, sizeof(rel));
+	human_ago(now - ms, rel, sizeof(rel));
 	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d (%s)", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rel);
 }
@@ -227,7 +171,7 @@ static void cells(const struct row *r, int64_t now, char c[NCOLS][CELL])
 
 static void put_cell(const char *s, int width, bool right, bool last)
 {
-	int pad = width - display_width(s);
+	int pad = width - human_width(s);
 
 	if (right)
 		printf("%*s%s", pad > 0 ? pad : 0, "", s);
@@ -252,11 +196,11 @@ static int print_text(const struct row *rows, size_t n, int64_t now)
 
 	/* Two passes over the rows rather than holding every cell. */
 	for (int k = 0; k < NCOLS; k++)
-		width[k] = display_width(headers[k]);
+		width[k] = human_width(headers[k]);
 	for (size_t i = 0; i < n; i++) {
 		cells(&rows[i], now, c);
 		for (int k = 0; k < NCOLS; k++) {
-			int w = display_width(c[k]);
+			int w = human_width(c[k]);
 
 			if (w > width[k])
 				width[k] = w;
@@ -389,8 +333,7 @@ int cmd_nodes(int argc, char **argv)
 		diag_print(d, stderr);
 		goto out;
 	}
-	select_zone(cf->schedules);
-	if (!(path = fio_join(cf->data_dir, STORE_FILE))) {
+	if (select_zone(cf->schedules) < 0 || !(path = fio_join(cf->data_dir, STORE_FILE))) {
 		fprintf(stderr, "cunxiang nodes: out of memory\n");
 		goto out;
 	}

@@ -199,8 +199,7 @@ int cmd_report(int argc, char **argv)
 		diag_print(d, stderr);
 		goto out;
 	}
-	/* The schedules give the zone (schedule_load selects it) and the
-	 * presence profile. */
+	/* The schedules give the zone and the presence profile. */
 	if (!(m = schedule_load(cf->schedules, d))) {
 		fprintf(stderr, "cunxiang report: out of memory\n");
 		goto out;

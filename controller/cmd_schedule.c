@@ -124,6 +124,13 @@ static int load_and_compile(struct run *r)
 	r->s = schedule_load(r->dir, r->d);
 	if (!r->s)
 		goto print;
+	/* Dates and times are the township's, for the compiler and for us. */
+	e = cx_tz_set(schedule_township(r->s)->timezone);
+	if (e < 0) {
+		fprintf(stderr, "%s: cannot select the time zone %s: %s\n", r->prog,
+			schedule_township(r->s)->timezone, strerror(-e));
+		goto out;
+	}
 	if (r->from) {
 		if (cx_parse_date(r->from, &y, &m, &dd) < 0)
 			goto print; /* checked by the caller */

@@ -7,6 +7,7 @@
 #include "encode.h"
 #include "fileio.h"
 #include "tts.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -105,24 +106,6 @@ struct compile {
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static bool grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t c;
-	void *nv;
-
-	if (need <= *cap)
-		return true;
-	c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	nv = realloc(*v, c * size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = c;
-	return true;
-}
-
 static void fmt_dur(int64_t ms, char *out, size_t n)
 {
 	int64_t s = (ms + 999) / 1000;
@@ -218,7 +201,7 @@ static uint32_t asset_add(struct compile *c, const char *sha, int64_t duration_m
 			if (!strcmp(c->assets[c->asset_hash[k]].sha, sha))
 				return c->asset_hash[k];
 	}
-	if (!grow((void **)&c->assets, &c->assets_cap, c->nassets + 1, sizeof(*c->assets)))
+	if (!vec_grow((void **)&c->assets, &c->assets_cap, c->nassets + 1, sizeof(*c->assets)))
 		goto oom;
 	a = &c->assets[c->nassets];
 	asset_filename(sha, name);
@@ -476,7 +459,7 @@ static void build_occurrences(struct compile *c)
 		for (int64_t day = c->o.from_day; day < c->o.from_day + c->o.days; day++) {
 			if (!schedule_broadcast_on(c->s, bi, day))
 				continue;
-			if (!grow((void **)&c->occ, &c->occ_cap, c->nocc + b->nat, sizeof(*c->occ))) {
+			if (!vec_grow((void **)&c->occ, &c->occ_cap, c->nocc + b->nat, sizeof(*c->occ))) {
 				c->oom = true;
 				return;
 			}
@@ -562,7 +545,7 @@ static void add_error(struct compile *c, const struct cerr *e)
 {
 	if (c->nerrs >= MAX_ERROR_RECORDS)
 		return;
-	if (!grow((void **)&c->errs, &c->errs_cap, c->nerrs + 1, sizeof(*c->errs))) {
+	if (!vec_grow((void **)&c->errs, &c->errs_cap, c->nerrs + 1, sizeof(*c->errs))) {
 		c->oom = true;
 		return;
 	}
@@ -862,12 +845,18 @@ struct compile *compile_run(const struct schedule *s, const struct compile_opts 
 		errno = EINVAL;
 		return NULL;
 	}
+	/* Every instant below is computed in the selected zone; a command that
+	 * forgot to select the township's would shift every broadcast. */
+	if (!cx_tz_selected() || strcmp(cx_tz_selected(), t->timezone) != 0) {
+		diag_error(d, NULL, 0, 0, "the township's time zone %s is not selected", t->timezone);
+		errno = EINVAL;
+		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto oom;
 	c->s = s;
 	c->o = *opts;
-	cx_tz_set(t->timezone);
 	c->from_ms = day_ms(opts->from_day, 0);
 	c->horizon_ms = day_ms(opts->from_day + opts->days, 0);
 	c->pl = calloc(schedule_broadcast_count(s) + 1, sizeof(*c->pl));

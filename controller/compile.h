@@ -57,8 +57,10 @@ struct compile;
  * quiet_ok. Repeated errors are reported once per (broadcast, time) with a
  * count. Errors go to D; the result is returned even when there are some,
  * so that `check` reports everything — callers must not publish it then.
- * Selects the township's time zone (cx_tz_set).
- * Returns NULL with errno = ENOMEM, or EINVAL for bad OPTS (reported). */
+ * The caller has selected the township's time zone (cx_tz_set); compiling
+ * in another is refused.
+ * Returns NULL with errno = ENOMEM, or EINVAL for bad OPTS or an unselected
+ * zone (reported). */
 struct compile *compile_run(const struct schedule *s, const struct compile_opts *opts,
 			    struct diag *d);
 void compile_free(struct compile *c);

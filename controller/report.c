@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include "cxtime.h"
+#include "human.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -1806,50 +1807,11 @@ static void out_free(struct out *o)
 
 /* ---- text ---- */
 
-/* Terminal columns of a UTF-8 string: East Asian wide characters take two. */
-static int display_width(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	int w = 0;
-
-	while (*p) {
-		uint32_t cp;
-		int len;
-
-		if (*p < 0x80) {
-			cp = *p;
-			len = 1;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			len = 2;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			len = 3;
-		} else {
-			cp = *p & 0x07;
-			len = 4;
-		}
-		for (int i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				len = i;
-				break;
-			}
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		p += len;
-		w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-		     (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-		     (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-		     (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd) ? 2 : 1;
-	}
-	return w;
-}
-
 #define CELL_MAX 2048
 
 static void text_pad(FILE *f, const char *s, int width, bool right, bool last)
 {
-	int pad = width - display_width(s);
+	int pad = width - human_width(s);
 
 	if (pad < 0)
 		pad = 0;
@@ -1876,13 +1838,13 @@ static int text_table(FILE *f, const struct table *t)
 		return 0;
 	}
 	for (size_t k = 0; k < t->ncols; k++)
-		w[k] = display_width(t->cols[k].head);
+		w[k] = human_width(t->cols[k].head);
 	for (size_t i = 0; i < t->nrows; i++)
 		for (size_t k = 0; k < t->ncols; k++) {
 			int x;
 
 			cell_human(&t->cols[k], &t->cells[i * t->ncols + k], buf, sizeof(buf));
-			if ((x = display_width(buf)) > w[k])
+			if ((x = human_width(buf)) > w[k])
 				w[k] = x;
 		}
 	for (size_t k = 0; k < t->ncols; k++)
@@ -1903,11 +1865,11 @@ static void text_pairs(FILE *f, const struct table *t, size_t from, size_t to)
 	int w = 0;
 
 	for (size_t k = from; k < to; k++)
-		if (display_width(t->cols[k].head) > w)
-			w = display_width(t->cols[k].head);
+		if (human_width(t->cols[k].head) > w)
+			w = human_width(t->cols[k].head);
 	for (size_t k = from; k < to; k++) {
 		cell_human(&t->cols[k], &t->cells[k], buf, sizeof(buf));
-		fprintf(f, "  %s%*s  %s\n", t->cols[k].head, w - display_width(t->cols[k].head), "", buf);
+		fprintf(f, "  %s%*s  %s\n", t->cols[k].head, w - human_width(t->cols[k].head), "", buf);
 	}
 }
 

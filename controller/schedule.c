@@ -4,6 +4,7 @@
 
 #include "cxtime.h"
 #include "fileio.h"
+#include "vec.h"
 #include "ydoc.h"
 
 #include <dirent.h>
@@ -235,24 +236,6 @@ static char *sdup(struct schedule *s, const char *str)
 	return r;
 }
 
-static bool grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t c;
-	void *nv;
-
-	if (need <= *cap)
-		return true;
-	c = *cap ? *cap * 2 : 16;
-	while (c < need)
-		c *= 2;
-	nv = realloc(*v, c * size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = c;
-	return true;
-}
-
 static const char *add_file(struct schedule *s, const char *name)
 {
 	char **v = realloc(s->files, (s->nfiles + 1) * sizeof(*v));
@@ -429,7 +412,7 @@ static void load_node(struct schedule *s, struct ydoc *y, const char *file, yaml
 		ydoc_error(y, m, "more than %d nodes", SCHEDULE_MAX_NODES);
 		return;
 	}
-	if (!grow((void **)&s->nodes, cap, s->nnodes + 1, sizeof(*s->nodes))) {
+	if (!vec_grow((void **)&s->nodes, cap, s->nnodes + 1, sizeof(*s->nodes))) {
 		s->oom = true;
 		return;
 	}
@@ -485,7 +468,7 @@ static void load_village(struct schedule *s, struct ydoc *y, const char *file, y
 		ydoc_error(y, m, "more than %d villages", SCHEDULE_MAX_VILLAGES);
 		return;
 	}
-	if (!grow((void **)&s->villages, vcap, s->nvillages + 1, sizeof(*s->villages))) {
+	if (!vec_grow((void **)&s->villages, vcap, s->nvillages + 1, sizeof(*s->villages))) {
 		s->oom = true;
 		return;
 	}
@@ -582,7 +565,7 @@ static void load_fleet(struct schedule *s, struct diag *d)
 	}
 	s->town.timezone = sdup(s, DEFAULT_TZ);
 	if ((v = ydoc_get(y, root, "timezone")) && (str = ydoc_str(y, v, "timezone"))) {
-		int e = cx_tz_set(str);
+		int e = cx_tz_check(str);
 
 		if (e == -ENOENT)
 			ydoc_error(y, v, "unknown time zone '%s'", str);
@@ -619,10 +602,6 @@ static void load_fleet(struct schedule *s, struct diag *d)
 		for (size_t i = 0; i < ydoc_seq_len(v); i++)
 			load_village(s, y, file, ydoc_seq_at(y, v, i), &vcap, &ncap);
 out:
-	/* The zone is needed by everything after loading; the default when
-	 * fleet.yaml names none or a wrong one. */
-	if (!s->town.timezone || strcmp(s->town.timezone, DEFAULT_TZ) == 0)
-		cx_tz_set(DEFAULT_TZ);
 	if (!s->town.timezone)
 		s->town.timezone = sdup(s, DEFAULT_TZ);
 	if (!s->town.name)
@@ -668,7 +647,7 @@ static void load_notice(struct schedule *s, struct ydoc *y, const char *file, ya
 		ydoc_error(y, k, "more than %d notices", SCHEDULE_MAX_NOTICES);
 		return;
 	}
-	if (!grow((void **)&s->notices, &s->notices_cap, s->nnotices + 1, sizeof(*s->notices))) {
+	if (!vec_grow((void **)&s->notices, &s->notices_cap, s->nnotices + 1, sizeof(*s->notices))) {
 		s->oom = true;
 		return;
 	}
@@ -968,7 +947,7 @@ static void load_broadcast(struct schedule *s, struct ydoc *y, const char *file,
 		ydoc_error(y, m, "more than %d broadcasts", SCHEDULE_MAX_BROADCASTS);
 		return;
 	}
-	if (!grow((void **)&s->bcasts, &s->bcasts_cap, s->nbcasts + 1, sizeof(*s->bcasts))) {
+	if (!vec_grow((void **)&s->bcasts, &s->bcasts_cap, s->nbcasts + 1, sizeof(*s->bcasts))) {
 		s->oom = true;
 		return;
 	}
@@ -1123,7 +1102,7 @@ static char **list_files(struct schedule *s, size_t *count)
 			diag_error(s->d, s->dir, 0, 0, "more than %d broadcast files", SCHEDULE_MAX_FILES);
 			break;
 		}
-		if (!grow((void **)&v, &cap, n + 1, sizeof(*v)) || !(v[n] = strdup(e->d_name))) {
+		if (!vec_grow((void **)&v, &cap, n + 1, sizeof(*v)) || !(v[n] = strdup(e->d_name))) {
 			s->oom = true;
 			break;
 		}
@@ -1414,6 +1393,32 @@ out:
 }
 
 /* ---- public ------------------------------------------------------------------ */
+
+char *schedule_read_zone(const char *dir)
+{
+	char *path = fio_join(dir, "fleet.yaml"), *zone = NULL;
+	struct diag *d = diag_new();
+	struct ydoc *y = NULL;
+	yaml_node_t *root, *v;
+	const char *str;
+	bool empty;
+
+	if (!path || !d)
+		goto out;
+	if ((y = ydoc_load(path, "fleet.yaml", d, &empty)) && ydoc_is_map(root = ydoc_root(y)) &&
+	    (v = ydoc_get(y, root, "timezone")) && (str = ydoc_str(y, v, "timezone")) &&
+	    cx_tz_check(str) == 0)
+		zone = strdup(str);
+	else
+		zone = strdup(DEFAULT_TZ);
+out:
+	ydoc_free(y);
+	diag_free(d);
+	free(path);
+	if (!zone)
+		errno = ENOMEM;
+	return zone;
+}
 
 struct schedule *schedule_load(const char *dir, struct diag *d)
 {

@@ -112,10 +112,17 @@ struct schedule_broadcast {
  * names starting with '.' are skipped). Files are shown in diagnostics as
  * DIR/NAME exactly as DIR was given ("schedules/flood.yaml"), or NAME alone
  * when DIR is ".". Every problem is reported to D; loading continues after
- * an error, and items with errors are kept but marked not valid. Selects the
- * township's time zone for the process (cx_tz_set) when it is known.
+ * an error, and items with errors are kept but marked not valid. Selects no
+ * time zone: the command does, with the township's (cx_tz_set).
  * Returns the model, or NULL with errno = ENOMEM. */
 struct schedule *schedule_load(const char *dir, struct diag *d);
+
+/* The township's time zone as DIR/fleet.yaml names it, reading that key
+ * alone, for the commands that need nothing else of the schedules:
+ * Asia/Shanghai when the file cannot be read or names none or a zone this
+ * machine does not know (`cunxiang check` reports those). Returns a string
+ * to free(), or NULL with errno = ENOMEM. */
+char *schedule_read_zone(const char *dir);
 void schedule_free(struct schedule *s);
 
 /* The directory as given. */

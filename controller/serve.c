@@ -319,7 +319,11 @@ static int rebuild(struct serve *s)
 	if (!d)
 		return -ENOMEM;
 	m = schedule_load(s->cf->schedules, d);
-	if (m && !diag_errors(d) && cx_tz_set(schedule_township(m)->timezone) == 0) {
+	if (m && strcmp(schedule_township(m)->timezone, cx_tz_selected()) != 0)
+		diag_error(d, NULL, 0, 0, "the township's time zone changed from %s to %s: "
+			   "restart cunxiang serve to apply it", cx_tz_selected(),
+			   schedule_township(m)->timezone);
+	if (m && !diag_errors(d)) {
 		s->from_day = local_day(now);
 		o = (struct compile_opts){ .from_day = s->from_day, .days = s->cf->horizon_days,
 			.voices_dir = s->voices, .assets_dir = s->assets_dir,
@@ -887,7 +891,7 @@ static int serve_setup(struct serve *s, const char *config)
 	static const int subs_qos[] = { 1, 0, 0, 1 };
 	static const char *const rsubs[] = { WIRE_SUB_PLANS, WIRE_SUB_ASSETS };
 	struct diag *d = diag_new();
-	char err[300], *dbpath;
+	char err[300], *dbpath, *zone;
 	int r;
 
 	s->cf = cconf_load(config, d);
@@ -897,6 +901,16 @@ static int serve_setup(struct serve *s, const char *config)
 		return -EINVAL;
 	}
 	diag_free(d);
+	/* The township's zone, selected once before the MQTT threads start;
+	 * a rebuild that finds it changed keeps the plans on the air. */
+	if (!(zone = schedule_read_zone(s->cf->schedules)))
+		return -ENOMEM;
+	r = cx_tz_set(zone);
+	if (r < 0)
+		log_err("cannot select the time zone %s: %s", zone, strerror(-r));
+	free(zone);
+	if (r < 0)
+		return r;
 	s->voices = voices_dir_find(NULL, s->cf->voices, s->cf->schedules);
 	if (!s->voices) {
 		log_err("no voices directory found (set voices: in %s)", config);

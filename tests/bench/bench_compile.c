@@ -311,7 +311,7 @@ static int run_once(const char *dir, int days)
 	t0 = now_s();
 	s = schedule_load(dir, d);
 	t1 = now_s();
-	if (s)
+	if (s && cx_tz_set(schedule_township(s)->timezone) == 0)
 		c = compile_run(s, &o, d);
 	t2 = now_s();
 	rss_c = maxrss_kib();

@@ -173,6 +173,15 @@ for n in $B_NODES; do
 	[ "$(plan_issued $n)" = "$(issued_was $n)" ] || fail "$n (village B) got a new plan for the fix"
 	[ "$(publishes $n)" = 0 ] || fail "$n (village B): serve published a plan for the fix"
 done
+# ---- 4. a new time zone: serve selected the zone before its threads
+# started and does not switch under them; it says so and keeps the plans ----
+before=$(grep -c '^cx/v1/plan/[a-z0-9-]* {' "$T/plansub.log")
+sed -i 's|^timezone: Asia/Shanghai$|timezone: Europe/Berlin|' "$T/sched/fleet.yaml"
+wait_for 10 grep -q "time zone changed from Asia/Shanghai to Europe/Berlin" "$T/serve.log" ||
+	fail "serve does not report the changed time zone"
+sleep 2
+[ "$(grep -c '^cx/v1/plan/[a-z0-9-]* {' "$T/plansub.log")" = "$before" ] ||
+	fail "serve published plans in a zone it has not selected"
 for n in $NODES; do alive "node-$n" || fail "$n died"; done
 alive serve || fail "serve died"
 echo ok

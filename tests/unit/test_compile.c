@@ -164,6 +164,7 @@ static void compile_with(const char *from, int days, const char *voices_dir)
 	d = diag_new();
 	s = schedule_load("s", d);
 	assert_non_null(s);
+	assert_int_equal(cx_tz_set(schedule_township(s)->timezone), 0);
 	o.from_day = cx_days_from_civil(y, m, dd);
 	o.days = days;
 	o.voices_dir = voices_dir;
@@ -281,6 +282,27 @@ static void shanghai(void **state)
 				 "\"horizon_ms\":1796227200000,\"max_delay_ms\":600000,"
 				 "\"area\":\"640104100201\",\"tags\":[],\"events\":[]}\n");
 	free(buf);
+}
+
+/* Compiling in a zone other than the township's would move every
+ * broadcast by the difference: refused, with the reason. */
+static void zone_must_be_selected(void **state)
+{
+	struct compile_opts o = { .from_day = cx_days_from_civil(2026, 3, 7), .days = 1 };
+
+	put("fleet.yaml", fleet_tz("America/New_York", ""));
+	d = diag_new();
+	s = schedule_load("s", d);
+	assert_non_null(s);
+	assert_int_equal(cx_tz_set("Asia/Shanghai"), 0);
+	o.voices_dir = voices;
+	o.assets_dir = assets;
+	o.cache_dir = renders;
+	errno = 0;
+	c = compile_run(s, &o, d);
+	assert_null(c);
+	assert_int_equal(errno, EINVAL);
+	EXPECT("error: the township's time zone America/New_York is not selected");
 }
 
 static void new_york_spring_forward(void **state)
@@ -696,6 +718,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(shanghai, setup, teardown),
+		cmocka_unit_test_setup_teardown(zone_must_be_selected, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_york_spring_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_york_fall_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(days_filters, setup, teardown),

@@ -46,7 +46,11 @@ static void daylight_saving(void **state)
 
 static void bad_zone(void **state)
 {
+	assert_int_equal(cx_tz_check("Europe/Berlin"), 0);
+	assert_string_equal(cx_tz_selected(), "Asia/Shanghai"); /* checking selects nothing */
+	assert_int_equal(cx_tz_check("Asia/Shangai"), -ENOENT);
 	assert_int_equal(cx_tz_set("Asia/Shangai"), -ENOENT);
+	assert_string_equal(cx_tz_selected(), "Asia/Shanghai");
 	assert_int_equal(cx_tz_set("../etc/passwd"), -EINVAL);
 	assert_int_equal(cx_tz_set(""), -EINVAL);
 }

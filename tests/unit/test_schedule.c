@@ -691,6 +691,40 @@ static void timezone_unknown(void **state)
 	assert_string_equal(schedule_township(s)->timezone, "Asia/Shanghai");
 }
 
+/* Loading selects no zone (commands do, once); the zone alone is read
+ * without the rest of the schedules, broken files or not. */
+static void zone_not_selected(void **state)
+{
+	char *z;
+
+	assert_int_equal(cx_tz_set("UTC"), 0);
+	put("fleet.yaml",
+	    "township: a\n"
+	    "area_code: \"640104100000\"\n"
+	    "timezone: Europe/Berlin\n"
+	    "villages: 7\n");
+	put("broken.yaml", "broadcasts: [\n");
+	load();
+	assert_string_equal(schedule_township(s)->timezone, "Europe/Berlin");
+	assert_string_equal(cx_tz_selected(), "UTC");
+	assert_string_equal(getenv("TZ"), "UTC");
+	z = schedule_read_zone("s");
+	assert_string_equal(z, "Europe/Berlin");
+	free(z);
+	assert_string_equal(cx_tz_selected(), "UTC");
+	put("fleet.yaml", "timezone: Asia/Shangai\n");
+	z = schedule_read_zone("s");
+	assert_string_equal(z, "Asia/Shanghai");
+	free(z);
+	z = schedule_read_zone("no-such-dir");
+	assert_string_equal(z, "Asia/Shanghai");
+	free(z);
+	put("fleet.yaml", "[not, a, map\n");
+	z = schedule_read_zone("s");
+	assert_string_equal(z, "Asia/Shanghai");
+	free(z);
+}
+
 static void max_delay_format(void **state)
 {
 	put("fleet.yaml",
@@ -873,6 +907,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(presence_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(quiet_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(timezone_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(zone_not_selected, setup, teardown),
 		cmocka_unit_test_setup_teardown(max_delay_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_required, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_fleet, setup, teardown),
