@@ -8,6 +8,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ struct mq {
 	pthread_cond_t cond;
 	struct qnode *head, *tail;
 	int efd;
-	volatile bool stop;
+	atomic_bool stop;             /* set by mq_free(), read by the session thread */
 	bool connected;
 	int inflight;
 	bool started;
