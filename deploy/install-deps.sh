@@ -9,11 +9,11 @@ set -eu
 build_pkgs="gcc meson ninja-build pkg-config
  libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
  libespeak-ng-dev espeak-ng-data libsndfile1-dev libasound2-dev libjansson-dev
- libsodium-dev libsqlite3-dev libssl-dev libcmocka-dev libsystemd-dev tzdata"
+ libsodium-dev libsqlite3-dev libssl-dev libcmocka-dev libsystemd-dev tzdata scdoc"
 run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
 test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
- psmisc time"
+ psmisc time man-db"
 
 pkgs=$build_pkgs
 case "${1:-}" in
