@@ -38,9 +38,9 @@ esac
 # ---- install and build ----
 "$root/deploy/install-deps.sh" --run
 if [ ! -f "$B/build.ninja" ]; then
-	meson setup "$B" "$root" >/dev/null
+	meson setup "$B" "$root" || die "meson setup failed (above)"
 fi
-ninja -C "$B" >/dev/null || die "the build failed; run ninja -C build to see why"
+ninja -C "$B" || die "the build failed (above)"
 CX=$B/controller/cunxiang
 NODE=$B/node/cunxiang-node
 
