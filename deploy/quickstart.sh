@@ -21,11 +21,18 @@ B=$root/build
 say() { printf '%s\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
+# Every daemon was started by spawn() as the leader of a session of its own:
+# stop its whole process group (a recorder is parec piped into opusenc).
 stop_all() {
 	[ -f "$Q/pids" ] || return 0
-	for p in $(cat "$Q/pids"); do kill "$p" 2>/dev/null || true; done
-	sleep 1
-	for p in $(cat "$Q/pids"); do kill -9 "$p" 2>/dev/null || true; done
+	for p in $(cat "$Q/pids"); do kill -TERM "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+	_i=0
+	for p in $(cat "$Q/pids"); do
+		while kill -0 "-$p" 2>/dev/null && [ "$_i" -lt 50 ]; do
+			_i=$((_i + 1)); sleep 0.1
+		done
+	done
+	for p in $(cat "$Q/pids"); do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 	rm -f "$Q/pids"
 }
 
@@ -144,9 +151,13 @@ else
 		done
 	} > "$Q/asound.conf"
 	export ALSA_CONFIG_PATH="$Q/asound.conf"
+	# Ogg Opus, written out page by page (a page a second, unbuffered): a
+	# recording plays while it grows. opusenc ignores SIGTERM, so on stop
+	# parec ends and opusenc finishes the stream at the end of its input.
 	for n in $nodes; do
-		spawn "rec-$n" parec -d "$n.monitor" --rate=48000 --channels=1 \
-			--file-format=wav "$Q/recordings/$n.wav"
+		spawn "rec-$n" sh -c 'parec -d "$1.monitor" --raw --format=s16le --rate=48000 --channels=1 |
+			{ trap "" TERM; exec stdbuf -o0 opusenc --quiet --raw --raw-rate 48000 --raw-chan 1 - - > "$2"; }' \
+			rec "$n" "$Q/recordings/$n.opus"
 	done
 fi
 
@@ -216,7 +227,7 @@ else
 	say "quickstart: not every pole reported the broadcast; see $Q/logs/"
 fi
 if [ "$audio" = null ]; then
-	say "  recordings (what each pole said, WAV): $Q/recordings/"
+	say "  recordings:         $Q/recordings/ (what each pole played, Ogg Opus, growing while it runs)"
 else
 	say "  audio went to the sound card (ALSA default)"
 fi
