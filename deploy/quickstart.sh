@@ -53,6 +53,16 @@ NODE=$B/node/cunxiang-node
 
 stop_all
 mkdir -p "$Q"
+# `. quickstart/env` puts the commands just built on PATH, for the examples
+# in the README.
+cat > "$Q/env" <<EOF
+# Source this file (. quickstart/env) to run the cunxiang commands of this
+# build tree as the README types them.
+case ":\$PATH:" in
+*":$B/controller:"*) ;;
+*) PATH="$B/controller:$B/node:\$PATH"; export PATH ;;
+esac
+EOF
 rm -rf "$Q/schedules" "$Q/logs" "$Q/recordings" "$Q/broker" "$Q/xdg"
 mkdir -p "$Q/logs" "$Q/recordings" "$Q/broker"
 : > "$Q/pids"
@@ -226,6 +236,8 @@ if [ "$(done_count)" = "$n_nodes" ]; then
 else
 	say "quickstart: not every pole reported the broadcast; see $Q/logs/"
 fi
+# Paths as typed from where the script was run, as the README has them.
+rel() { case $1 in "$PWD"/*) printf '%s' "${1#"$PWD"/}" ;; *) printf '%s' "$1" ;; esac; }
 if [ "$audio" = null ]; then
 	say "  recordings:         $Q/recordings/ (what each pole played, Ogg Opus, growing while it runs)"
 else
@@ -236,5 +248,10 @@ say "  broker:             mqtts://127.0.0.1:$port, TLS only, one account per po
 say "  pole bundles:       $Q/township/poles/ (node.yaml, node.pass, node.key, ca.crt)"
 say "  logs:               $Q/logs/"
 say "  the township:       $Q/schedules/ (edit a file: serve republishes the plans)"
-say "  fleet status:       $CX nodes -c $Q/controller.yaml"
-say "  stop everything:    $0 stop"
+say ""
+say "To use the commands in this shell (again in every new one):"
+say ""
+say "  . $(rel "$Q/env")"
+say "  cunxiang nodes -c $(rel "$Q/controller.yaml")"
+say ""
+say "Stop everything: $(rel "$root/deploy/quickstart.sh") stop"
