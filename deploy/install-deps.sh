@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # install-deps.sh -- install the Debian packages cunxiang builds with;
 # with --run also what deploy/quickstart.sh runs (a broker, PulseAudio null
-# sinks); with --test also what the tests drive from outside. Idempotent:
+# sinks, opusenc for their recordings, a CJK font for the HTML report); with
+# --test also what the tests drive from outside. Idempotent:
 # installs only what is missing, runs apt-get update first when it does.
 set -eu
 
@@ -17,7 +18,7 @@ test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-
 
 pkgs=$build_pkgs
 case "${1:-}" in
---run) pkgs="$build_pkgs $run_pkgs" ;;
+--run) pkgs="$build_pkgs $run_pkgs opus-tools fonts-noto-cjk" ;;
 --test) pkgs="$build_pkgs $test_pkgs" ;;
 "") ;;
 *) echo "usage: $0 [--run|--test]" >&2; exit 2 ;;

@@ -21,11 +21,18 @@ B=$root/build
 say() { printf '%s\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
+# Every daemon was started by spawn() as the leader of a session of its own:
+# stop its whole process group (a recorder is parec piped into opusenc).
 stop_all() {
 	[ -f "$Q/pids" ] || return 0
-	for p in $(cat "$Q/pids"); do kill "$p" 2>/dev/null || true; done
-	sleep 1
-	for p in $(cat "$Q/pids"); do kill -9 "$p" 2>/dev/null || true; done
+	for p in $(cat "$Q/pids"); do kill -TERM "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+	_i=0
+	for p in $(cat "$Q/pids"); do
+		while kill -0 "-$p" 2>/dev/null && [ "$_i" -lt 50 ]; do
+			_i=$((_i + 1)); sleep 0.1
+		done
+	done
+	for p in $(cat "$Q/pids"); do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 	rm -f "$Q/pids"
 }
 
@@ -38,14 +45,24 @@ esac
 # ---- install and build ----
 "$root/deploy/install-deps.sh" --run
 if [ ! -f "$B/build.ninja" ]; then
-	meson setup "$B" "$root" >/dev/null
+	meson setup "$B" "$root" || die "meson setup failed (above)"
 fi
-ninja -C "$B" >/dev/null || die "the build failed; run ninja -C build to see why"
+ninja -C "$B" || die "the build failed (above)"
 CX=$B/controller/cunxiang
 NODE=$B/node/cunxiang-node
 
 stop_all
 mkdir -p "$Q"
+# `. quickstart/env` puts the commands just built on PATH, for the examples
+# in the README.
+cat > "$Q/env" <<EOF
+# Source this file (. quickstart/env) to run the cunxiang commands of this
+# build tree as the README types them.
+case ":\$PATH:" in
+*":$B/controller:"*) ;;
+*) PATH="$B/controller:$B/node:\$PATH"; export PATH ;;
+esac
+EOF
 rm -rf "$Q/schedules" "$Q/logs" "$Q/recordings" "$Q/broker" "$Q/xdg"
 mkdir -p "$Q/logs" "$Q/recordings" "$Q/broker"
 : > "$Q/pids"
@@ -144,9 +161,13 @@ else
 		done
 	} > "$Q/asound.conf"
 	export ALSA_CONFIG_PATH="$Q/asound.conf"
+	# Ogg Opus, written out page by page (a page a second, unbuffered): a
+	# recording plays while it grows. opusenc ignores SIGTERM, so on stop
+	# parec ends and opusenc finishes the stream at the end of its input.
 	for n in $nodes; do
-		spawn "rec-$n" parec -d "$n.monitor" --rate=48000 --channels=1 \
-			--file-format=wav "$Q/recordings/$n.wav"
+		spawn "rec-$n" sh -c 'parec -d "$1.monitor" --raw --format=s16le --rate=48000 --channels=1 |
+			{ trap "" TERM; exec stdbuf -o0 opusenc --quiet --raw --raw-rate 48000 --raw-chan 1 - - > "$2"; }' \
+			rec "$n" "$Q/recordings/$n.opus"
 	done
 fi
 
@@ -215,8 +236,10 @@ if [ "$(done_count)" = "$n_nodes" ]; then
 else
 	say "quickstart: not every pole reported the broadcast; see $Q/logs/"
 fi
+# Paths as typed from where the script was run, as the README has them.
+rel() { case $1 in "$PWD"/*) printf '%s' "${1#"$PWD"/}" ;; *) printf '%s' "$1" ;; esac; }
 if [ "$audio" = null ]; then
-	say "  recordings (what each pole said, WAV): $Q/recordings/"
+	say "  recordings:         $Q/recordings/ (what each pole played, Ogg Opus, growing while it runs)"
 else
 	say "  audio went to the sound card (ALSA default)"
 fi
@@ -225,5 +248,10 @@ say "  broker:             mqtts://127.0.0.1:$port, TLS only, one account per po
 say "  pole bundles:       $Q/township/poles/ (node.yaml, node.pass, node.key, ca.crt)"
 say "  logs:               $Q/logs/"
 say "  the township:       $Q/schedules/ (edit a file: serve republishes the plans)"
-say "  fleet status:       $CX nodes -c $Q/controller.yaml"
-say "  stop everything:    $0 stop"
+say ""
+say "To use the commands in this shell (again in every new one):"
+say ""
+say "  . $(rel "$Q/env")"
+say "  cunxiang nodes -c $(rel "$Q/controller.yaml")"
+say ""
+say "Stop everything: $(rel "$root/deploy/quickstart.sh") stop"
