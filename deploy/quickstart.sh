@@ -23,16 +23,26 @@ die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
 # Every daemon was started by spawn() as the leader of a session of its own:
 # stop its whole process group (a recorder is parec piped into opusenc).
+# quickstart/pids holds "PID START" with the kernel's start time of each, so
+# that a file left from before a reboot never signals someone else's process.
+started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+ours() {
+	[ -f "$Q/pids" ] || return 0
+	while read -r _p _s; do
+		[ -n "$_s" ] && [ "$(started "$_p")" = "$_s" ] && echo "$_p"
+	done < "$Q/pids"
+}
 stop_all() {
 	[ -f "$Q/pids" ] || return 0
-	for p in $(cat "$Q/pids"); do kill -TERM "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+	_pids=$(ours)
+	for p in $_pids; do kill -TERM "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
 	_i=0
-	for p in $(cat "$Q/pids"); do
+	for p in $_pids; do
 		while kill -0 "-$p" 2>/dev/null && [ "$_i" -lt 50 ]; do
 			_i=$((_i + 1)); sleep 0.1
 		done
 	done
-	for p in $(cat "$Q/pids"); do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
+	for p in $_pids; do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 	rm -f "$Q/pids"
 }
 
@@ -71,7 +81,7 @@ mkdir -p "$Q/logs" "$Q/recordings" "$Q/broker"
 spawn() {
 	_n=$1; shift
 	setsid "$@" >"$Q/logs/$_n.log" 2>&1 < /dev/null &
-	echo $! >> "$Q/pids"
+	echo "$! $(started $!)" >> "$Q/pids"
 }
 wait_for() {
 	_t=$1; shift
