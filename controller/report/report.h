@@ -164,6 +164,9 @@ void report_free(struct report *r);
 
 const struct report_opts *report_opts(const struct report *r);
 const struct report_summary *report_summary(const struct report *r);
+/* Where due plays end: the earlier of NOW_MS and the period's end, not
+ * before its start. */
+int64_t report_counted_until(const struct report *r);
 /* By notice id. */
 size_t report_notice_count(const struct report *r);
 const struct report_notice *report_notice(const struct report *r, size_t i);
