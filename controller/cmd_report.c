@@ -139,7 +139,16 @@ static int write_out(const char *path, const char *buf, size_t len)
 	return 0;
 }
 
-int cmd_report(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+	const char *config, *from_s, *to_s, *output;
+	const char *notice, *village;  /* NULL: all */
+	enum report_format format;
+	int64_t from_day, to_day;      /* days since the epoch, set with FROM_S, TO_S */
+};
+
+/* \retval -1 go on / the exit code */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	enum { O_FROM = 256, O_TO, O_NOTICE, O_VILLAGE, O_VERSION };
 	static const struct option opts[] = {
@@ -154,102 +163,105 @@ int cmd_report(int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	const char *config = NULL, *from_s = NULL, *to_s = NULL, *format_s = "text", *output = NULL;
-	struct report_opts ro = { 0 };
-	enum report_format format;
-	struct schedule *m = NULL;
-	struct report *rep = NULL;
-	struct store *st = NULL;
-	struct cconf *cf = NULL;
-	struct diag *d = NULL;
-	struct titles titles;
-	char err[600], *path = NULL, *buf = NULL;
-	int64_t now, from_day, to_day;
-	int c, ret = CX_EXIT_USER;
-	size_t len = 0;
-	FILE *mem;
+	const char *format_s = "text";
+	int c;
 
+	*a = (struct args){ 0 };
 	while ((c = getopt_long(argc, argv, "c:f:o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config = optarg; break;
-		case O_FROM: from_s = optarg; break;
-		case O_TO: to_s = optarg; break;
-		case O_NOTICE: ro.notice = optarg; break;
-		case O_VILLAGE: ro.village = optarg; break;
+		case 'c': a->config = optarg; break;
+		case O_FROM: a->from_s = optarg; break;
+		case O_TO: a->to_s = optarg; break;
+		case O_NOTICE: a->notice = optarg; break;
+		case O_VILLAGE: a->village = optarg; break;
 		case 'f': format_s = optarg; break;
-		case 'o': output = optarg; break;
+		case 'o': a->output = optarg; break;
 		case 'h': report_help(stdout); return CX_EXIT_OK;
 		case O_VERSION: printf("cunxiang %s\n", CX_VERSION); return CX_EXIT_OK;
 		default: report_help(stderr); return CX_EXIT_USAGE;
 		}
 	}
-	if (!config || optind != argc || report_format_parse(format_s, &format) < 0 ||
-	    (ro.notice && !ro.notice[0]) || (ro.village && !ro.village[0]) || (output && !output[0])) {
+	if (!a->config || optind != argc || report_format_parse(format_s, &a->format) < 0 ||
+	    (a->notice && !a->notice[0]) || (a->village && !a->village[0]) ||
+	    (a->output && !a->output[0])) {
 		report_help(stderr);
 		return CX_EXIT_USAGE;
 	}
-	if ((from_s && parse_day(from_s, "--from", &from_day) < 0) ||
-	    (to_s && parse_day(to_s, "--to", &to_day) < 0))
+	if ((a->from_s && parse_day(a->from_s, "--from", &a->from_day) < 0) ||
+	    (a->to_s && parse_day(a->to_s, "--to", &a->to_day) < 0))
 		return CX_EXIT_USAGE;
-	if (!(d = diag_new())) {
-		fprintf(stderr, "cunxiang report: out of memory\n");
-		return CX_EXIT_USER;
-	}
-	if (!(cf = cconf_load(config, d))) {
+	return -1;
+}
+
+/* The configuration, and the schedules for the zone (selected here) and
+ * the presence profile. \retval 0 / -1 (printed) */
+static int load_config(const char *config, struct diag *d, struct cconf **cf, struct schedule **m)
+{
+	if (!(*cf = cconf_load(config, d))) {
 		diag_print(d, stderr);
-		goto out;
+		return -1;
 	}
-	/* The schedules give the zone and the presence profile. */
-	if (!(m = schedule_load(cf->schedules, d))) {
+	if (!(*m = schedule_load((*cf)->schedules, d))) {
 		fprintf(stderr, "cunxiang report: out of memory\n");
-		goto out;
+		return -1;
 	}
-	if (check_schedules(m, d) < 0)
-		goto out;
-	if (cx_tz_set(schedule_township(m)->timezone) < 0) {
-		fprintf(stderr, "cunxiang report: unknown time zone '%s'\n", schedule_township(m)->timezone);
-		goto out;
+	if (check_schedules(*m, d) < 0)
+		return -1;
+	if (cx_tz_set(schedule_township(*m)->timezone) < 0) {
+		fprintf(stderr, "cunxiang report: unknown time zone '%s'\n", schedule_township(*m)->timezone);
+		return -1;
 	}
-	now = cx_now_ms();
-	if (!to_s) {
+	return 0;
+}
+
+/* The period in RO from A's days: up to today and DEFAULT_DAYS long
+ * unless given. \retval 0 / -1 (printed) */
+static int resolve_period(const struct args *a, int64_t now, struct report_opts *ro)
+{
+	int64_t from_day = a->from_day, to_day = a->to_day;
+
+	if (!a->to_s) {
 		struct tm tm;
 
-		if (from_s) {
-			cx_tz_ms_to_civil(now, &tm);
-			to_day = cx_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-			if (to_day < from_day)
-				to_day = from_day + DEFAULT_DAYS - 1;
-		} else {
-			cx_tz_ms_to_civil(now, &tm);
-			to_day = cx_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-		}
+		cx_tz_ms_to_civil(now, &tm);
+		to_day = cx_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+		/* From a day after today: the default length from there. */
+		if (a->from_s && to_day < from_day)
+			to_day = from_day + DEFAULT_DAYS - 1;
 	}
-	if (!from_s)
+	if (!a->from_s)
 		from_day = to_day - (DEFAULT_DAYS - 1);
 	if (to_day < from_day) {
-		fprintf(stderr, "cunxiang report: --to %s is before --from %s\n", to_s, from_s ? from_s : "");
-		goto out;
+		fprintf(stderr, "cunxiang report: --to %s is before --from %s\n", a->to_s,
+			a->from_s ? a->from_s : "");
+		return -1;
 	}
 	if (to_day - from_day >= MAX_DAYS) {
 		fprintf(stderr, "cunxiang report: the period is longer than %d days\n", MAX_DAYS);
-		goto out;
+		return -1;
 	}
-	if (midnight(from_day, &ro.from_ms) < 0 || midnight(to_day + 1, &ro.to_ms) < 0) {
+	if (midnight(from_day, &ro->from_ms) < 0 || midnight(to_day + 1, &ro->to_ms) < 0) {
 		fprintf(stderr, "cunxiang report: the period is outside the years the calendar knows\n");
-		goto out;
+		return -1;
 	}
-	ro.now_ms = now;
-	ro.presence = schedule_township(m)->presence;
-	ro.npresence = schedule_township(m)->npresence;
-	ro.township = schedule_township(m)->name[0] ? schedule_township(m)->name : NULL;
-	ro.timezone = schedule_township(m)->timezone;
-	titles.m = m;
-	ro.title = title_of;
-	ro.title_ud = &titles;
+	return 0;
+}
 
-	if (!(path = fio_join(cf->data_dir, STORE_FILE))) {
+/* Compute the report from DATA_DIR's store and write it to OUTPUT
+ * (stdout when NULL). \retval 0 / -1 (printed) */
+static int run(const char *data_dir, const struct report_opts *ro, enum report_format format,
+	       const char *output)
+{
+	struct report *rep = NULL;
+	struct store *st = NULL;
+	char err[600], *path, *buf = NULL;
+	size_t len = 0;
+	int ret = -1, c;
+	FILE *mem;
+
+	if (!(path = fio_join(data_dir, STORE_FILE))) {
 		fprintf(stderr, "cunxiang report: out of memory\n");
-		goto out;
+		return -1;
 	}
 	if (!(st = store_open(path, STORE_READONLY, err, sizeof(err)))) {
 		if (errno == ENOENT)
@@ -258,7 +270,7 @@ int cmd_report(int argc, char **argv)
 			fprintf(stderr, "cunxiang report: cannot read the store: %s\n", err);
 		goto out;
 	}
-	if (!(rep = report_compute(st, &ro, err, sizeof(err)))) {
+	if (!(rep = report_compute(st, ro, err, sizeof(err)))) {
 		fprintf(stderr, "cunxiang report: cannot read %s: %s\n", path, err);
 		goto out;
 	}
@@ -266,18 +278,54 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "cunxiang report: out of memory\n");
 		goto out;
 	}
-	c = report_write(rep, format, now, mem);
+	c = report_write(rep, format, ro->now_ms, mem);
 	if (fclose(mem) != 0 || c < 0) {
 		fprintf(stderr, "cunxiang report: cannot render the report: %s\n", strerror(c < 0 ? -c : ENOMEM));
 		goto out;
 	}
-	if (write_out(output, buf, len) == 0)
-		ret = CX_EXIT_OK;
+	ret = write_out(output, buf, len);
 out:
 	free(buf);
 	report_free(rep);
 	store_close(st);
 	free(path);
+	return ret;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_opts ro = { 0 };
+	struct schedule *m = NULL;
+	struct cconf *cf = NULL;
+	struct diag *d = NULL;
+	struct titles titles;
+	struct args a;
+	int ret = parse_args(argc, argv, &a);
+
+	if (ret >= 0)
+		return ret;
+	ret = CX_EXIT_USER;
+	if (!(d = diag_new())) {
+		fprintf(stderr, "cunxiang report: out of memory\n");
+		return CX_EXIT_USER;
+	}
+	if (load_config(a.config, d, &cf, &m) < 0)
+		goto out;
+	ro.now_ms = cx_now_ms();
+	if (resolve_period(&a, ro.now_ms, &ro) < 0)
+		goto out;
+	ro.notice = a.notice;
+	ro.village = a.village;
+	ro.presence = schedule_township(m)->presence;
+	ro.npresence = schedule_township(m)->npresence;
+	ro.township = schedule_township(m)->name[0] ? schedule_township(m)->name : NULL;
+	ro.timezone = schedule_township(m)->timezone;
+	titles.m = m;
+	ro.title = title_of;
+	ro.title_ud = &titles;
+	if (run(cf->data_dir, &ro, a.format, a.output) == 0)
+		ret = CX_EXIT_OK;
+out:
 	schedule_free(m);
 	cconf_free(cf);
 	diag_free(d);
