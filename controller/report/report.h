@@ -2,6 +2,11 @@
 /* report.h -- reach, awareness and alert delivery from the receipt store, as text, CSV, JSON or HTML */
 #pragma once
 
+/* The module's rooms: report_compute() counts the figures (report.c, with
+ * hashtab.c); report_write() (render.c) lays them out as tables (table.c)
+ * and hands those to the renderer of the format (render_text.c,
+ * render_csv.c, render_json.c, render_html.c). */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
