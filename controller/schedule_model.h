@@ -72,9 +72,9 @@ static inline void schedule_xfree(const void *p)
  * broadcast files; both report to S->d and set S->oom when memory runs
  * out. What is left to check across files is schedule.c's (resolve). */
 
-/* Read DIR/fleet.yaml into S: the township, its villages and nodes. Always
- * leaves the township's name, area_code and timezone set (empty strings or
- * the default zone when missing). */
+/* Read S->dir/fleet.yaml into S: the township, its villages and nodes.
+ * Unless memory runs out, leaves the township's name, area_code and
+ * timezone set (empty strings or the default zone when missing). */
 void schedule_fleet_load(struct schedule *s);
 
 /* Names of the broadcast files of S->dir (every regular *.yaml but
