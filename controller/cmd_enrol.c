@@ -88,8 +88,10 @@ static int enrol_file(struct store *st, const char *path, bool replace)
 	int lineno = 0, failed = 0, r;
 
 	if (!f) {
-		fprintf(stderr, "cunxiang enrol: cannot read %s: %s\n", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		fprintf(stderr, "cunxiang enrol: cannot read %s: %s\n", path, strerror(e));
+		return -e;
 	}
 	if ((r = store_begin(st)) < 0) {
 		fprintf(stderr, "cunxiang enrol: %s\n", store_errmsg(st));

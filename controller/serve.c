@@ -974,8 +974,10 @@ static int serve_setup(struct serve *s, const char *config)
 	s->mq = mq_new(&mc);
 	s->mqr = s->mq ? mq_new(&rc) : NULL;
 	if (!s->mq || !s->mqr) {
-		log_err("cannot start the MQTT session: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		log_err("cannot start the MQTT session: %s", strerror(e));
+		return -e;
 	}
 	s->pub.mq = s->mq;
 	s->pubr.mq = s->mqr;

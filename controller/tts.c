@@ -8,6 +8,8 @@
 #include "asset.h"
 #include "encode.h"
 #include "fileio.h"
+#include "tts_lex.h"
+#include "utf8.h"
 #include "ydoc.h"
 
 #include <dirent.h>
@@ -39,29 +41,13 @@
 #define MAX_PARTS 64
 #define MAX_JOBS 16
 
-#define LEX_MAX_BYTES (1u << 20)
-#define LEX_MAX_LINE 4096
-#define LEX_BUCKETS 256
-
-struct lex_entry {
-	const char *word, *repl;
-	size_t wlen, rlen;
-	uint32_t first; /* first code point of word */
-	int line;
-};
-
 struct voice {
 	char *name;
 	char *espeak;  /* "voice" or "voice+variant", for espeak_SetVoiceByName */
 	char *evoice, *variant;
 	int rate, pitch;
 	char *chime;   /* absolute, or NULL */
-	char *lexbuf;  /* the lexicon file; entries point into it */
-	struct lex_entry *lex;
-	size_t nlex;
-	size_t bucket[LEX_BUCKETS + 1];
-	size_t *order; /* entry indices by bucket, longest word first */
-	char lexsha[CX_SHA256_HEX];
+	struct tts_lex *lex; /* or NULL */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -78,73 +64,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* Decode one UTF-8 sequence at S (N bytes left): its length, or 0 when it
- * is malformed (overlong, surrogate, beyond U+10FFFF, truncated). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Byte offset of the first malformed sequence, or -1 if S is valid. */
-static long utf8_invalid_at(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	uint32_t cp;
-
-	while (i < n) {
-		size_t k = utf8_next(u + i, n - i, &cp);
-
-		if (!k)
-			return (long)i;
-		i += k;
-	}
-	return -1;
-}
-
-/* 1-based column (in characters, as libyaml counts) of byte offset OFF. */
-static int char_col(const char *s, size_t off)
-{
-	int col = 1;
-
-	for (size_t i = 0; i < off; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			col++;
-	return col;
 }
 
 static bool is_dir(const char *p)
@@ -239,184 +158,6 @@ static int es_select(const struct voice *v)
 		return -EIO;
 	es_voice = v;
 	return 0;
-}
-
-/* ---- lexicon ---------------------------------------------------------- */
-
-static int cmp_word(const void *a, const void *b)
-{
-	const struct lex_entry *x = *(struct lex_entry *const *)a, *y = *(struct lex_entry *const *)b;
-	size_t n = x->wlen < y->wlen ? x->wlen : y->wlen;
-	int c = memcmp(x->word, y->word, n);
-
-	if (c)
-		return c;
-	if (x->wlen != y->wlen)
-		return x->wlen < y->wlen ? -1 : 1;
-	return x->line - y->line;
-}
-
-static const struct voice *sort_voice; /* qsort has no context argument */
-
-static int cmp_bucket(const void *a, const void *b)
-{
-	const struct lex_entry *x = &sort_voice->lex[*(const size_t *)a];
-	const struct lex_entry *y = &sort_voice->lex[*(const size_t *)b];
-	unsigned bx = x->first % LEX_BUCKETS, by = y->first % LEX_BUCKETS;
-
-	if (bx != by)
-		return bx < by ? -1 : 1;
-	if (x->wlen != y->wlen)
-		return x->wlen > y->wlen ? -1 : 1;
-	return x->line - y->line;
-}
-
-/* Parse the lexicon at PATH (shown as NAME) into V. Errors go to D. */
-static int lex_load(struct voice *v, const char *path, const char *name, struct diag *d)
-{
-	struct lex_entry **byword = NULL;
-	size_t len, cap = 0, errs = diag_errors(d);
-	char *p, *end;
-	int line = 0, r;
-
-	r = fio_read_all(path, LEX_MAX_BYTES, &v->lexbuf, &len);
-	if (r < 0) {
-		diag_error(d, name, 0, 0, "cannot read lexicon: %s",
-			   r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-		return r;
-	}
-	cx_sha256_hex(v->lexbuf, len, v->lexsha);
-	for (p = v->lexbuf, end = v->lexbuf + len; p < end; p = p ? p : end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p)), *tab, *word, *repl, *q;
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		long bad;
-		uint32_t cp;
-
-		line++;
-		if (nl)
-			*nl = '\0';
-		if (n > 0 && p[n - 1] == '\r')
-			p[--n] = '\0';
-		word = p;
-		p = nl ? nl + 1 : NULL;
-		if (n > LEX_MAX_LINE) {
-			diag_error(d, name, line, 0, "line longer than %d bytes", LEX_MAX_LINE);
-			continue;
-		}
-		if ((bad = utf8_invalid_at(word, n)) >= 0) {
-			diag_error(d, name, line, char_col(word, (size_t)bad), "not valid UTF-8");
-			continue;
-		}
-		if (n == 0 || word[0] == '#' || strspn(word, " \t") == n)
-			continue;
-		tab = strchr(word, '\t');
-		if (!tab) {
-			diag_error(d, name, line, 1, "expected WORD, a tab, and its REPLACEMENT");
-			continue;
-		}
-		if (tab == word) {
-			diag_error(d, name, line, 1, "empty WORD before the tab");
-			continue;
-		}
-		*tab = '\0';
-		repl = tab + 1;
-		q = repl + strlen(repl);
-		while (q > repl && (q[-1] == ' ' || q[-1] == '\t'))
-			*--q = '\0';
-		if (!*repl) {
-			diag_error(d, name, line, char_col(word, (size_t)(repl - word)),
-				   "empty REPLACEMENT for '%s'", word);
-			continue;
-		}
-		if ((q = strchr(repl, '\t'))) {
-			diag_error(d, name, line, char_col(word, (size_t)(q - word)),
-				   "a second tab; REPLACEMENT is the rest of the line");
-			continue;
-		}
-		if ((q = strstr(word, "[["))) {
-			diag_error(d, name, line, char_col(word, (size_t)(q - word)),
-				   "'[[' cannot be part of a WORD");
-			continue;
-		}
-		/* Phonemes must be closed, or espeak-ng would read the rest of
-		 * the notice as phoneme codes. */
-		for (q = strstr(repl, "[["); q; q = strstr(q, "[[")) {
-			char *close = strstr(q + 2, "]]");
-
-			if (!close) {
-				diag_error(d, name, line, char_col(word, (size_t)(q - word)),
-					   "'[[' without a closing ']]'");
-				break;
-			}
-			q = close + 2;
-		}
-		if (q)
-			continue;
-		if (v->nlex == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct lex_entry *nv = realloc(v->lex, ncap * sizeof(*nv));
-
-			if (!nv) {
-				diag_error(d, name, 0, 0, "out of memory");
-				return -ENOMEM;
-			}
-			v->lex = nv;
-			cap = ncap;
-		}
-		utf8_next((const unsigned char *)word, strlen(word), &cp);
-		v->lex[v->nlex++] = (struct lex_entry){
-			.word = word, .wlen = strlen(word), .repl = repl, .rlen = strlen(repl),
-			.first = cp, .line = line,
-		};
-	}
-	if (v->nlex == 0)
-		return diag_errors(d) > errs ? -EINVAL : 0;
-
-	/* Duplicates: sort pointers by word, compare neighbours. */
-	byword = malloc(v->nlex * sizeof(*byword));
-	v->order = malloc(v->nlex * sizeof(*v->order));
-	if (!byword || !v->order) {
-		free(byword);
-		diag_error(d, name, 0, 0, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < v->nlex; i++)
-		byword[i] = &v->lex[i];
-	qsort(byword, v->nlex, sizeof(*byword), cmp_word);
-	for (size_t i = 1; i < v->nlex; i++)
-		if (byword[i]->wlen == byword[i - 1]->wlen &&
-		    !memcmp(byword[i]->word, byword[i - 1]->word, byword[i]->wlen))
-			diag_error(d, name, byword[i]->line, 1,
-				   "duplicate WORD '%s' (first on line %d)", byword[i]->word,
-				   byword[i - 1]->line);
-	free(byword);
-
-	for (size_t i = 0; i < v->nlex; i++)
-		v->order[i] = i;
-	sort_voice = v;
-	qsort(v->order, v->nlex, sizeof(*v->order), cmp_bucket);
-	sort_voice = NULL;
-	memset(v->bucket, 0, sizeof(v->bucket));
-	for (size_t i = 0; i < v->nlex; i++)
-		v->bucket[v->lex[i].first % LEX_BUCKETS + 1]++;
-	for (size_t b = 0; b < LEX_BUCKETS; b++)
-		v->bucket[b + 1] += v->bucket[b];
-	return diag_errors(d) > errs ? -EINVAL : 0;
-}
-
-/* The longest lexicon entry whose WORD starts at S (N bytes left). */
-static const struct lex_entry *lex_match(const struct voice *v, const char *s, size_t n,
-					 uint32_t cp)
-{
-	unsigned b = cp % LEX_BUCKETS;
-
-	for (size_t i = v->bucket[b]; i < v->bucket[b + 1]; i++) {
-		const struct lex_entry *e = &v->lex[v->order[i]];
-
-		if (e->first == cp && e->wlen <= n && !memcmp(e->word, s, e->wlen))
-			return e;
-	}
-	return NULL;
 }
 
 /* ---- voice profiles --------------------------------------------------- */
@@ -578,7 +319,7 @@ struct voice *voice_load(const char *voices_dir, const char *name, struct diag *
 		char *shown = NULL, *abs = profile_file(y, n, voices_dir, "lexicon", &shown);
 
 		if (abs)
-			lex_load(v, abs, shown, d);
+			v->lex = tts_lex_load(abs, shown, d);
 		free(abs);
 		free(shown);
 	}
@@ -624,9 +365,7 @@ void voice_free(struct voice *v)
 	free(v->evoice);
 	free(v->variant);
 	free(v->chime);
-	free(v->lexbuf);
-	free(v->lex);
-	free(v->order);
+	tts_lex_free(v->lex);
 	free(v);
 }
 
@@ -736,12 +475,12 @@ static int prepare(const struct voice *v, const char *text, char **out, char *er
 	}
 	while (i < n && r == 0) {
 		uint32_t cp;
-		size_t k = utf8_next((const unsigned char *)text + i, n - i, &cp);
-		const struct lex_entry *e = v->nlex ? lex_match(v, text + i, n - i, cp) : NULL;
+		size_t k = utf8_next(text + i, n - i, &cp), wlen, rlen;
+		const char *repl = tts_lex_match(v->lex, text + i, n - i, &wlen, &rlen);
 
-		if (e) {
-			r = sb_add(&b, e->repl, e->rlen);
-			i += e->wlen;
+		if (repl) {
+			r = sb_add(&b, repl, rlen);
+			i += wlen;
 		} else if (text[i] == '[' && text[i + 1] == '[') {
 			r = sb_add(&b, "[ ", 2);
 			i++;
@@ -791,16 +530,15 @@ static bool closing_mark(uint32_t cp)
  * where part i begins; returns the number of parts. Depends only on S. */
 static size_t split_parts(const char *s, size_t start[MAX_PARTS + 1])
 {
-	size_t n = strlen(s), chars = 0, target, nparts = 1, i = 0, run = 0, last_cut = 0;
+	size_t n = strlen(s), chars = utf8_count(s, n), target, nparts = 1, i = 0, run = 0;
+	size_t last_cut = 0;
 	bool phon = false;
 
-	for (size_t j = 0; j < n; j++)
-		chars += ((unsigned char)s[j] & 0xc0) != 0x80;
 	target = chars / MAX_PARTS + 1 > PART_CHARS ? chars / MAX_PARTS + 1 : PART_CHARS;
 	start[0] = 0;
 	while (i < n) {
 		uint32_t cp;
-		size_t k = utf8_next((const unsigned char *)s + i, n - i, &cp);
+		size_t k = utf8_next(s + i, n - i, &cp);
 
 		if (!k)
 			k = 1; /* cannot happen: prepare() validated S */
@@ -820,8 +558,7 @@ static size_t split_parts(const char *s, size_t start[MAX_PARTS + 1])
 		run++;
 		if (phon || run < target || !sentence_end(cp, s + i))
 			continue;
-		while (i < n && (k = utf8_next((const unsigned char *)s + i, n - i, &cp)) &&
-		       closing_mark(cp))
+		while (i < n && (k = utf8_next(s + i, n - i, &cp)) && closing_mark(cp))
 			i += k;
 		if (nparts == MAX_PARTS || i >= n)
 			break;
@@ -830,14 +567,9 @@ static size_t split_parts(const char *s, size_t start[MAX_PARTS + 1])
 		run = 0;
 	}
 	/* A short tail is spoken as part of the sentence before it. */
-	if (nparts > 1 && run < target / 2 && last_cut == start[nparts - 1]) {
-		size_t tail = 0;
-
-		for (size_t j = last_cut; j < n; j++)
-			tail += ((unsigned char)s[j] & 0xc0) != 0x80;
-		if (tail < target / 2)
-			nparts--;
-	}
+	if (nparts > 1 && run < target / 2 && last_cut == start[nparts - 1] &&
+	    utf8_count(s + last_cut, n - last_cut) < target / 2)
+		nparts--;
 	start[nparts] = n;
 	return nparts;
 }
@@ -876,7 +608,7 @@ static void render_key(const struct voice *v, const char *text, char key[CX_SHA2
 			      "bitrate %d\ncomplexity %d\nlexicon %s\ntext %zu\n",
 			      RENDER_VERSION, es_version ? es_version : "?", v->espeak, v->rate,
 			      v->pitch, ENC_DEFAULT_BITRATE, ENC_COMPLEXITY,
-			      v->nlex || v->lexbuf ? v->lexsha : "-", tl);
+			      v->lex ? tts_lex_sha(v->lex) : "-", tl);
 	if (hl >= sizeof(head))
 		hl = sizeof(head) - 1;
 	m = malloc(hl + tl);
