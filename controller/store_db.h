@@ -46,6 +46,10 @@ bool store_db_batch(const struct store *s);
  * store_close(). NULL on failure (reason in store_errmsg). */
 sqlite3_stmt *store_db_stmt(struct store *s, enum store_sid id, const char *sql);
 
+/* SQLite result code RC as 0 (OK, ROW, DONE) or -errno; -EIO for those
+ * without a better match. */
+int store_db_errno(int rc);
+
 /* Set the one-line reason store_errmsg() returns. */
 void store_db_seterr(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Record SQLite's message for the failed call WHAT that returned RC.
