@@ -15,6 +15,7 @@
 #include "keyring.h"
 #include "mq.h"
 #include "pub.h"
+#include "report/query.h"
 #include "schedule.h"
 #include "store.h"
 #include "tts.h"
@@ -593,7 +594,7 @@ static int record_alert(struct store *st, const char *area, struct store_alert *
 	cx_tz_civil_to_ms(y, m, dd, 0, 0, &from);
 	cx_civil_from_days(day + 3, &y, &m, &dd);
 	cx_tz_civil_to_ms(y, m, dd, 0, 0, &to);
-	r = store_alerts(st, from, to, id_scan_fn, &s);
+	r = rq_alerts(st, from, to, id_scan_fn, &s);
 	if (r < 0) {
 		fprintf(stderr, "cunxiang alert: cannot read the alerts: %s\n", store_errmsg(st));
 		return r;
@@ -1024,7 +1025,7 @@ static bool watch_alert(struct watch *w, struct mq *mq, struct store *st, int sf
 		}
 		/* What serve stored covers receipts that passed us by. */
 		if (now >= next_store) {
-			store_alert_receipts(st, w->id, store_rcpt_fn, w);
+			rq_alert_receipts(st, w->id, store_rcpt_fn, w);
 			next_store = now + 1000000;
 		}
 		if (w->changed || (w->tty && now < end && (end - now + 999999) / 1000000 != w->shown_left_s))
@@ -1144,7 +1145,7 @@ int cmd_alert(int argc, char **argv)
 		fprintf(stderr, "cunxiang alert: %s\n", err);
 		goto out;
 	}
-	if (store_nodes(st, &f.sn, &f.nsn) < 0) {
+	if (rq_nodes(st, &f.sn, &f.nsn) < 0) {
 		fprintf(stderr, "cunxiang alert: cannot read %s: %s\n", dbpath, store_errmsg(st));
 		goto out;
 	}
@@ -1437,7 +1438,7 @@ int cmd_cancel(int argc, char **argv)
 		fprintf(stderr, "cunxiang cancel: %s\n", err);
 		goto out;
 	}
-	r = store_alerts(st, INT64_MIN, INT64_MAX, find_alert_fn, &fa);
+	r = rq_alerts(st, INT64_MIN, INT64_MAX, find_alert_fn, &fa);
 	if (r < 0) {
 		fprintf(stderr, "cunxiang cancel: cannot read the alerts: %s\n", store_errmsg(st));
 		goto out;
@@ -1451,7 +1452,7 @@ int cmd_cancel(int argc, char **argv)
 			store_errmsg(st));
 		goto out;
 	}
-	r = store_alert_receipts(st, ref, holders_fn, &h);
+	r = rq_alert_receipts(st, ref, holders_fn, &h);
 	if (r == -ENOMEM)
 		goto oom;
 	if (r < 0) {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mq.h"
 #include "pub.h"
+#include "report/query.h"
 #include "schedule.h"
 #include "store.h"
 #include "wire.h"
@@ -549,7 +550,7 @@ static int store_live_alert(struct store *st, const char *area, struct store_ale
 	cx_tz_civil_to_ms(y, m, dd, 0, 0, &from);
 	cx_civil_from_days(day + 3, &y, &m, &dd);
 	cx_tz_civil_to_ms(y, m, dd, 0, 0, &to);
-	r = store_alerts(st, from, to, id_scan_fn, &sc);
+	r = rq_alerts(st, from, to, id_scan_fn, &sc);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read the alerts: %s", store_errmsg(st));
 		return r;

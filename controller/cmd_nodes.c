@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "fileio.h"
 #include "human.h"
+#include "report/query.h"
 #include "schedule.h"
 #include "store.h"
 
@@ -344,7 +345,7 @@ int cmd_nodes(int argc, char **argv)
 			fprintf(stderr, "cunxiang nodes: cannot read the store: %s\n", err);
 		goto out;
 	}
-	if (store_nodes(st, &nodes, &n) < 0) {
+	if (rq_nodes(st, &nodes, &n) < 0) {
 		fprintf(stderr, "cunxiang nodes: cannot read %s: %s\n", path, store_errmsg(st));
 		goto out;
 	}

@@ -11,6 +11,7 @@
 #include "enrol.h"
 #include "mq.h"
 #include "pub.h"
+#include "report/query.h"
 #include "store.h"
 #include "wire.h"
 
@@ -123,7 +124,7 @@ static long behind(struct store *st, int64_t issued_ms, FILE *f, long *total)
 	struct store_node *v;
 	size_t n;
 	long k = 0;
-	int r = store_nodes(st, &v, &n);
+	int r = rq_nodes(st, &v, &n);
 
 	*total = 0;
 	if (r < 0) {

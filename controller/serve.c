@@ -17,6 +17,7 @@
 #include "notify.h"
 #include "pub.h"
 #include "receipt.h"
+#include "report/query.h"
 #include "schedule.h"
 #include "store.h"
 #include "tts.h"
@@ -746,7 +747,7 @@ static void audit(struct serve *s)
 	size_t n = 0;
 
 	s->audit_at_ms = 0; /* a repair not yet due sets it again */
-	if (store_nodes(s->store, &v, &n) == 0)
+	if (rq_nodes(s->store, &v, &n) == 0)
 		for (size_t i = 0; i < n; i++)
 			if (v[i].in_fleet && v[i].published_issued_ms != STORE_NONE &&
 			    !seen_has(&s->seen_plans, v[i].id))

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* store.c -- the controller's SQLite store: fleet, plans, receipts, node status */
+/* store.c -- the controller's SQLite store: open, batches, fleet, plans, keys, assets, alerts */
 #include "store.h"
-
-#include "receipt.h"
-#include "status.h"
+#include "store_db.h"
+#include "store_schema.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,176 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define STORE_APP_ID 0x43584331 /* "CXC1": PRAGMA application_id of a cunxiang store */
 #define BUSY_TIMEOUT_MS 5000
-
-/* Each entry upgrades the schema from version I to I + 1. Append only:
- * a shipped step is never edited. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
-	/* 0 -> 1 */
-	"PRAGMA application_id = 1129857841;" /* STORE_APP_ID */
-	"CREATE TABLE nodes("
-	" id TEXT PRIMARY KEY NOT NULL,"
-	" village_code TEXT NOT NULL,"
-	" village_name TEXT NOT NULL,"
-	" households INTEGER NOT NULL CHECK(households >= 0),"
-	" tags TEXT NOT NULL DEFAULT '[]',"
-	" in_fleet INTEGER NOT NULL DEFAULT 1"
-	") WITHOUT ROWID;"
-	"CREATE TABLE planned("
-	" node TEXT NOT NULL,"
-	" occ TEXT NOT NULL,"
-	" notice TEXT NOT NULL,"
-	" broadcast TEXT NOT NULL,"
-	" start_ms INTEGER NOT NULL,"
-	" duration_ms INTEGER NOT NULL,"
-	" priority INTEGER NOT NULL,"
-	" village_code TEXT NOT NULL,"
-	" PRIMARY KEY(node, occ)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX planned_node_start ON planned(node, start_ms);"
-	"CREATE INDEX planned_notice ON planned(notice, start_ms);"
-	"CREATE INDEX planned_start ON planned(start_ms);"
-	"CREATE TABLE receipts("
-	" node TEXT NOT NULL,"
-	" seq INTEGER NOT NULL,"
-	" occ TEXT NOT NULL,"
-	" kind TEXT NOT NULL CHECK(kind IN ('plan','alert','live')),"
-	" state TEXT NOT NULL CHECK(state IN ('accepted','started','completed',"
-	"  'interrupted','failed','skipped','expired')),"
-	" scheduled_ms INTEGER, started_ms INTEGER, ended_ms INTEGER, played_ms INTEGER,"
-	" start_error_us INTEGER, volume INTEGER, reason TEXT,"
-	" received_ms INTEGER NOT NULL,"
-	" unknown_occ INTEGER NOT NULL,"
-	" PRIMARY KEY(node, seq)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX receipts_occ ON receipts(occ, node);"
-	/* Receipts whose node and seq were readable but the rest was not:
-	 * kept raw for inspection, and counted for the ack. */
-	"CREATE TABLE receipts_bad("
-	" node TEXT NOT NULL,"
-	" seq INTEGER NOT NULL,"
-	" received_ms INTEGER NOT NULL,"
-	" error TEXT NOT NULL,"
-	" raw BLOB NOT NULL,"
-	" PRIMARY KEY(node, seq)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE ack_state("
-	" node TEXT PRIMARY KEY NOT NULL,"
-	" first_seq INTEGER NOT NULL,"
-	" through INTEGER NOT NULL,"
-	" count INTEGER NOT NULL,"
-	" last_ms INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE status("
-	" node TEXT PRIMARY KEY NOT NULL,"
-	" state TEXT NOT NULL,"
-	" plan_issued_ms INTEGER, assets_missing INTEGER, volume INTEGER,"
-	" clock_offset_us INTEGER, spool INTEGER, rejected INTEGER, xruns INTEGER,"
-	" uptime_s INTEGER, version TEXT,"
-	" json TEXT NOT NULL,"
-	" status_ms INTEGER NOT NULL,"
-	" last_seen_ms INTEGER"
-	") WITHOUT ROWID;"
-	"CREATE TABLE transitions("
-	" node TEXT NOT NULL,"
-	" ms INTEGER NOT NULL,"
-	" state TEXT NOT NULL"
-	");"
-	"CREATE INDEX transitions_node_ms ON transitions(node, ms);"
-	"CREATE TABLE published("
-	" node TEXT PRIMARY KEY NOT NULL,"
-	" issued_ms INTEGER NOT NULL,"
-	" sha TEXT NOT NULL,"
-	" published_ms INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE assets("
-	" sha TEXT PRIMARY KEY NOT NULL,"
-	" size INTEGER NOT NULL,"
-	" last_referenced_ms INTEGER NOT NULL,"
-	" published INTEGER NOT NULL DEFAULT 0"
-	") WITHOUT ROWID;"
-	"CREATE INDEX assets_last_ref ON assets(last_referenced_ms);"
-	"CREATE TABLE alerts("
-	" id TEXT PRIMARY KEY NOT NULL,"
-	" level INTEGER NOT NULL CHECK(level BETWEEN 1 AND 4),"
-	" class TEXT NOT NULL CHECK(class IN ('actual','drill','test')),"
-	" issued_ms INTEGER NOT NULL,"
-	" start_ms INTEGER NOT NULL,"
-	" expires_ms INTEGER NOT NULL,"
-	" title TEXT NOT NULL,"
-	" targets TEXT NOT NULL,"
-	" live TEXT,"
-	" cancelled_ms INTEGER"
-	") WITHOUT ROWID;"
-	"CREATE TABLE alert_targets("
-	" alert TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"
-	" node TEXT NOT NULL,"
-	" PRIMARY KEY(alert, node)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX alert_targets_node ON alert_targets(node);",
-	/* 1 -> 2: poles sign what they say. Each pole's enrolled keys; a key
-	 * that replaces another starts its seqs above every seq stored for
-	 * the node (seq_base), so seqs stay unique and ordered per node. */
-	"CREATE TABLE node_keys("
-	" node TEXT NOT NULL,"
-	" epoch INTEGER NOT NULL,"
-	" pk TEXT NOT NULL,"
-	" key_id TEXT NOT NULL,"
-	" seq_base INTEGER NOT NULL,"
-	" enrolled_ms INTEGER NOT NULL,"
-	" retired_ms INTEGER,"
-	" PRIMARY KEY(node, epoch)"
-	") WITHOUT ROWID;"
-	"ALTER TABLE receipts ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE receipts_bad ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
-	/* Seqs the pole signed as lost: its spool could not keep them. */
-	"CREATE TABLE receipts_lost("
-	" node TEXT NOT NULL,"
-	" seq INTEGER NOT NULL,"
-	" epoch INTEGER NOT NULL,"
-	" reason TEXT NOT NULL,"
-	" received_ms INTEGER NOT NULL,"
-	" PRIMARY KEY(node, seq)"
-	") WITHOUT ROWID;"
-	"ALTER TABLE ack_state ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE ack_state ADD COLUMN seq_base INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE ack_state ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE status ADD COLUMN boot INTEGER;"
-	"ALTER TABLE status ADD COLUMN n INTEGER;"
-	"ALTER TABLE status ADD COLUMN disk TEXT;"
-	/* What came on a pole topic and did not verify: never counted, kept
-	 * (bounded) for inspection. */
-	"CREATE TABLE quarantine("
-	" id INTEGER PRIMARY KEY,"
-	" received_ms INTEGER NOT NULL,"
-	" topic TEXT NOT NULL,"
-	" node TEXT,"
-	" reason TEXT NOT NULL,"
-	" raw BLOB NOT NULL"
-	");"
-	"CREATE INDEX quarantine_ms ON quarantine(received_ms);",
-};
-
-enum sid {
-	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
-	S_FLEET_CLEAR, S_FLEET_PUT,
-	S_PLAN_DELETE, S_PLAN_PUT, S_PLAN_START,
-	S_RCPT_EXISTS, S_RCPT_PUT, S_RCPT_BAD, S_RCPT_LOST, S_OCC_PLANNED, S_ALERT_EXISTS,
-	S_ACK_GET, S_ACK_PUT,
-	S_KEY_CUR, S_KEY_MAX_EPOCH, S_KEY_ADD, S_KEY_RETIRE, S_KEYS_ALL, S_SEQ_MAX,
-	S_QUAR_PUT, S_QUAR_TRIM,
-	S_STATUS_GET, S_STATUS_PUT, S_IN_FLEET, S_TRANS_ADD, S_TRANS_BEFORE, S_TRANS_RANGE,
-	S_TRANS_RECENT, S_TRANS_SQUASH,
-	S_PUB_GET, S_PUB_SET,
-	S_ASSET_REF, S_ASSET_GET, S_ASSET_PUB, S_ASSET_STALE, S_ASSET_DEL,
-	S_ALERT_ADD, S_ALERT_TARGET, S_ALERT_CANCEL,
-	S_NODES,
-	S__COUNT
-};
-
-/* For an offline status (the will), keep what the last online one said. */
-#define KEEP(c) c " = CASE WHEN excluded.state = 'offline' THEN COALESCE(excluded." c ", status." c ") ELSE excluded." c " END"
 
 static const char *const sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -206,24 +36,7 @@ static const char *const sql[S__COUNT] = {
 		" COALESCE(?8, (SELECT village_code FROM nodes WHERE id = ?1), ''))"
 		" ON CONFLICT(node, occ) DO NOTHING",
 	[S_PLAN_START] = "SELECT start_ms FROM planned WHERE node = ?1 AND occ = ?2",
-	[S_RCPT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM receipts WHERE node = ?1 AND seq = ?2)"
-		" OR EXISTS(SELECT 1 FROM receipts_bad WHERE node = ?1 AND seq = ?2)"
-		" OR EXISTS(SELECT 1 FROM receipts_lost WHERE node = ?1 AND seq = ?2)",
-	[S_RCPT_PUT] = "INSERT INTO receipts(node, seq, occ, kind, state, scheduled_ms, started_ms,"
-		" ended_ms, played_ms, start_error_us, volume, reason, received_ms, unknown_occ, epoch)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[S_RCPT_BAD] = "INSERT INTO receipts_bad(node, seq, received_ms, error, raw, epoch)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_RCPT_LOST] = "INSERT INTO receipts_lost(node, seq, epoch, reason, received_ms)"
-		" VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_OCC_PLANNED] = "SELECT EXISTS(SELECT 1 FROM planned WHERE node = ?1 AND occ = ?2)",
 	[S_ALERT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM alerts WHERE id = ?1)",
-	[S_ACK_GET] = "SELECT through, epoch, seq_base, count, skipped FROM ack_state WHERE node = ?1",
-	[S_ACK_PUT] = "INSERT INTO ack_state(node, first_seq, through, count, last_ms, epoch, seq_base,"
-		" skipped) VALUES(?1, ?2 + 1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(node) DO UPDATE SET"
-		" through = excluded.through, count = excluded.count,"
-		" last_ms = max(last_ms, excluded.last_ms), epoch = excluded.epoch,"
-		" seq_base = excluded.seq_base, skipped = excluded.skipped",
 	[S_KEY_CUR] = "SELECT epoch, pk, key_id, seq_base, enrolled_ms FROM node_keys"
 		" WHERE node = ?1 AND retired_ms IS NULL ORDER BY epoch DESC LIMIT 1",
 	[S_KEY_MAX_EPOCH] = "SELECT COALESCE(max(epoch), 0) FROM node_keys WHERE node = ?1",
@@ -237,34 +50,6 @@ static const char *const sql[S__COUNT] = {
 		" COALESCE((SELECT max(seq) FROM receipts_bad WHERE node = ?1), 0),"
 		" COALESCE((SELECT max(seq) FROM receipts_lost WHERE node = ?1), 0),"
 		" COALESCE((SELECT through FROM ack_state WHERE node = ?1), 0))",
-	[S_QUAR_PUT] = "INSERT INTO quarantine(received_ms, topic, node, reason, raw)"
-		" VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_QUAR_TRIM] = "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?1",
-	[S_STATUS_GET] = "SELECT state, json, COALESCE(boot, 0), COALESCE(n, 0) FROM status WHERE node = ?1",
-	/* boot and n: the freshest status taken (an offline one moves boot
-	 * forward only, and n with it when it does). */
-	[S_STATUS_PUT] = "INSERT INTO status(node, state, plan_issued_ms, assets_missing, volume,"
-		" clock_offset_us, spool, rejected, xruns, uptime_s, version, json, status_ms, last_seen_ms,"
-		" boot, n, disk)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-		" ON CONFLICT(node) DO UPDATE SET state = excluded.state, "
-		KEEP("plan_issued_ms") ", " KEEP("assets_missing") ", " KEEP("volume") ", "
-		KEEP("clock_offset_us") ", " KEEP("spool") ", " KEEP("rejected") ", "
-		KEEP("xruns") ", " KEEP("uptime_s") ", " KEEP("version") ", " KEEP("disk") ", "
-		" json = excluded.json, status_ms = excluded.status_ms,"
-		" last_seen_ms = COALESCE(excluded.last_seen_ms, status.last_seen_ms),"
-		" n = CASE WHEN excluded.state <> 'offline' THEN excluded.n"
-		"  WHEN excluded.boot > COALESCE(status.boot, 0) THEN 0 ELSE status.n END,"
-		" boot = max(excluded.boot, COALESCE(status.boot, 0))",
-	[S_IN_FLEET] = "SELECT EXISTS(SELECT 1 FROM nodes WHERE id = ?1 AND in_fleet)",
-	[S_TRANS_ADD] = "INSERT INTO transitions(node, ms, state) VALUES(?1, ?2, ?3)",
-	[S_TRANS_BEFORE] = "SELECT ms, state FROM transitions WHERE node = ?1 AND ms < ?2"
-		" ORDER BY ms DESC, rowid DESC LIMIT 1",
-	[S_TRANS_RANGE] = "SELECT ms, state FROM transitions WHERE node = ?1 AND ms >= ?2 AND ms < ?3"
-		" ORDER BY ms, rowid",
-	[S_TRANS_RECENT] = "SELECT count(*) FROM transitions WHERE node = ?1 AND ms >= ?2",
-	[S_TRANS_SQUASH] = "UPDATE transitions SET ms = ?2, state = ?3 WHERE rowid ="
-		" (SELECT rowid FROM transitions WHERE node = ?1 ORDER BY ms DESC, rowid DESC LIMIT 1)",
 	[S_PUB_GET] = "SELECT issued_ms, sha FROM published WHERE node = ?1",
 	[S_PUB_SET] = "INSERT INTO published(node, issued_ms, sha, published_ms) VALUES(?1, ?2, ?3, ?4)"
 		" ON CONFLICT(node) DO UPDATE SET issued_ms = excluded.issued_ms, sha = excluded.sha,"
@@ -281,22 +66,6 @@ static const char *const sql[S__COUNT] = {
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[S_ALERT_TARGET] = "INSERT OR IGNORE INTO alert_targets(alert, node) VALUES(?1, ?2)",
 	[S_ALERT_CANCEL] = "UPDATE alerts SET cancelled_ms = ?2 WHERE id = ?1 AND cancelled_ms IS NULL",
-	[S_NODES] = "WITH ids(id) AS (SELECT id FROM nodes WHERE in_fleet UNION SELECT node FROM status)"
-		" SELECT ids.id, n.village_code, n.village_name, n.households, COALESCE(n.in_fleet, 0),"
-		" st.state, max(COALESCE(st.last_seen_ms, a.last_ms), COALESCE(a.last_ms, st.last_seen_ms)),"
-		" st.status_ms, st.plan_issued_ms, p.issued_ms,"
-		" st.assets_missing, st.volume, st.clock_offset_us, st.spool, st.rejected, st.xruns,"
-		" st.uptime_s, st.version, a.through - a.seq_base, a.count,"
-		" (SELECT count(*) FROM receipts r WHERE r.node = ids.id AND r.seq > a.through)"
-		" + (SELECT count(*) FROM receipts_bad b WHERE b.node = ids.id AND b.seq > a.through)"
-		" + (SELECT count(*) FROM receipts_lost l WHERE l.node = ids.id AND l.seq > a.through),"
-		" st.disk, (SELECT count(*) FROM receipts_lost l WHERE l.node = ids.id) + COALESCE(a.skipped, 0),"
-		" (SELECT key_id FROM node_keys k WHERE k.node = ids.id AND k.retired_ms IS NULL"
-		"  ORDER BY epoch DESC LIMIT 1),"
-		" json_extract(st.json, '$.keys_ms')"
-		" FROM ids LEFT JOIN nodes n ON n.id = ids.id LEFT JOIN status st ON st.node = ids.id"
-		" LEFT JOIN published p ON p.node = ids.id LEFT JOIN ack_state a ON a.node = ids.id"
-		" ORDER BY ids.id",
 };
 
 struct store {
@@ -309,7 +78,7 @@ struct store {
 
 /* ---- errors ----------------------------------------------------------- */
 
-static int sq_errno(int rc)
+int store_db_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
@@ -328,8 +97,17 @@ static int sq_errno(int rc)
 	}
 }
 
-static void seterr(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(struct store *s, const char *fmt, ...)
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+bool store_db_batch(const struct store *s)
+{
+	return s->batch;
+}
+
+void store_db_seterr(struct store *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -338,22 +116,21 @@ static void seterr(struct store *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Record the database's message for a failed call and return -errno. */
-static int dberr(struct store *s, const char *what, int rc)
+int store_db_err(struct store *s, const char *what, int rc)
 {
-	seterr(s, "%s: %s", what, sqlite3_errmsg(s->db));
-	return sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+	store_db_seterr(s, "%s: %s", what, sqlite3_errmsg(s->db));
+	return store_db_errno(rc) < 0 ? store_db_errno(rc) : -EIO;
 }
 
 /* ---- statements and transactions -------------------------------------- */
 
-static sqlite3_stmt *stmt(struct store *s, enum sid id)
+sqlite3_stmt *store_db_stmt(struct store *s, enum store_sid id, const char *q)
 {
 	if (!s->st[id]) {
-		int rc = sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+		int rc = sqlite3_prepare_v3(s->db, q, -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
 
 		if (rc != SQLITE_OK) {
-			dberr(s, "prepare", rc);
+			store_db_err(s, "prepare", rc);
 			s->st[id] = NULL;
 			return NULL;
 		}
@@ -361,32 +138,30 @@ static sqlite3_stmt *stmt(struct store *s, enum sid id)
 	return s->st[id];
 }
 
-static void release(sqlite3_stmt *st)
+/* A statement of this file, from sql[] above. */
+static sqlite3_stmt *stmt(struct store *s, enum store_sid id)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	return store_db_stmt(s, id, sql[id]);
 }
 
-/* Step a statement that returns no rows. \retval 0 / -errno */
-static int run(struct store *s, sqlite3_stmt *st, const char *what)
+int store_db_run(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st), r = 0;
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = dberr(s, what, rc);
-	release(st);
+		r = store_db_err(s, what, rc);
+	store_db_release(st);
 	return r;
 }
 
-static int run_id(struct store *s, enum sid id, const char *what)
+static int run_id(struct store *s, enum store_sid id, const char *what)
 {
 	sqlite3_stmt *st = stmt(s, id);
 
-	return st ? run(s, st, what) : -EIO;
+	return st ? store_db_run(s, st, what) : -EIO;
 }
 
-/* One-integer query: \retval 1 row (*V set) / 0 no row / -errno. */
-static int query_int(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v)
+int store_db_query_int(struct store *s, sqlite3_stmt *st, const char *what, int64_t *v)
 {
 	int rc = sqlite3_step(st), r;
 
@@ -396,57 +171,34 @@ static int query_int(struct store *s, sqlite3_stmt *st, const char *what, int64_
 	} else if (rc == SQLITE_DONE) {
 		r = 0;
 	} else {
-		r = dberr(s, what, rc);
+		r = store_db_err(s, what, rc);
 	}
-	release(st);
+	store_db_release(st);
 	return r;
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-}
-
-static int bind_opt(sqlite3_stmt *st, int i, int64_t v)
-{
-	return v == STORE_NONE ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
-}
-
-static int64_t column_opt(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? STORE_NONE : sqlite3_column_int64(st, i);
-}
-
-static void column_copy(sqlite3_stmt *st, int i, char *out, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	snprintf(out, size, "%s", t ? (const char *)t : "");
-}
-
 /* Rollback without touching the recorded error message. */
-static void quiet(struct store *s, enum sid id)
+static void quiet(struct store *s, enum store_sid id)
 {
 	sqlite3_stmt *st = stmt(s, id);
 
 	if (st) {
 		sqlite3_step(st);
-		release(st);
+		store_db_release(st);
 	}
 }
 
-/* Start a write: its own IMMEDIATE transaction (taking the write lock up
- * front, so WAL never has to upgrade a read snapshot), or a savepoint inside
- * the caller's batch so a failed call undoes only itself. */
-static int txn_enter(struct store *s, bool *own)
+/* Its own transaction is IMMEDIATE: it takes the write lock up front, so
+ * WAL never has to upgrade a read snapshot. */
+int store_db_txn_enter(struct store *s, bool *own)
 {
 	if (s->readonly) {
-		seterr(s, "the store is open read-only");
+		store_db_seterr(s, "the store is open read-only");
 		return -EROFS;
 	}
 	if (sqlite3_get_autocommit(s->db)) {
 		if (s->batch) {
-			seterr(s, "the batch was rolled back by an earlier error");
+			store_db_seterr(s, "the batch was rolled back by an earlier error");
 			return -EIO;
 		}
 		*own = true;
@@ -456,9 +208,7 @@ static int txn_enter(struct store *s, bool *own)
 	return run_id(s, S_SAVEPOINT, "savepoint");
 }
 
-/* Finish what txn_enter() began: commit on R >= 0, else undo. \retval R or
- * the commit's -errno */
-static int txn_leave(struct store *s, bool own, int r)
+int store_db_txn_leave(struct store *s, bool own, int r)
 {
 	if (r >= 0) {
 		int q = run_id(s, own ? S_COMMIT : S_RELEASE, "commit");
@@ -482,11 +232,11 @@ int store_begin(struct store *s)
 	int r;
 
 	if (s->readonly) {
-		seterr(s, "the store is open read-only");
+		store_db_seterr(s, "the store is open read-only");
 		return -EROFS;
 	}
 	if (s->batch || !sqlite3_get_autocommit(s->db)) {
-		seterr(s, "a batch is already open");
+		store_db_seterr(s, "a batch is already open");
 		return -EINVAL;
 	}
 	r = run_id(s, S_BEGIN, "begin");
@@ -500,12 +250,12 @@ int store_commit(struct store *s)
 	int r;
 
 	if (!s->batch) {
-		seterr(s, "no batch is open");
+		store_db_seterr(s, "no batch is open");
 		return -EINVAL;
 	}
 	s->batch = false;
 	if (sqlite3_get_autocommit(s->db)) {
-		seterr(s, "the batch was rolled back by an earlier error");
+		store_db_seterr(s, "the batch was rolled back by an earlier error");
 		return -EIO;
 	}
 	r = run_id(s, S_COMMIT, "commit");
@@ -528,86 +278,7 @@ const char *store_errmsg(const struct store *s)
 	return s->err[0] ? s->err : "no error";
 }
 
-/* ---- open, migrate, close --------------------------------------------- */
-
-static int exec_int(sqlite3 *db, const char *q, int64_t *v)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*v = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Refuse a database that some other program wrote. */
-static int check_identity(struct store *s, int64_t version)
-{
-	int64_t app = 0, tables = 0;
-	int rc;
-
-	if ((rc = exec_int(s->db, "PRAGMA application_id", &app)) != SQLITE_OK ||
-	    (rc = exec_int(s->db, "SELECT count(*) FROM sqlite_master", &tables)) != SQLITE_OK)
-		return dberr(s, "read the schema", rc);
-	if (app != STORE_APP_ID && (app != 0 || version != 0 || tables != 0)) {
-		seterr(s, "not a cunxiang store (application_id %#llx)", (unsigned long long)app);
-		return -EUCLEAN;
-	}
-	if (version > STORE_SCHEMA_VERSION) {
-		seterr(s, "schema version %lld is newer than this cunxiang's %d; upgrade cunxiang",
-		       (long long)version, STORE_SCHEMA_VERSION);
-		return -EPROTONOSUPPORT;
-	}
-	return 0;
-}
-
-static int migrate(struct store *s)
-{
-	char *msg = NULL;
-	int64_t v = 0;
-	int rc, r;
-
-	if ((rc = exec_int(s->db, "PRAGMA user_version", &v)) != SQLITE_OK)
-		return dberr(s, "read the schema version", rc);
-	if (v == STORE_SCHEMA_VERSION)
-		return check_identity(s, v);
-	/* Another process may be migrating too: decide under the write lock. */
-	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
-		return dberr(s, "lock the store for migration", rc);
-	if ((rc = exec_int(s->db, "PRAGMA user_version", &v)) != SQLITE_OK) {
-		r = dberr(s, "read the schema version", rc);
-		goto fail;
-	}
-	if ((r = check_identity(s, v)) < 0)
-		goto fail;
-	for (; v < STORE_SCHEMA_VERSION; v++) {
-		char bump[64];
-
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld", (long long)v + 1);
-		if ((rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg)) != SQLITE_OK ||
-		    (rc = sqlite3_exec(s->db, bump, NULL, NULL, &msg)) != SQLITE_OK) {
-			seterr(s, "migrate the schema to version %lld: %s", (long long)v + 1,
-			       msg ? msg : sqlite3_errstr(rc));
-			sqlite3_free(msg);
-			r = sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
-			goto fail;
-		}
-	}
-	if ((rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
-		r = dberr(s, "commit the migration", rc);
-		goto fail;
-	}
-	return 0;
-fail:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return r;
-}
+/* ---- open, close ------------------------------------------------------- */
 
 /* "file:" URI of PATH with everything but unreserved characters escaped. */
 static char *path_uri(const char *path, const char *query)
@@ -635,7 +306,7 @@ static int open_db(struct store *s, const char *path, bool ro, const char *query
 	int rc;
 
 	if (ro && !(uri = path_uri(path, query))) {
-		seterr(s, "out of memory");
+		store_db_seterr(s, "out of memory");
 		return -ENOMEM;
 	}
 	rc = sqlite3_open_v2(ro ? uri : path, &s->db,
@@ -644,12 +315,12 @@ static int open_db(struct store *s, const char *path, bool ro, const char *query
 			     NULL);
 	free(uri);
 	if (!s->db) {
-		seterr(s, "%s: out of memory", path);
+		store_db_seterr(s, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	if (rc != SQLITE_OK) {
-		seterr(s, "%s: %s", path, sqlite3_errmsg(s->db));
-		return sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+		store_db_seterr(s, "%s: %s", path, sqlite3_errmsg(s->db));
+		return store_db_errno(rc) < 0 ? store_db_errno(rc) : -EIO;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -676,19 +347,19 @@ static int open_readonly(struct store *s, const char *path)
 
 	if (stat(path, &stb) < 0) {
 		r = -errno;
-		seterr(s, "%s: %s", path, strerror(errno));
+		store_db_seterr(s, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if ((r = open_db(s, path, true, "mode=ro")) < 0)
 		return r;
-	rc = exec_int(s->db, "PRAGMA user_version", &v);
+	rc = store_schema_version(s->db, &v);
 	if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)) {
 		/* A WAL database needs its -shm file, which a reader cannot
 		 * create in a directory it may not write. When no -wal file
 		 * exists nobody is writing, and the file alone is the whole
 		 * truth: read it as immutable. */
 		if (!(wal = malloc(strlen(path) + 5))) {
-			seterr(s, "out of memory");
+			store_db_seterr(s, "out of memory");
 			return -ENOMEM;
 		}
 		sprintf(wal, "%s-wal", path);
@@ -698,18 +369,18 @@ static int open_readonly(struct store *s, const char *path)
 			close_db(s);
 			if ((r = open_db(s, path, true, "immutable=1")) < 0)
 				return r;
-			rc = exec_int(s->db, "PRAGMA user_version", &v);
+			rc = store_schema_version(s->db, &v);
 		}
 	}
 	if (rc != SQLITE_OK) {
-		seterr(s, "%s: %s", path, sqlite3_errmsg(s->db));
-		return sq_errno(rc) < 0 ? sq_errno(rc) : -EIO;
+		store_db_seterr(s, "%s: %s", path, sqlite3_errmsg(s->db));
+		return store_db_errno(rc) < 0 ? store_db_errno(rc) : -EIO;
 	}
-	if ((r = check_identity(s, v)) < 0)
+	if ((r = store_schema_check(s, v)) < 0)
 		return r;
 	if (v != STORE_SCHEMA_VERSION) {
-		seterr(s, "schema version %lld is older than this cunxiang's %d; "
-		       "`cunxiang serve` upgrades it", (long long)v, STORE_SCHEMA_VERSION);
+		store_db_seterr(s, "schema version %lld is older than this cunxiang's %d; "
+				"`cunxiang serve` upgrades it", (long long)v, STORE_SCHEMA_VERSION);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -724,33 +395,33 @@ static int open_readwrite(struct store *s, const char *path)
 	if ((r = open_db(s, path, false, NULL)) < 0)
 		return r;
 	if ((rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
-		return dberr(s, path, rc);
+		return store_db_err(s, path, rc);
 	/* WAL: readers (`nodes`, `report`) never block the writer. The
 	 * answer says whether it took effect. */
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			column_copy(st, 0, mode, sizeof(mode));
+			store_db_column_copy(st, 0, mode, sizeof(mode));
 			rc = SQLITE_OK;
 		}
 		sqlite3_finalize(st);
 	}
 	if (rc != SQLITE_OK)
-		return dberr(s, path, rc);
+		return store_db_err(s, path, rc);
 	if (strcmp(mode, "wal")) {
-		seterr(s, "%s: cannot switch to WAL mode (journal mode is '%s')", path, mode);
+		store_db_seterr(s, "%s: cannot switch to WAL mode (journal mode is '%s')", path, mode);
 		return -EIO;
 	}
 	/* FULL: the WAL is fsynced at every commit, so a receipt is on disk
 	 * before its ack is published. */
 	if ((rc = sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL)) != SQLITE_OK)
-		return dberr(s, path, rc);
-	if ((r = migrate(s)) < 0) {
+		return store_db_err(s, path, rc);
+	if ((r = store_schema_migrate(s)) < 0) {
 		char tmp[sizeof(s->err)];
 
 		snprintf(tmp, sizeof(tmp), "%s", s->err);
-		seterr(s, "%s: %s", path, tmp);
+		store_db_seterr(s, "%s: %s", path, tmp);
 		return r;
 	}
 	return 0;
@@ -799,17 +470,17 @@ int store_check(struct store *s, bool full)
 	rc = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return dberr(s, "check", rc);
+		return store_db_err(s, "check", rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 
 		if (!t || strcmp(t, "ok")) {
-			seterr(s, "integrity check: %s", t ? t : "(no answer)");
+			store_db_seterr(s, "integrity check: %s", t ? t : "(no answer)");
 			r = -EUCLEAN;
 		}
 	} else {
-		r = dberr(s, "check", rc);
+		r = store_db_err(s, "check", rc);
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -817,7 +488,7 @@ int store_check(struct store *s, bool full)
 
 /* ---- validation helpers ------------------------------------------------ */
 
-static bool valid_node_id(const char *id)
+bool store_db_valid_node_id(const char *id)
 {
 	size_t n = 0;
 
@@ -863,31 +534,31 @@ static int fleet_put(struct store *s, sqlite3_stmt *put, const struct store_flee
 	char *tj;
 	int r;
 
-	if (!valid_node_id(n->id)) {
-		seterr(s, "fleet: bad node id '%s'", n->id ? n->id : "(null)");
+	if (!store_db_valid_node_id(n->id)) {
+		store_db_seterr(s, "fleet: bad node id '%s'", n->id ? n->id : "(null)");
 		return -EINVAL;
 	}
 	if (!valid_text(n->village_code, STORE_TEXT_MAX) || !valid_text(n->village_name, STORE_TEXT_MAX) ||
 	    n->households < 0 || n->ntags > STORE_TAGS_MAX || (n->ntags && !n->tags)) {
-		seterr(s, "fleet: node %s: bad village, households or tags", n->id);
+		store_db_seterr(s, "fleet: node %s: bad village, households or tags", n->id);
 		return -EINVAL;
 	}
 	if (!(tags = json_array())) {
-		seterr(s, "out of memory");
+		store_db_seterr(s, "out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n->ntags; i++) {
 		if (!valid_text(n->tags[i], STORE_TEXT_MAX) ||
 		    json_array_append_new(tags, json_string(n->tags[i])) < 0) {
 			json_decref(tags);
-			seterr(s, "fleet: node %s: bad tag", n->id);
+			store_db_seterr(s, "fleet: node %s: bad tag", n->id);
 			return -EINVAL;
 		}
 	}
 	tj = json_dumps(tags, JSON_COMPACT);
 	json_decref(tags);
 	if (!tj) {
-		seterr(s, "out of memory");
+		store_db_seterr(s, "out of memory");
 		return -ENOMEM;
 	}
 	sqlite3_bind_text(put, 1, n->id, -1, SQLITE_TRANSIENT);
@@ -895,10 +566,10 @@ static int fleet_put(struct store *s, sqlite3_stmt *put, const struct store_flee
 	sqlite3_bind_text(put, 3, n->village_name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(put, 4, n->households);
 	sqlite3_bind_text(put, 5, tj, -1, free);
-	if ((r = run(s, put, "fleet")) < 0)
+	if ((r = store_db_run(s, put, "fleet")) < 0)
 		return r;
 	if (sqlite3_changes(s->db) == 0) {
-		seterr(s, "fleet: node %s is listed twice", n->id);
+		store_db_seterr(s, "fleet: node %s is listed twice", n->id);
 		return -EINVAL;
 	}
 	return 0;
@@ -911,10 +582,10 @@ int store_fleet_replace(struct store *s, const struct store_fleet_node *nodes, s
 	int r;
 
 	if (n > STORE_FLEET_MAX || (n && !nodes)) {
-		seterr(s, "fleet: %zu nodes, at most %d", n, STORE_FLEET_MAX);
+		store_db_seterr(s, "fleet: %zu nodes, at most %d", n, STORE_FLEET_MAX);
 		return -EINVAL;
 	}
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	if ((r = run_id(s, S_FLEET_CLEAR, "fleet")) < 0)
 		goto out;
@@ -925,7 +596,7 @@ int store_fleet_replace(struct store *s, const struct store_fleet_node *nodes, s
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = fleet_put(s, put, &nodes[i]);
 out:
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 /* ---- planned occurrences ---------------------------------------------- */
@@ -942,7 +613,7 @@ static int plan_put(struct store *s, sqlite3_stmt *put, const char *node, int64_
 	    (o->village_code && !valid_text(o->village_code, STORE_TEXT_MAX)) ||
 	    o->duration_ms < 0 || o->priority < 0 || o->priority > 100 ||
 	    o->start_ms < 0 || o->start_ms > STORE_SEQ_MAX) {
-		seterr(s, "plan for %s: bad occurrence '%s'", node, o->occ ? o->occ : "(null)");
+		store_db_seterr(s, "plan for %s: bad occurrence '%s'", node, o->occ ? o->occ : "(null)");
 		return -EINVAL;
 	}
 	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
@@ -952,8 +623,8 @@ static int plan_put(struct store *s, sqlite3_stmt *put, const char *node, int64_
 	sqlite3_bind_int64(put, 5, o->start_ms);
 	sqlite3_bind_int64(put, 6, o->duration_ms);
 	sqlite3_bind_int(put, 7, o->priority);
-	bind_text(put, 8, o->village_code);
-	if ((r = run(s, put, "plan")) < 0 || sqlite3_changes(s->db) > 0)
+	store_db_bind_text(put, 8, o->village_code);
+	if ((r = store_db_run(s, put, "plan")) < 0 || sqlite3_changes(s->db) > 0)
 		return r;
 	/* Not inserted: a past row (kept as it is), or a second element with
 	 * the same occ in this call (every future row was just deleted). */
@@ -961,10 +632,10 @@ static int plan_put(struct store *s, sqlite3_stmt *put, const char *node, int64_
 		return -EIO;
 	sqlite3_bind_text(get, 1, node, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(get, 2, o->occ, -1, SQLITE_TRANSIENT);
-	if ((r = query_int(s, get, "plan", &start)) < 0)
+	if ((r = store_db_query_int(s, get, "plan", &start)) < 0)
 		return r;
 	if (r == 1 && start >= from_ms) {
-		seterr(s, "plan for %s: occurrence '%s' is listed twice", node, o->occ);
+		store_db_seterr(s, "plan for %s: occurrence '%s' is listed twice", node, o->occ);
 		return -EINVAL;
 	}
 	return 0;
@@ -977,11 +648,11 @@ int store_plan_replace(struct store *s, const char *node, int64_t from_ms,
 	bool own;
 	int r;
 
-	if (!valid_node_id(node) || n > STORE_PLAN_MAX || (n && !occ)) {
-		seterr(s, "plan: bad node id or more than %d occurrences", STORE_PLAN_MAX);
+	if (!store_db_valid_node_id(node) || n > STORE_PLAN_MAX || (n && !occ)) {
+		store_db_seterr(s, "plan: bad node id or more than %d occurrences", STORE_PLAN_MAX);
 		return -EINVAL;
 	}
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	if (!(del = stmt(s, S_PLAN_DELETE)) || !(put = stmt(s, S_PLAN_PUT))) {
 		r = -EIO;
@@ -989,11 +660,11 @@ int store_plan_replace(struct store *s, const char *node, int64_t from_ms,
 	}
 	sqlite3_bind_text(del, 1, node, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(del, 2, from_ms);
-	r = run(s, del, "plan");
+	r = store_db_run(s, del, "plan");
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = plan_put(s, put, node, from_ms, &occ[i]);
 out:
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 /* ---- pole keys ---------------------------------------------------------- */
@@ -1008,7 +679,7 @@ static int key_row(struct store *s, sqlite3_stmt *st, int i0, const char *node, 
 	k->seq_base = sqlite3_column_int64(st, i0 + 3);
 	k->enrolled_ms = sqlite3_column_int64(st, i0 + 4);
 	if (!pk || env_key_from_base64(pk, &k->key) < 0) {
-		seterr(s, "node %s: the enrolled key is damaged", node);
+		store_db_seterr(s, "node %s: the enrolled key is damaged", node);
 		return -EUCLEAN;
 	}
 	return 0;
@@ -1026,11 +697,11 @@ int store_key_get(struct store *s, const char *node, struct store_key *k)
 	if (rc == SQLITE_ROW)
 		r = key_row(s, st, 0, node, k);
 	else if (rc == SQLITE_DONE) {
-		seterr(s, "node %s is not enrolled", node);
+		store_db_seterr(s, "node %s is not enrolled", node);
 		r = -ENOENT;
 	} else
-		r = dberr(s, "keys", rc);
-	release(st);
+		r = store_db_err(s, "keys", rc);
+	store_db_release(st);
 	return r;
 }
 
@@ -1044,11 +715,11 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 	bool own;
 	int r;
 
-	if (!valid_node_id(node)) {
-		seterr(s, "'%s' is not a node id", node ? node : "(null)");
+	if (!store_db_valid_node_id(node)) {
+		store_db_seterr(s, "'%s' is not a node id", node ? node : "(null)");
 		return -EINVAL;
 	}
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	r = store_key_get(s, node, &cur);
 	if (r == 0 && !memcmp(cur.key.pk, key->pk, ENV_PK_BYTES)) {
@@ -1058,7 +729,7 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 		goto out;
 	}
 	if (r == 0 && !replace) {
-		seterr(s, "node %s already has the key %s", node, cur.key.id);
+		store_db_seterr(s, "node %s already has the key %s", node, cur.key.id);
 		r = -EEXIST;
 		goto out;
 	}
@@ -1072,7 +743,7 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 			goto out;
 		}
 		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-		if ((r = query_int(s, st, "keys", &base)) < 0)
+		if ((r = store_db_query_int(s, st, "keys", &base)) < 0)
 			goto out;
 		if (!(st = stmt(s, S_KEY_RETIRE))) {
 			r = -EIO;
@@ -1080,7 +751,7 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 		}
 		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, now_ms);
-		if ((r = run(s, st, "keys")) < 0)
+		if ((r = store_db_run(s, st, "keys")) < 0)
 			goto out;
 	}
 	if (!(st = stmt(s, S_KEY_MAX_EPOCH))) {
@@ -1088,7 +759,7 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	if ((r = query_int(s, st, "keys", &epoch)) < 0 || !(st = stmt(s, S_KEY_ADD))) {
+	if ((r = store_db_query_int(s, st, "keys", &epoch)) < 0 || !(st = stmt(s, S_KEY_ADD))) {
 		r = r < 0 ? r : -EIO;
 		goto out;
 	}
@@ -1099,7 +770,7 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 	sqlite3_bind_text(st, 4, key->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, base);
 	sqlite3_bind_int64(st, 6, now_ms);
-	if ((r = run(s, st, "keys")) < 0)
+	if ((r = store_db_run(s, st, "keys")) < 0)
 		goto out;
 	if (out) {
 		memset(out, 0, sizeof(*out));
@@ -1110,7 +781,7 @@ int store_key_enrol(struct store *s, const char *node, const struct env_key *key
 		out->enrolled_ms = now_ms;
 	}
 out:
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 int store_key_remove(struct store *s, const char *node, int64_t now_ms)
@@ -1121,16 +792,16 @@ int store_key_remove(struct store *s, const char *node, int64_t now_ms)
 
 	if (!st)
 		return -EIO;
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, now_ms);
-	r = run(s, st, "keys");
+	r = store_db_run(s, st, "keys");
 	if (r == 0 && sqlite3_changes(s->db) == 0) {
-		seterr(s, "node %s is not enrolled", node);
+		store_db_seterr(s, "node %s is not enrolled", node);
 		r = -ENOENT;
 	}
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 int store_keys(struct store *s, int (*fn)(const struct store_key *k, void *ud), void *ud)
@@ -1158,457 +829,10 @@ int store_keys(struct store *s, int (*fn)(const struct store_key *k, void *ud), 
 			n++;
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = dberr(s, "keys", rc);
-	release(st);
+		r = store_db_err(s, "keys", rc);
+	store_db_release(st);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = fn(&v[i], ud);
-	free(v);
-	return r;
-}
-
-/* ---- receipts ---------------------------------------------------------- */
-
-static int seq_stored(struct store *s, const char *node, int64_t seq)
-{
-	sqlite3_stmt *st = stmt(s, S_RCPT_EXISTS);
-	int64_t v = 0;
-	int r;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, seq);
-	r = query_int(s, st, "receipt", &v);
-	return r < 0 ? r : v != 0;
-}
-
-/* A node's ack run, in the store's seqs (the pole's seq + seq_base). */
-struct ack_row {
-	bool found;
-	int64_t through, epoch, base, count, skipped;
-};
-
-static int ack_get(struct store *s, const char *node, struct ack_row *a)
-{
-	sqlite3_stmt *st = stmt(s, S_ACK_GET);
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		a->found = true;
-		a->through = sqlite3_column_int64(st, 0);
-		a->epoch = sqlite3_column_int64(st, 1);
-		a->base = sqlite3_column_int64(st, 2);
-		a->count = sqlite3_column_int64(st, 3);
-		a->skipped = sqlite3_column_int64(st, 4);
-	}
-	release(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dberr(s, "ack", rc);
-}
-
-static int ack_put(struct store *s, const char *node, const struct ack_row *a, int64_t now_ms)
-{
-	sqlite3_stmt *st = stmt(s, S_ACK_PUT);
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, a->through);
-	sqlite3_bind_int64(st, 3, a->count);
-	sqlite3_bind_int64(st, 4, now_ms);
-	sqlite3_bind_int64(st, 5, a->epoch);
-	sqlite3_bind_int64(st, 6, a->base);
-	sqlite3_bind_int64(st, 7, a->skipped);
-	return run(s, st, "ack");
-}
-
-int store_ack_through(struct store *s, const char *node, int64_t *ack_through)
-{
-	struct ack_row a;
-	int r = ack_get(s, node, &a);
-
-	*ack_through = r == 0 && a.through > a.base ? a.through - a.base : 0;
-	return r;
-}
-
-static int receipt_insert(struct store *s, const char *node, int64_t seq, int64_t epoch,
-			  const struct receipt *rc, int64_t now_ms)
-{
-	const int64_t nums[6] = { rc->scheduled_ms, rc->started_ms, rc->ended_ms, rc->played_ms,
-				  rc->start_error_us, rc->volume };
-	sqlite3_stmt *chk, *put;
-	int64_t known = 0;
-	int r;
-
-	if (rc->kind == RECEIPT_PLAN) {
-		if (!(chk = stmt(s, S_OCC_PLANNED)))
-			return -EIO;
-		sqlite3_bind_text(chk, 1, node, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(chk, 2, rc->occ, -1, SQLITE_TRANSIENT);
-	} else {
-		if (!(chk = stmt(s, S_ALERT_EXISTS)))
-			return -EIO;
-		sqlite3_bind_text(chk, 1, rc->occ, -1, SQLITE_TRANSIENT);
-	}
-	if ((r = query_int(s, chk, "receipt", &known)) < 0)
-		return r;
-	if (!(put = stmt(s, S_RCPT_PUT)))
-		return -EIO;
-	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(put, 2, seq);
-	sqlite3_bind_text(put, 3, rc->occ, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(put, 4, receipt_kind_name(rc->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(put, 5, receipt_state_name(rc->state), -1, SQLITE_STATIC);
-	for (int i = 0; i < 6; i++)
-		bind_opt(put, 6 + i, nums[i] == WIRE_NONE ? STORE_NONE : nums[i]);
-	bind_text(put, 12, rc->reason[0] ? rc->reason : NULL);
-	sqlite3_bind_int64(put, 13, now_ms);
-	sqlite3_bind_int(put, 14, !known);
-	sqlite3_bind_int64(put, 15, epoch);
-	return run(s, put, "receipt");
-}
-
-static int receipt_lost(struct store *s, const char *node, int64_t seq, int64_t epoch,
-			const struct receipt *rc, int64_t now_ms)
-{
-	sqlite3_stmt *put = stmt(s, S_RCPT_LOST);
-
-	if (!put)
-		return -EIO;
-	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(put, 2, seq);
-	sqlite3_bind_int64(put, 3, epoch);
-	sqlite3_bind_text(put, 4, rc->reason[0] ? rc->reason : "no reason given", -1,
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_int64(put, 5, now_ms);
-	return run(s, put, "receipt");
-}
-
-static int receipt_bad(struct store *s, const char *node, int64_t seq, int64_t epoch,
-		       const char *why, const char *json, size_t len, int64_t now_ms)
-{
-	sqlite3_stmt *put = stmt(s, S_RCPT_BAD);
-
-	if (!put)
-		return -EIO;
-	sqlite3_bind_text(put, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(put, 2, seq);
-	sqlite3_bind_int64(put, 3, now_ms);
-	sqlite3_bind_text(put, 4, why, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(put, 5, json, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(put, 6, epoch);
-	return run(s, put, "receipt");
-}
-
-/* Where the run of NODE stands for key K, once a receipt said its pole's
- * unacknowledged receipts begin at FROM (store seqs; 0: not known). */
-static void ack_begin(struct ack_row *a, const struct store_key *k, int64_t from)
-{
-	if (!a->found || a->epoch != k->epoch) {
-		/* The first receipt of this key: the run starts where the pole
-		 * says, never at whatever seq happens to arrive first. */
-		int64_t start = from > 0 ? from - 1 : k->seq_base;
-
-		a->through = start;
-		if (a->through < k->seq_base)
-			a->through = k->seq_base;
-		a->epoch = k->epoch;
-		a->base = k->seq_base;
-		a->found = true;
-	} else if (from > 0 && from - 1 > a->through) {
-		/* The pole dropped receipts we never stored (its spool was
-		 * over its limit): they are gone, count them. */
-		a->skipped += from - 1 - a->through;
-		a->through = from - 1;
-	}
-}
-
-int store_receipt(struct store *s, const char *node, const char *json, size_t len,
-		  int64_t now_ms, int64_t *ack_through)
-{
-	struct store_key k;
-	struct receipt rc;
-	struct ack_row a;
-	char why[256] = "";
-	int64_t seq, from;
-	bool own, bad;
-	int r;
-
-	*ack_through = 0;
-	if (!valid_node_id(node)) {
-		seterr(s, "receipt: bad node id");
-		return -EBADMSG;
-	}
-	if ((r = store_key_get(s, node, &k)) < 0)
-		return r == -ENOENT ? -ENOKEY : r;
-	r = receipt_parse(json, len, node, &rc, why, sizeof(why));
-	if (r == -ENOMEM) {
-		seterr(s, "out of memory");
-		return r;
-	}
-	bad = r < 0;
-	if (bad && rc.seq <= 0) {
-		seterr(s, "receipt from %s: %s", node, why);
-		if (store_ack_through(s, node, ack_through) < 0)
-			*ack_through = 0;
-		return -EBADMSG;
-	}
-	seq = k.seq_base + rc.seq;
-	from = rc.from > 0 ? k.seq_base + rc.from : 0;
-	if ((r = txn_enter(s, &own)) < 0)
-		return r;
-	if ((r = ack_get(s, node, &a)) < 0)
-		goto leave;
-	ack_begin(&a, &k, from);
-	r = seq_stored(s, node, seq);
-	if (r == 0) {
-		if (bad)
-			r = receipt_bad(s, node, seq, k.epoch, why, json, len, now_ms);
-		else if (rc.state == RECEIPT_LOST)
-			r = receipt_lost(s, node, seq, k.epoch, &rc, now_ms);
-		else
-			r = receipt_insert(s, node, seq, k.epoch, &rc, now_ms);
-		a.count++;
-	} else if (r == 1) {
-		r = 1;
-	}
-	/* Move over every seq now stored without a hole. */
-	while (r >= 0 && a.through < STORE_SEQ_MAX) {
-		int q = seq_stored(s, node, a.through + 1);
-
-		if (q < 0)
-			r = q;
-		if (q != 1)
-			break;
-		a.through++;
-	}
-	if (r >= 0) {
-		int q = ack_put(s, node, &a, now_ms);
-
-		if (q < 0)
-			r = q;
-	}
-leave:
-	r = txn_leave(s, own, r);
-	if (r < 0)
-		return r;
-	*ack_through = a.through > a.base ? a.through - a.base : 0;
-	if (bad && r == 0) {
-		seterr(s, "receipt from %s seq %lld kept apart: %s", node, (long long)rc.seq, why);
-		r = -EBADMSG;
-	}
-	return r;
-}
-
-/* ---- quarantine ---------------------------------------------------------- */
-
-int store_quarantine(struct store *s, const char *topic, const char *node, const char *why,
-		     const void *raw, size_t len, int64_t now_ms)
-{
-	sqlite3_stmt *st = stmt(s, S_QUAR_PUT);
-	bool own;
-	int r;
-
-	if (!st)
-		return -EIO;
-	if ((r = txn_enter(s, &own)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_text(st, 2, topic, -1, SQLITE_TRANSIENT);
-	bind_text(st, 3, node);
-	sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 5, raw ? raw : "", (int)(len < STORE_QUARANTINE_RAW ? len
-						      : STORE_QUARANTINE_RAW), SQLITE_TRANSIENT);
-	r = run(s, st, "quarantine");
-	if (r == 0 && (st = stmt(s, S_QUAR_TRIM))) {
-		sqlite3_bind_int64(st, 1, STORE_QUARANTINE_MAX);
-		r = run(s, st, "quarantine");
-	}
-	return txn_leave(s, own, r);
-}
-
-/* ---- status ------------------------------------------------------------ */
-
-int store_status(struct store *s, const char *node, const char *json, size_t len,
-		 int64_t now_ms, bool retained)
-{
-	const int64_t *nums[8];
-	struct status stt;
-	struct store_key k;
-	char why[256], prev_state[16] = "";
-	int64_t prev_boot = 0, prev_n = 0, in_fleet = 0, recent = 0;
-	bool own, had = false, same = false;
-	sqlite3_stmt *st;
-	int r, rc;
-
-	if (!valid_node_id(node)) {
-		seterr(s, "status: bad node id");
-		return -EBADMSG;
-	}
-	if ((r = store_key_get(s, node, &k)) < 0)
-		return r == -ENOENT ? -ENOKEY : r;
-	if (status_parse(json, len, node, &stt, why, sizeof(why)) < 0) {
-		seterr(s, "status from %s: %s", node, why);
-		return -EBADMSG;
-	}
-	if ((r = txn_enter(s, &own)) < 0)
-		return r;
-	if (!(st = stmt(s, S_STATUS_GET))) {
-		r = -EIO;
-		goto leave;
-	}
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const void *old = sqlite3_column_blob(st, 1);
-
-		had = true;
-		column_copy(st, 0, prev_state, sizeof(prev_state));
-		same = (size_t)sqlite3_column_bytes(st, 1) == len && old && !memcmp(old, json, len);
-		prev_boot = sqlite3_column_int64(st, 2);
-		prev_n = sqlite3_column_int64(st, 3);
-	} else if (rc != SQLITE_DONE) {
-		r = dberr(s, "status", rc);
-	}
-	release(st);
-	if (r < 0 || same)
-		goto fleet;
-	/* A status recorded off the broker and sent again is not news. */
-	if (!status_fresher(&stt, prev_boot, prev_n)) {
-		seterr(s, "status from %s: boot %lld n %lld is not newer than the last one "
-		       "(boot %lld n %lld)", node, (long long)stt.boot, (long long)stt.n,
-		       (long long)prev_boot, (long long)prev_n);
-		r = -ESTALE;
-		goto leave;
-	}
-	if (!(st = stmt(s, S_STATUS_PUT))) {
-		r = -EIO;
-		goto leave;
-	}
-	nums[0] = &stt.plan_issued_ms;
-	nums[1] = &stt.assets_missing;
-	nums[2] = &stt.volume;
-	nums[3] = &stt.clock_offset_us;
-	nums[4] = &stt.spool;
-	nums[5] = &stt.rejected;
-	nums[6] = &stt.xruns;
-	nums[7] = &stt.uptime_s;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, status_state_name(stt.state), -1, SQLITE_STATIC);
-	for (int i = 0; i < 8; i++)
-		bind_opt(st, 3 + i, *nums[i] == WIRE_NONE ? STORE_NONE : *nums[i]);
-	bind_text(st, 11, stt.version[0] ? stt.version : NULL);
-	sqlite3_bind_text(st, 12, json, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 13, now_ms);
-	/* A retained replay or the broker's will says nothing about when the
-	 * node itself last spoke. */
-	if (retained || stt.state == STATUS_OFFLINE)
-		sqlite3_bind_null(st, 14);
-	else
-		sqlite3_bind_int64(st, 14, now_ms);
-	sqlite3_bind_int64(st, 15, stt.boot);
-	sqlite3_bind_int64(st, 16, stt.n);
-	bind_text(st, 17, status_disk_name(stt.disk));
-	if ((r = run(s, st, "status")) < 0)
-		goto leave;
-	if (!had || strcmp(prev_state, status_state_name(stt.state))) {
-		/* Bounded per node: past STORE_TRANSITIONS_HOUR changes in an
-		 * hour, the newest row is moved instead of adding one. */
-		if (!(st = stmt(s, S_TRANS_RECENT))) {
-			r = -EIO;
-			goto leave;
-		}
-		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now_ms - 3600000);
-		if ((r = query_int(s, st, "status", &recent)) < 0)
-			goto leave;
-		if (!(st = stmt(s, recent >= STORE_TRANSITIONS_HOUR ? S_TRANS_SQUASH : S_TRANS_ADD))) {
-			r = -EIO;
-			goto leave;
-		}
-		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now_ms);
-		sqlite3_bind_text(st, 3, status_state_name(stt.state), -1, SQLITE_STATIC);
-		if ((r = run(s, st, "status")) < 0)
-			goto leave;
-	}
-fleet:
-	if (r == 0) {
-		if (!(st = stmt(s, S_IN_FLEET))) {
-			r = -EIO;
-			goto leave;
-		}
-		sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-		if ((r = query_int(s, st, "status", &in_fleet)) >= 0)
-			r = in_fleet ? 0 : 1;
-	}
-leave:
-	return txn_leave(s, own, r);
-}
-
-struct transition {
-	int64_t ms;
-	char state[16];
-};
-
-static int transitions_collect(struct store *s, sqlite3_stmt *st, struct transition **v, size_t *n,
-			       size_t *cap)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			struct transition *nv = realloc(*v, nc * sizeof(**v));
-
-			if (!nv) {
-				release(st);
-				seterr(s, "out of memory");
-				return -ENOMEM;
-			}
-			*v = nv;
-			*cap = nc;
-		}
-		(*v)[*n].ms = sqlite3_column_int64(st, 0);
-		column_copy(st, 1, (*v)[*n].state, sizeof((*v)[*n].state));
-		(*n)++;
-	}
-	if (rc != SQLITE_DONE) {
-		int r = dberr(s, "transitions", rc);
-
-		release(st);
-		return r;
-	}
-	release(st);
-	return 0;
-}
-
-int store_transitions(struct store *s, const char *node, int64_t from_ms, int64_t to_ms,
-		      int (*fn)(int64_t ms, const char *state, void *ud), void *ud)
-{
-	struct transition *v = NULL;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *before = stmt(s, S_TRANS_BEFORE), *range = stmt(s, S_TRANS_RANGE);
-	int r;
-
-	if (!before || !range)
-		return -EIO;
-	sqlite3_bind_text(before, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(before, 2, from_ms);
-	if ((r = transitions_collect(s, before, &v, &n, &cap)) < 0)
-		goto out;
-	sqlite3_bind_text(range, 1, node, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(range, 2, from_ms);
-	sqlite3_bind_int64(range, 3, to_ms);
-	if ((r = transitions_collect(s, range, &v, &n, &cap)) < 0)
-		goto out;
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = fn(v[i].ms, v[i].state, ud);
-out:
 	free(v);
 	return r;
 }
@@ -1627,13 +851,13 @@ int store_published_get(struct store *s, const char *node, int64_t *issued_ms, c
 	if (rc == SQLITE_ROW) {
 		*issued_ms = sqlite3_column_int64(st, 0);
 		if (sha)
-			column_copy(st, 1, sha, CX_SHA256_HEX);
+			store_db_column_copy(st, 1, sha, CX_SHA256_HEX);
 	} else if (rc == SQLITE_DONE) {
 		r = -ENOENT;
 	} else {
-		r = dberr(s, "published plan", rc);
+		r = store_db_err(s, "published plan", rc);
 	}
-	release(st);
+	store_db_release(st);
 	return r;
 }
 
@@ -1658,11 +882,11 @@ int store_published_set(struct store *s, const char *node, int64_t issued_ms, co
 	bool own;
 	int r;
 
-	if (!valid_node_id(node) || !valid_sha(sha) || issued_ms < 0) {
-		seterr(s, "published plan: bad node id, digest or issued_ms");
+	if (!store_db_valid_node_id(node) || !valid_sha(sha) || issued_ms < 0) {
+		store_db_seterr(s, "published plan: bad node id, digest or issued_ms");
 		return -EINVAL;
 	}
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	if (!(st = stmt(s, S_PUB_SET))) {
 		r = -EIO;
@@ -1672,13 +896,13 @@ int store_published_set(struct store *s, const char *node, int64_t issued_ms, co
 	sqlite3_bind_int64(st, 2, issued_ms);
 	sqlite3_bind_text(st, 3, sha, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, now_ms);
-	if ((r = run(s, st, "published plan")) == 0 && sqlite3_changes(s->db) == 0) {
-		seterr(s, "published plan for %s: issued_ms %lld is not newer than the stored one",
-		       node, (long long)issued_ms);
+	if ((r = store_db_run(s, st, "published plan")) == 0 && sqlite3_changes(s->db) == 0) {
+		store_db_seterr(s, "published plan for %s: issued_ms %lld is not newer than the stored one",
+				node, (long long)issued_ms);
 		r = -ESTALE;
 	}
 out:
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 /* ---- assets ------------------------------------------------------------- */
@@ -1690,16 +914,16 @@ static int write_one(struct store *s, sqlite3_stmt *st, const char *what, bool n
 	bool own;
 	int r;
 
-	if ((r = txn_enter(s, &own)) < 0) {
-		release(st);
+	if ((r = store_db_txn_enter(s, &own)) < 0) {
+		store_db_release(st);
 		return r;
 	}
-	r = run(s, st, what);
+	r = store_db_run(s, st, what);
 	if (r == 0 && need_change && sqlite3_changes(s->db) == 0) {
-		seterr(s, "%s: no such entry", what);
+		store_db_seterr(s, "%s: no such entry", what);
 		r = -ENOENT;
 	}
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 int store_asset_ref(struct store *s, const char *sha, int64_t size, int64_t now_ms)
@@ -1707,7 +931,7 @@ int store_asset_ref(struct store *s, const char *sha, int64_t size, int64_t now_
 	sqlite3_stmt *st;
 
 	if (!valid_sha(sha) || size < 0) {
-		seterr(s, "asset: bad digest or size");
+		store_db_seterr(s, "asset: bad digest or size");
 		return -EINVAL;
 	}
 	if (!(st = stmt(s, S_ASSET_REF)))
@@ -1720,7 +944,7 @@ int store_asset_ref(struct store *s, const char *sha, int64_t size, int64_t now_
 
 static void asset_row(sqlite3_stmt *st, struct store_asset *a)
 {
-	column_copy(st, 0, a->sha, sizeof(a->sha));
+	store_db_column_copy(st, 0, a->sha, sizeof(a->sha));
 	a->size = sqlite3_column_int64(st, 1);
 	a->last_referenced_ms = sqlite3_column_int64(st, 2);
 	a->published = sqlite3_column_int(st, 3) != 0;
@@ -1740,8 +964,8 @@ int store_asset_get(struct store *s, const char *sha, struct store_asset *a)
 	else if (rc == SQLITE_DONE)
 		r = -ENOENT;
 	else
-		r = dberr(s, "asset", rc);
-	release(st);
+		r = store_db_err(s, "asset", rc);
+	store_db_release(st);
 	return r;
 }
 
@@ -1783,7 +1007,7 @@ int store_assets_stale(struct store *s, int64_t cutoff_ms,
 			struct store_asset *nv = realloc(v, nc * sizeof(*v));
 
 			if (!nv) {
-				seterr(s, "out of memory");
+				store_db_seterr(s, "out of memory");
 				r = -ENOMEM;
 				break;
 			}
@@ -1793,8 +1017,8 @@ int store_assets_stale(struct store *s, int64_t cutoff_ms,
 		asset_row(st, &v[n++]);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = dberr(s, "stale assets", rc);
-	release(st);
+		r = store_db_err(s, "stale assets", rc);
+	store_db_release(st);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = fn(&v[i], ud);
 	free(v);
@@ -1831,15 +1055,15 @@ int store_alert_add(struct store *s, const struct store_alert *a, const char *co
 	if (!valid_alert_id(a->id) || a->level < 1 || a->level > 4 || !ok_class || !r ||
 	    !valid_text(a->title, STORE_TEXT_MAX) || (a->live && !valid_text(a->live, STORE_TEXT_MAX)) ||
 	    nnodes > STORE_FLEET_MAX || (nnodes && !nodes)) {
-		seterr(s, "alert: bad id, level, class, title, targets or live stream");
+		store_db_seterr(s, "alert: bad id, level, class, title, targets or live stream");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < nnodes; i++)
-		if (!valid_node_id(nodes[i])) {
-			seterr(s, "alert %s: bad node id", a->id);
+		if (!store_db_valid_node_id(nodes[i])) {
+			store_db_seterr(s, "alert %s: bad node id", a->id);
 			return -EINVAL;
 		}
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	if (!(st = stmt(s, S_ALERT_ADD))) {
 		r = -EIO;
@@ -1853,15 +1077,15 @@ int store_alert_add(struct store *s, const struct store_alert *a, const char *co
 	sqlite3_bind_int64(st, 6, a->expires_ms);
 	sqlite3_bind_text(st, 7, a->title, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 8, a->targets_json, -1, SQLITE_TRANSIENT);
-	bind_text(st, 9, a->live);
+	store_db_bind_text(st, 9, a->live);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		seterr(s, "alert %s is already stored", a->id);
+		store_db_seterr(s, "alert %s is already stored", a->id);
 		r = -EEXIST;
 	} else if (rc != SQLITE_DONE) {
-		r = dberr(s, "alert", rc);
+		r = store_db_err(s, "alert", rc);
 	}
-	release(st);
+	store_db_release(st);
 	if (r < 0)
 		goto out;
 	if (!(st = stmt(s, S_ALERT_TARGET))) {
@@ -1871,10 +1095,10 @@ int store_alert_add(struct store *s, const struct store_alert *a, const char *co
 	for (size_t i = 0; i < nnodes && r == 0; i++) {
 		sqlite3_bind_text(st, 1, a->id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, nodes[i], -1, SQLITE_TRANSIENT);
-		r = run(s, st, "alert");
+		r = store_db_run(s, st, "alert");
 	}
 out:
-	return txn_leave(s, own, r);
+	return store_db_txn_leave(s, own, r);
 }
 
 int store_alert_cancel(struct store *s, const char *id, int64_t cancelled_ms)
@@ -1885,10 +1109,10 @@ int store_alert_cancel(struct store *s, const char *id, int64_t cancelled_ms)
 	int r;
 
 	if (!valid_alert_id(id)) {
-		seterr(s, "cancel: bad alert id");
+		store_db_seterr(s, "cancel: bad alert id");
 		return -EINVAL;
 	}
-	if ((r = txn_enter(s, &own)) < 0)
+	if ((r = store_db_txn_enter(s, &own)) < 0)
 		return r;
 	if (!(st = stmt(s, S_ALERT_CANCEL))) {
 		r = -EIO;
@@ -1896,918 +1120,22 @@ int store_alert_cancel(struct store *s, const char *id, int64_t cancelled_ms)
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, cancelled_ms);
-	if ((r = run(s, st, "cancel")) < 0 || sqlite3_changes(s->db) > 0)
+	if ((r = store_db_run(s, st, "cancel")) < 0 || sqlite3_changes(s->db) > 0)
 		goto out;
 	if (!(st = stmt(s, S_ALERT_EXISTS))) {
 		r = -EIO;
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if ((r = query_int(s, st, "cancel", &exists)) < 0)
+	if ((r = store_db_query_int(s, st, "cancel", &exists)) < 0)
 		goto out;
 	if (exists) {
-		seterr(s, "alert %s is already cancelled", id);
+		store_db_seterr(s, "alert %s is already cancelled", id);
 		r = -EALREADY;
 	} else {
-		seterr(s, "no alert %s", id);
+		store_db_seterr(s, "no alert %s", id);
 		r = -ENOENT;
 	}
 out:
-	return txn_leave(s, own, r);
-}
-
-/* ---- fleet at a glance -------------------------------------------------- */
-
-int store_nodes(struct store *s, struct store_node **out, size_t *n)
-{
-	sqlite3_stmt *st = stmt(s, S_NODES);
-	struct store_node *v = NULL, *x;
-	size_t cap = 0;
-	int rc, r = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			struct store_node *nv = realloc(v, nc * sizeof(*v));
-
-			if (!nv) {
-				seterr(s, "out of memory");
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		x = &v[(*n)++];
-		memset(x, 0, sizeof(*x));
-		column_copy(st, 0, x->id, sizeof(x->id));
-		column_copy(st, 1, x->village_code, sizeof(x->village_code));
-		column_copy(st, 2, x->village_name, sizeof(x->village_name));
-		x->households = column_opt(st, 3);
-		x->in_fleet = sqlite3_column_int(st, 4) != 0;
-		x->has_status = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		column_copy(st, 5, x->state, sizeof(x->state));
-		x->last_seen_ms = column_opt(st, 6);
-		x->status_ms = column_opt(st, 7);
-		x->plan_issued_ms = column_opt(st, 8);
-		x->published_issued_ms = column_opt(st, 9);
-		x->assets_missing = column_opt(st, 10);
-		x->volume = column_opt(st, 11);
-		x->clock_offset_us = column_opt(st, 12);
-		x->spool = column_opt(st, 13);
-		x->rejected = column_opt(st, 14);
-		x->xruns = column_opt(st, 15);
-		x->uptime_s = column_opt(st, 16);
-		column_copy(st, 17, x->version, sizeof(x->version));
-		x->ack_through = sqlite3_column_int64(st, 18);
-		x->receipts = sqlite3_column_int64(st, 19);
-		x->held = sqlite3_column_int64(st, 20);
-		column_copy(st, 21, x->disk, sizeof(x->disk));
-		x->lost = sqlite3_column_int64(st, 22);
-		column_copy(st, 23, x->key_id, sizeof(x->key_id));
-		x->keys_ms = column_opt(st, 24);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = dberr(s, "nodes", rc);
-	release(st);
-	if (r < 0) {
-		free(v);
-		*n = 0;
-		return r;
-	}
-	*out = v;
-	return 0;
-}
-
-/* ---- reading for reports -------------------------------------------------- */
-
-int store_snapshot(struct store *s)
-{
-	int rc;
-
-	if (s->batch || !sqlite3_get_autocommit(s->db)) {
-		seterr(s, "a transaction is already open");
-		return -EINVAL;
-	}
-	/* BEGIN takes no lock; the first read does and holds it. */
-	if ((rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
-		return dberr(s, "snapshot", rc);
-	return 0;
-}
-
-void store_snapshot_end(struct store *s)
-{
-	if (s && !s->batch && !sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-}
-
-/* These run once per report, so their statements are prepared per call
- * rather than kept. */
-static int prepare(struct store *s, const char *q, sqlite3_stmt **st)
-{
-	int rc = sqlite3_prepare_v2(s->db, q, -1, st, NULL);
-
-	if (rc != SQLITE_OK) {
-		*st = NULL;
-		return dberr(s, "prepare", rc);
-	}
-	return 0;
-}
-
-static const char *column_str(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-/* The receipt columns every report query selects, in this order. */
-#define RCPT_COLS(p) p "kind, " p "state, " p "reason, " p "seq, " p "scheduled_ms, " \
-	p "started_ms, " p "ended_ms, " p "played_ms, " p "start_error_us, " p "volume, " p "received_ms"
-
-/* Fill R from RCPT_COLS at column I; strings point into the row. */
-static void rcpt_read(sqlite3_stmt *st, int i, struct store_rcpt *r)
-{
-	r->kind = column_str(st, i);
-	r->state = column_str(st, i + 1);
-	r->reason = column_str(st, i + 2);
-	r->seq = sqlite3_column_int64(st, i + 3);
-	r->scheduled_ms = column_opt(st, i + 4);
-	r->started_ms = column_opt(st, i + 5);
-	r->ended_ms = column_opt(st, i + 6);
-	r->played_ms = column_opt(st, i + 7);
-	r->start_error_us = column_opt(st, i + 8);
-	r->volume = column_opt(st, i + 9);
-	r->received_ms = sqlite3_column_int64(st, i + 10);
-}
-
-/* A value of a CHECKed column as one of our constants, so it outlives the row. */
-static const char *rcpt_intern(const char *t)
-{
-	static const char *const known[] = {
-		"plan", "alert", "live", "accepted", "started", "completed", "interrupted",
-		"failed", "skipped", "expired", NULL
-	};
-
-	for (size_t i = 0; t && known[i]; i++)
-		if (!strcmp(t, known[i]))
-			return known[i];
-	return "?";
-}
-
-/* Grow *V (of *CAP elements of SIZE) to hold N + 1. \retval 0 / -ENOMEM */
-static int reserve_n(void **v, size_t *cap, size_t n, size_t size)
-{
-	size_t nc;
-	void *nv;
-
-	if (n < *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	if (!(nv = realloc(*v, nc * size)))
-		return -ENOMEM;
-	*v = nv;
-	*cap = nc;
-	return 0;
-}
-
-#define RESERVE_N(v, cap, n) reserve_n((void **)&(v), &(cap), (n), sizeof(*(v)))
-
-/* The receipts of one node for an alert, copied out of their rows. */
-struct rcpt_group {
-	struct store_rcpt *v;
-	size_t n, cap;
-};
-
-static int rcpt_group_add(struct store *s, struct rcpt_group *g, sqlite3_stmt *st, int i,
-			  const char *node, const char *occ)
-{
-	struct store_rcpt *r;
-
-	if (RESERVE_N(g->v, g->cap, g->n) < 0) {
-		seterr(s, "out of memory");
-		return -ENOMEM;
-	}
-	r = &g->v[g->n];
-	rcpt_read(st, i, r);
-	r->node = node;
-	r->occ = occ;
-	r->kind = rcpt_intern(r->kind);
-	r->state = rcpt_intern(r->state);
-	if (r->reason && !(r->reason = strdup(r->reason))) {
-		seterr(s, "out of memory");
-		return -ENOMEM;
-	}
-	g->n++;
-	return 0;
-}
-
-static void rcpt_group_clear(struct rcpt_group *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		free((char *)g->v[i].reason);
-	g->n = 0;
-}
-
-static void rcpt_group_free(struct rcpt_group *g)
-{
-	rcpt_group_clear(g);
-	free(g->v);
-}
-
-/* Receipts that a play in a period can have were sent no earlier than the
- * period's start less this: a node hands an event to its player 1.5 s
- * ahead, and its clock follows the controller's. A day covers any
- * reasonable clock error. */
-#define RCPT_SLACK_MS (24 * 3600 * 1000LL)
-
-/* What walking a period keeps from node to node: statements used once per
- * node, and buffers reused for each. */
-struct walk {
-	sqlite3_stmt *next_node;      /* next planned node after ?1 */
-	sqlite3_stmt *plays_idx;      /* a node's plays in [?2, ?3), through (node, start_ms) */
-	sqlite3_stmt *plays_pk;       /* the same, scanning all the node's plays */
-	sqlite3_stmt *first_play;     /* min(start_ms) of a node */
-	sqlite3_stmt *last_play;      /* max(start_ms) of a node */
-	sqlite3_stmt *seq_max;        /* max seq of a node */
-	sqlite3_stmt *seq_probe;      /* first seq >= ?2 of a node, with received_ms */
-	sqlite3_stmt *rcpts;          /* a node's plan receipts above seq ?2 */
-	struct wplay {
-		struct store_play p;
-		size_t off[4];        /* occ, notice, broadcast, village in text */
-		size_t first, n;      /* its receipts in out */
-	} *v;
-	size_t nv, vcap;
-	struct wrcpt {
-		struct store_rcpt r;
-		uint32_t play;
-		size_t reason;        /* offset in text, or SIZE_MAX */
-	} *rv;
-	size_t nr, rcap;
-	struct store_rcpt *out;
-	size_t ocap;
-	uint32_t *slot;               /* occ -> play + 1, open addressing */
-	size_t nslot;
-	char *text;                   /* the node's strings */
-	size_t tlen, tcap;
-};
-
-static void walk_free(struct walk *w)
-{
-	sqlite3_finalize(w->next_node);
-	sqlite3_finalize(w->plays_idx);
-	sqlite3_finalize(w->plays_pk);
-	sqlite3_finalize(w->first_play);
-	sqlite3_finalize(w->last_play);
-	sqlite3_finalize(w->seq_max);
-	sqlite3_finalize(w->seq_probe);
-	sqlite3_finalize(w->rcpts);
-	free(w->v);
-	free(w->rv);
-	free(w->out);
-	free(w->slot);
-	free(w->text);
-}
-
-/* Append T (NULL as "") to the node's strings. \retval offset / SIZE_MAX */
-static size_t text_push(struct walk *w, const char *t)
-{
-	size_t len = t ? strlen(t) + 1 : 1, off = w->tlen;
-
-	if (w->tlen + len > w->tcap) {
-		size_t nc = w->tcap ? w->tcap : 4096;
-		char *nt;
-
-		while (nc < w->tlen + len)
-			nc *= 2;
-		if (!(nt = realloc(w->text, nc)))
-			return SIZE_MAX;
-		w->text = nt;
-		w->tcap = nc;
-	}
-	memcpy(w->text + off, t ? t : "", len);
-	w->tlen += len;
-	return off;
-}
-
-static uint64_t occ_hash(const char *t)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *t; t++)
-		h = (h ^ (unsigned char)*t) * 1099511628211ULL;
-	return h;
-}
-
-static int walk_prepare_seq(struct store *s, struct walk *w)
-{
-	int r;
-
-	/* Alone in its query, max() is one search of the primary key. */
-	if ((r = prepare(s, "SELECT max(seq) FROM receipts WHERE node = ?1", &w->seq_max)) < 0)
-		return r;
-	return prepare(s, "SELECT seq, received_ms FROM receipts WHERE node = ?1 AND seq >= ?2"
-		       " ORDER BY seq LIMIT 1", &w->seq_probe);
-}
-
-/* The first receipt of NODE with seq >= FROM: its seq and received_ms.
- * \retval 1 / 0 none / -errno */
-static int seq_probe(struct store *s, struct walk *w, const char *node, int64_t from, int64_t *seq,
-		     int64_t *received_ms)
-{
-	int rc;
-
-	sqlite3_bind_text(w->seq_probe, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->seq_probe, 2, from);
-	rc = sqlite3_step(w->seq_probe);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(w->seq_probe, 0);
-		*received_ms = sqlite3_column_int64(w->seq_probe, 1);
-	}
-	release(w->seq_probe);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : dberr(s, "receipts", rc);
-}
-
-/* A seq of NODE at or below which no receipt was sent at or after
- * BEFORE_MS: seqs grow as a node sends, and a receipt arrives after it was
- * sent, so a seq received before BEFORE_MS bounds every seq before it. A
- * binary search over the seqs; received_ms need not grow with seq for the
- * bound to hold, only for it to be tight. \retval 0 / -errno */
-static int seq_floor(struct store *s, struct walk *w, const char *node, int64_t before_ms, int64_t *floor)
-{
-	int64_t lo = 0, hi = 0, sq, rec;
-	int rc;
-
-	/* The first receipt of the node: most often recent enough already. */
-	*floor = 0;
-	if ((rc = seq_probe(s, w, node, 0, &sq, &rec)) <= 0)
-		return rc;
-	if (rec >= before_ms)
-		return 0;
-	lo = sq;
-	sqlite3_bind_text(w->seq_max, 1, node, -1, SQLITE_STATIC);
-	rc = sqlite3_step(w->seq_max);
-	if (rc == SQLITE_ROW)
-		hi = sqlite3_column_int64(w->seq_max, 0);
-	release(w->seq_max);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : dberr(s, "receipts", rc);
-	while (hi - lo > 1) {
-		int64_t mid = lo + (hi - lo) / 2;
-
-		if ((rc = seq_probe(s, w, node, mid, &sq, &rec)) < 0)
-			return rc;
-		if (rc == 0)
-			break;
-		if (rec < before_ms)
-			lo = sq;
-		else
-			hi = mid;
-	}
-	*floor = lo;
-	return 0;
-}
-
-/* One integer from ST bound to NODE. \retval 1 / 0 no row or NULL / -errno */
-static int node_int(struct store *s, sqlite3_stmt *st, const char *node, int64_t *v)
-{
-	int rc;
-
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*v = sqlite3_column_int64(st, 0);
-		release(st);
-		return 1;
-	}
-	release(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dberr(s, "plays", rc);
-}
-
-static int play_cmp(const void *a, const void *b)
-{
-	const struct wplay *x = a, *y = b;
-
-	if (x->p.start_ms != y->p.start_ms)
-		return x->p.start_ms < y->p.start_ms ? -1 : 1;
-	return strcmp(x->p.occ, y->p.occ);
-}
-
-/* The node's plays in the period, by start_ms then occ. \retval 0 / -errno */
-static int walk_plays(struct store *s, struct walk *w, const char *node, int64_t from_ms, int64_t to_ms)
-{
-	int64_t first, last, span, overlap;
-	sqlite3_stmt *st;
-	int rc;
-
-	w->nv = w->tlen = 0;
-	if ((rc = node_int(s, w->first_play, node, &first)) <= 0 ||
-	    (rc = node_int(s, w->last_play, node, &last)) <= 0)
-		return rc;
-	span = last - first + 1;
-	overlap = (to_ms < last + 1 ? to_ms : last + 1) - (from_ms > first ? from_ms : first);
-	if (overlap <= 0)
-		return 0;
-	/* When the period holds a good part of the node's plans, one pass
-	 * over its primary key range beats a row lookup per play from the
-	 * (node, start_ms) index; when the store holds much more history, the
-	 * index wins. */
-	st = overlap >= span / 4 ? w->plays_pk : w->plays_idx;
-	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, from_ms);
-	sqlite3_bind_int64(st, 3, to_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct wplay *x;
-
-		if (RESERVE_N(w->v, w->vcap, w->nv) < 0)
-			goto oom;
-		x = &w->v[w->nv++];
-		memset(x, 0, sizeof(*x));
-		for (int k = 0; k < 4; k++)
-			if ((x->off[k] = text_push(w, column_str(st, k))) == SIZE_MAX)
-				goto oom;
-		x->p.node = node;
-		x->p.start_ms = sqlite3_column_int64(st, 4);
-		x->p.duration_ms = sqlite3_column_int64(st, 5);
-		x->p.priority = sqlite3_column_int(st, 6);
-	}
-	release(st);
-	if (rc != SQLITE_DONE)
-		return dberr(s, "plays", rc);
-	/* Sort with the occ pointers of now; they are set again once the
-	 * receipts' reasons have been added to the text. */
-	for (size_t i = 0; i < w->nv; i++)
-		w->v[i].p.occ = w->text + w->v[i].off[0];
-	qsort(w->v, w->nv, sizeof(*w->v), play_cmp);
-	return 0;
-oom:
-	release(st);
-	seterr(s, "out of memory");
-	return -ENOMEM;
-}
-
-/* The node's plan receipts from the seq floor on, one pass over its range
- * of the primary key, each kept for its play. \retval 0 / -errno */
-static int walk_receipts(struct store *s, struct walk *w, const char *node, int64_t floor)
-{
-	size_t nslot = 64, mask;
-	int rc;
-
-	while (nslot < 2 * w->nv)
-		nslot *= 2;
-	if (nslot > w->nslot) {
-		uint32_t *ns = realloc(w->slot, nslot * sizeof(*ns));
-
-		if (!ns)
-			goto oom_early;
-		w->slot = ns;
-		w->nslot = nslot;
-	}
-	mask = nslot - 1;
-	memset(w->slot, 0, nslot * sizeof(*w->slot));
-	for (size_t i = 0; i < w->nv; i++) {
-		size_t j = occ_hash(w->text + w->v[i].off[0]) & mask;
-
-		while (w->slot[j])
-			j = (j + 1) & mask;
-		w->slot[j] = (uint32_t)i + 1;
-	}
-	w->nr = 0;
-	sqlite3_bind_text(w->rcpts, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->rcpts, 2, floor);
-	while ((rc = sqlite3_step(w->rcpts)) == SQLITE_ROW) {
-		const char *occ = column_str(w->rcpts, 0), *reason;
-		struct wrcpt *x;
-		size_t j;
-
-		if (!occ)
-			continue;
-		for (j = occ_hash(occ) & mask; w->slot[j]; j = (j + 1) & mask)
-			if (!strcmp(w->text + w->v[w->slot[j] - 1].off[0], occ))
-				break;
-		if (!w->slot[j])
-			continue;
-		if (RESERVE_N(w->rv, w->rcap, w->nr) < 0)
-			goto oom;
-		x = &w->rv[w->nr++];
-		x->play = w->slot[j] - 1;
-		x->r = (struct store_rcpt){
-			.kind = "plan", .state = rcpt_intern(column_str(w->rcpts, 1)),
-			.seq = sqlite3_column_int64(w->rcpts, 3),
-			.scheduled_ms = column_opt(w->rcpts, 4), .started_ms = column_opt(w->rcpts, 5),
-			.ended_ms = column_opt(w->rcpts, 6), .played_ms = STORE_NONE,
-			.start_error_us = STORE_NONE, .volume = STORE_NONE,
-			.received_ms = sqlite3_column_int64(w->rcpts, 7),
-		};
-		x->reason = SIZE_MAX;
-		if ((reason = column_str(w->rcpts, 2)) && (x->reason = text_push(w, reason)) == SIZE_MAX)
-			goto oom;
-	}
-	release(w->rcpts);
-	return rc == SQLITE_DONE ? 0 : dberr(s, "receipts", rc);
-oom:
-	release(w->rcpts);
-oom_early:
-	seterr(s, "out of memory");
-	return -ENOMEM;
-}
-
-static int walk_node(struct store *s, struct walk *w, const char *node, int64_t from_ms, int64_t to_ms,
-		     int (*fn)(const struct store_play *p, void *ud), void *ud)
-{
-	int64_t floor;
-	size_t at = 0;
-	int r;
-
-	if ((r = walk_plays(s, w, node, from_ms, to_ms)) < 0 || w->nv == 0)
-		return r;
-	if ((r = seq_floor(s, w, node, from_ms - RCPT_SLACK_MS, &floor)) < 0 ||
-	    (r = walk_receipts(s, w, node, floor)) < 0)
-		return r;
-	/* Group the receipts by play, each group still in seq order. */
-	if (w->nr > w->ocap) {
-		struct store_rcpt *no = realloc(w->out, w->nr * sizeof(*no));
-
-		if (!no) {
-			seterr(s, "out of memory");
-			return -ENOMEM;
-		}
-		w->out = no;
-		w->ocap = w->nr;
-	}
-	for (size_t i = 0; i < w->nr; i++)
-		w->v[w->rv[i].play].n++;
-	for (size_t i = 0; i < w->nv; i++) {
-		w->v[i].first = at;
-		at += w->v[i].n;
-		w->v[i].n = 0;
-	}
-	for (size_t i = 0; i < w->nr; i++) {
-		struct wplay *p = &w->v[w->rv[i].play];
-		struct store_rcpt *o = &w->out[p->first + p->n++];
-
-		*o = w->rv[i].r;
-		o->node = node;
-		o->occ = w->text + p->off[0];
-		o->reason = w->rv[i].reason == SIZE_MAX ? NULL : w->text + w->rv[i].reason;
-	}
-	for (size_t i = 0; i < w->nv && r == 0; i++) {
-		struct wplay *p = &w->v[i];
-
-		p->p.occ = w->text + p->off[0];
-		p->p.notice = w->text + p->off[1];
-		p->p.broadcast = w->text + p->off[2];
-		p->p.village_code = w->text + p->off[3];
-		p->p.receipts = p->n ? w->out + p->first : NULL;
-		p->p.nreceipts = p->n;
-		r = fn(&p->p, ud);
-	}
-	return r;
-}
-
-int store_plays(struct store *s, int64_t from_ms, int64_t to_ms,
-		int (*fn)(const struct store_play *p, void *ud), void *ud)
-{
-	/* Node by node: a play's receipts are read in one pass over the
-	 * node's receipts (its primary key range) instead of one index search
-	 * and row lookup each, which on a month of a large fleet is several
-	 * times faster; the seq floor keeps that pass to the period. */
-	struct walk w = { 0 };
-	char node[STORE_ID_MAX * 4 + 1] = "";
-	int rc, r;
-
-	if ((r = prepare(s, "SELECT node FROM planned WHERE node > ?1 ORDER BY node LIMIT 1",
-			 &w.next_node)) < 0 ||
-	    (r = prepare(s, "SELECT occ, notice, broadcast, village_code, start_ms, duration_ms, priority"
-			 " FROM planned WHERE node = ?1 AND start_ms >= ?2 AND start_ms < ?3",
-			 &w.plays_idx)) < 0 ||
-	    /* "+" keeps the planner off the (node, start_ms) index. */
-	    (r = prepare(s, "SELECT occ, notice, broadcast, village_code, start_ms, duration_ms, priority"
-			 " FROM planned WHERE node = ?1 AND +start_ms >= ?2 AND +start_ms < ?3",
-			 &w.plays_pk)) < 0 ||
-	    (r = prepare(s, "SELECT min(start_ms) FROM planned WHERE node = ?1", &w.first_play)) < 0 ||
-	    (r = prepare(s, "SELECT max(start_ms) FROM planned WHERE node = ?1", &w.last_play)) < 0 ||
-	    (r = walk_prepare_seq(s, &w)) < 0 ||
-	    (r = prepare(s, "SELECT occ, state, reason, seq, scheduled_ms, started_ms, ended_ms, received_ms"
-			 " FROM receipts WHERE node = ?1 AND seq > ?2 AND kind = 'plan' ORDER BY seq",
-			 &w.rcpts)) < 0)
-		goto out;
-	for (;;) {
-		sqlite3_bind_text(w.next_node, 1, node, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(w.next_node);
-		if (rc == SQLITE_DONE) {
-			release(w.next_node);
-			break;
-		}
-		if (rc != SQLITE_ROW) {
-			r = dberr(s, "plays", rc);
-			release(w.next_node);
-			break;
-		}
-		column_copy(w.next_node, 0, node, sizeof(node));
-		release(w.next_node);
-		if ((r = walk_node(s, &w, node, from_ms, to_ms, fn, ud)) != 0)
-			break;
-	}
-out:
-	walk_free(&w);
-	return r;
-}
-
-int store_fleet_each(struct store *s,
-		     int (*fn)(const struct store_fleet_node *n, bool in_fleet, void *ud), void *ud)
-{
-	sqlite3_stmt *st;
-	int rc, r;
-
-	if ((r = prepare(s, "SELECT id, village_code, village_name, households, in_fleet FROM nodes"
-			 " ORDER BY id", &st)) < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_fleet_node n = {
-			.id = column_str(st, 0), .village_code = column_str(st, 1),
-			.village_name = column_str(st, 2), .households = sqlite3_column_int64(st, 3),
-		};
-
-		if (n.id && n.village_code && n.village_name &&
-		    (r = fn(&n, sqlite3_column_int(st, 4) != 0, ud)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = dberr(s, "fleet", rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-struct alert_row {
-	struct store_alert a;
-	int64_t cancelled_ms;
-};
-
-static void alert_rows_free(struct alert_row *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free((char *)v[i].a.id);
-		free((char *)v[i].a.alert_class);
-		free((char *)v[i].a.title);
-		free((char *)v[i].a.targets_json);
-		free((char *)v[i].a.live);
-	}
-	free(v);
-}
-
-static char *dup_or_null(const char *t, bool *oom)
-{
-	char *d;
-
-	if (!t)
-		return NULL;
-	if (!(d = strdup(t)))
-		*oom = true;
-	return d;
-}
-
-int store_alerts(struct store *s, int64_t from_ms, int64_t to_ms,
-		 int (*fn)(const struct store_alert *a, int64_t cancelled_ms, void *ud), void *ud)
-{
-	struct alert_row *v = NULL;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
-	bool oom = false;
-	int rc, r;
-
-	if ((r = prepare(s, "SELECT id, level, class, issued_ms, start_ms, expires_ms, title, targets,"
-			 " live, cancelled_ms FROM alerts WHERE issued_ms >= ?1 AND issued_ms < ?2"
-			 " ORDER BY issued_ms, id", &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, from_ms);
-	sqlite3_bind_int64(st, 2, to_ms);
-	while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct alert_row *x;
-
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct alert_row *nv = realloc(v, nc * sizeof(*nv));
-
-			if (!nv) {
-				oom = true;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		x = &v[n++];
-		memset(x, 0, sizeof(*x));
-		x->a.id = dup_or_null(column_str(st, 0), &oom);
-		x->a.level = sqlite3_column_int(st, 1);
-		x->a.alert_class = dup_or_null(column_str(st, 2), &oom);
-		x->a.issued_ms = sqlite3_column_int64(st, 3);
-		x->a.start_ms = sqlite3_column_int64(st, 4);
-		x->a.expires_ms = sqlite3_column_int64(st, 5);
-		x->a.title = dup_or_null(column_str(st, 6), &oom);
-		x->a.targets_json = dup_or_null(column_str(st, 7), &oom);
-		x->a.live = dup_or_null(column_str(st, 8), &oom);
-		x->cancelled_ms = column_opt(st, 9);
-	}
-	if (oom) {
-		seterr(s, "out of memory");
-		r = -ENOMEM;
-	} else if (rc != SQLITE_DONE) {
-		r = dberr(s, "alerts", rc);
-	}
-	sqlite3_finalize(st);
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = fn(&v[i].a, v[i].cancelled_ms, ud);
-	alert_rows_free(v, n);
-	return r;
-}
-
-int store_alert_receipts(struct store *s, const char *id,
-			 int (*fn)(const char *node, bool targeted, const struct store_rcpt *r,
-				   size_t n, void *ud),
-			 void *ud)
-{
-	/* Two ordered lists merged here: the targets (by the primary key) and
-	 * the receipts (receipts(occ, node) holds (occ, node, seq)). Without
-	 * INDEXED BY the planner, which has no ANALYZE statistics, may walk
-	 * every receipt of the store instead. */
-	char tnode[STORE_ID_MAX * 4 + 1] = "", rnode[STORE_ID_MAX * 4 + 1] = "";
-	sqlite3_stmt *tg = NULL, *rc_st = NULL;
-	struct rcpt_group g = { 0 };
-	bool have_t, have_r;
-	int rc, r;
-
-	if ((r = prepare(s, "SELECT node FROM alert_targets WHERE alert = ?1 ORDER BY node", &tg)) < 0 ||
-	    (r = prepare(s, "SELECT node, " RCPT_COLS("") " FROM receipts INDEXED BY receipts_occ"
-			 " WHERE occ = ?1 AND kind IN ('alert', 'live') ORDER BY node, seq", &rc_st)) < 0)
-		goto out;
-	sqlite3_bind_text(tg, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(rc_st, 1, id, -1, SQLITE_STATIC);
-	have_t = (rc = sqlite3_step(tg)) == SQLITE_ROW;
-	if (!have_t && rc != SQLITE_DONE)
-		goto fail_t;
-	have_r = (rc = sqlite3_step(rc_st)) == SQLITE_ROW;
-	if (!have_r && rc != SQLITE_DONE)
-		goto fail_r;
-	while (have_t || have_r) {
-		const char *t = have_t ? column_str(tg, 0) : NULL;
-		const char *x = have_r ? column_str(rc_st, 0) : NULL;
-		int c = !t ? 1 : !x ? -1 : strcmp(t, x);
-		bool targeted = c <= 0;
-		char *node = c <= 0 ? tnode : rnode;
-
-		snprintf(node, sizeof(tnode), "%s", c <= 0 ? t : x);
-		/* This node's receipts. */
-		while (have_r && !strcmp(column_str(rc_st, 0) ? column_str(rc_st, 0) : "", node)) {
-			if ((r = rcpt_group_add(s, &g, rc_st, 1, node, id)) < 0)
-				goto out;
-			have_r = (rc = sqlite3_step(rc_st)) == SQLITE_ROW;
-			if (!have_r && rc != SQLITE_DONE)
-				goto fail_r;
-		}
-		if (targeted) {
-			have_t = (rc = sqlite3_step(tg)) == SQLITE_ROW;
-			if (!have_t && rc != SQLITE_DONE)
-				goto fail_t;
-		}
-		r = fn(node, targeted, g.v, g.n, ud);
-		rcpt_group_clear(&g);
-		if (r != 0)
-			goto out;
-	}
-	goto out;
-fail_t:
-	r = dberr(s, "alert targets", rc);
-	goto out;
-fail_r:
-	r = dberr(s, "alert receipts", rc);
-out:
-	sqlite3_finalize(tg);
-	sqlite3_finalize(rc_st);
-	rcpt_group_free(&g);
-	return r;
-}
-
-int store_receipts_unknown(struct store *s, int64_t from_ms, int64_t to_ms,
-			   int (*fn)(const struct store_rcpt *r, void *ud), void *ud)
-{
-	/* Node by node from its seq floor, like store_plays(), so that the
-	 * cost follows the period rather than the store's whole history. */
-	static const char q[] =
-		"SELECT r.node, r.occ, " RCPT_COLS("r.") " FROM receipts r"
-		" WHERE r.node = ?1 AND r.seq > ?2 AND r.unknown_occ"
-		" AND COALESCE(r.scheduled_ms, r.started_ms, r.received_ms) >= ?3"
-		" AND COALESCE(r.scheduled_ms, r.started_ms, r.received_ms) < ?4"
-		" AND NOT CASE WHEN r.kind = 'plan'"
-		"  THEN EXISTS(SELECT 1 FROM planned p WHERE p.node = r.node AND p.occ = r.occ)"
-		"  ELSE EXISTS(SELECT 1 FROM alerts a WHERE a.id = r.occ) END"
-		" ORDER BY r.seq";
-	char node[STORE_ID_MAX * 4 + 1] = "";
-	sqlite3_stmt *next = NULL, *st = NULL;
-	struct walk w = { 0 };
-	int64_t floor;
-	int rc, r;
-
-	if ((r = prepare(s, "SELECT node FROM receipts WHERE node > ?1 ORDER BY node LIMIT 1", &next)) < 0 ||
-	    (r = prepare(s, q, &st)) < 0 || (r = walk_prepare_seq(s, &w)) < 0)
-		goto out;
-	for (;;) {
-		sqlite3_bind_text(next, 1, node, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(next);
-		if (rc != SQLITE_ROW) {
-			if (rc != SQLITE_DONE)
-				r = dberr(s, "unknown receipts", rc);
-			release(next);
-			break;
-		}
-		column_copy(next, 0, node, sizeof(node));
-		release(next);
-		if ((r = seq_floor(s, &w, node, from_ms - RCPT_SLACK_MS, &floor)) < 0)
-			break;
-		sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, floor);
-		sqlite3_bind_int64(st, 3, from_ms);
-		sqlite3_bind_int64(st, 4, to_ms);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct store_rcpt x;
-
-			rcpt_read(st, 2, &x);
-			x.node = column_str(st, 0);
-			x.occ = column_str(st, 1);
-			if (x.node && x.occ && (r = fn(&x, ud)) != 0)
-				break;
-		}
-		if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-			r = dberr(s, "unknown receipts", rc);
-		release(st);
-		if (r != 0)
-			break;
-	}
-out:
-	sqlite3_finalize(next);
-	sqlite3_finalize(st);
-	walk_free(&w);
-	return r;
-}
-
-/* FN(node, seq, received_ms, text) for every row of QUERY (those four
- * columns, bound ?1 = FROM_MS, ?2 = TO_MS); a NULL node is passed as "". */
-static int walk_rows(struct store *s, const char *query, const char *what, int64_t from_ms,
-		     int64_t to_ms,
-		     int (*fn)(const char *node, int64_t seq, int64_t received_ms,
-			       const char *text, void *ud),
-		     void *ud)
-{
-	sqlite3_stmt *st;
-	int rc, r;
-
-	if ((r = prepare(s, query, &st)) < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, from_ms);
-	sqlite3_bind_int64(st, 2, to_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *node = column_str(st, 0), *text = column_str(st, 3);
-
-		if ((r = fn(node ? node : "", sqlite3_column_int64(st, 1),
-			    sqlite3_column_int64(st, 2), text ? text : "", ud)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = dberr(s, what, rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int store_receipts_quarantined(struct store *s, int64_t from_ms, int64_t to_ms,
-			       int (*fn)(const char *node, int64_t seq, int64_t received_ms,
-					 const char *error, void *ud),
-			       void *ud)
-{
-	return walk_rows(s, "SELECT node, seq, received_ms, error FROM receipts_bad"
-			 " WHERE received_ms >= ?1 AND received_ms < ?2"
-			 " ORDER BY received_ms, node, seq", "quarantined receipts",
-			 from_ms, to_ms, fn, ud);
-}
-
-int store_receipts_lost(struct store *s, int64_t from_ms, int64_t to_ms,
-			int (*fn)(const char *node, int64_t seq, int64_t received_ms,
-				  const char *reason, void *ud),
-			void *ud)
-{
-	return walk_rows(s, "SELECT node, seq, received_ms, reason FROM receipts_lost"
-			 " WHERE received_ms >= ?1 AND received_ms < ?2"
-			 " ORDER BY received_ms, node, seq", "receipts lost on poles",
-			 from_ms, to_ms, fn, ud);
-}
-
-int store_unverified(struct store *s, int64_t from_ms, int64_t to_ms,
-		     int (*fn)(const char *node, int64_t id, int64_t received_ms,
-			       const char *reason, void *ud),
-		     void *ud)
-{
-	return walk_rows(s, "SELECT node, id, received_ms, reason FROM quarantine"
-			 " WHERE received_ms >= ?1 AND received_ms < ?2"
-			 " ORDER BY received_ms, id", "unverified messages", from_ms, to_ms, fn, ud);
+	return store_db_txn_leave(s, own, r);
 }

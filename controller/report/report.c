@@ -4,6 +4,7 @@
 
 #include "cxtime.h"
 #include "hashtab.h"
+#include "query.h"
 #include "vec.h"
 
 #include <errno.h>
@@ -84,7 +85,7 @@ struct report {
 	int64_t *deliveries;          /* pooled over actual alerts */
 	size_t ndeliveries, deliveries_cap;
 
-	struct store_node *status;    /* store_nodes() */
+	struct store_node *status;    /* rq_nodes() */
 	size_t nstatus;
 	int err;
 };
@@ -406,7 +407,7 @@ static int plays(struct report *r, struct store *s)
 	bool *seen_node;
 	int rc;
 
-	if ((rc = store_plays(s, r->o.from_ms, r->o.to_ms, on_play, &c)) != 0)
+	if ((rc = rq_plays(s, r->o.from_ms, r->o.to_ms, on_play, &c)) != 0)
 		return rc;
 	if (c.day_open)
 		day_flush(r, c.day);
@@ -598,7 +599,7 @@ static int on_alert(const struct store_alert *al, int64_t cancelled_ms, void *ud
 		.start_ms = al->start_ms, .expires_ms = al->expires_ms, .cancelled_ms = cancelled_ms,
 	};
 	c.a = a;
-	if ((rc = store_alert_receipts(ac->s, al->id, on_alert_node, &c)) != 0) {
+	if ((rc = rq_alert_receipts(ac->s, al->id, on_alert_node, &c)) != 0) {
 		free(c.delays);
 		return rc;
 	}
@@ -641,10 +642,10 @@ static int alerts(struct report *r, struct store *s)
 	struct alerts_ctx c = { .r = r, .s = s };
 	int rc;
 
-	if ((rc = store_alerts(s, r->o.from_ms, r->o.to_ms, on_alert, &c)) != 0)
+	if ((rc = rq_alerts(s, r->o.from_ms, r->o.to_ms, on_alert, &c)) != 0)
 		return rc;
 	c.drills = true;
-	if ((rc = store_alerts(s, r->o.from_ms, r->o.to_ms, on_alert, &c)) != 0)
+	if ((rc = rq_alerts(s, r->o.from_ms, r->o.to_ms, on_alert, &c)) != 0)
 		return rc;
 	/* Each alert's missed nodes were appended after the previous one's. */
 	for (size_t i = 0, off = 0; i < r->nalerts; off += r->alerts[i++].nmissed)
@@ -724,7 +725,7 @@ static int health(struct report *r, struct store *s)
 		if (!village_passes(r, v))
 			continue;
 		if (span > 0) {
-			if ((rc = store_transitions(s, n->id, r->o.from_ms, r->end_ms, on_transition, &u)) != 0)
+			if ((rc = rq_transitions(s, n->id, r->o.from_ms, r->end_ms, on_transition, &u)) != 0)
 				return rc;
 			if (u.have)
 				up_segment(&u, u.ms, r->end_ms, u.state);
@@ -931,10 +932,10 @@ struct report *report_compute(struct store *s, const struct report_opts *o, char
 		r->end_ms = o->from_ms;
 	r->sum.actual_p50_ms = r->sum.actual_p95_ms = r->sum.actual_max_ms = REPORT_NONE;
 
-	if ((rc = make_days(r)) < 0 || (rc = store_snapshot(s)) < 0)
+	if ((rc = make_days(r)) < 0 || (rc = rq_snapshot(s)) < 0)
 		goto fail;
-	if ((rc = store_fleet_each(s, on_fleet, r)) != 0 ||
-	    (rc = store_nodes(s, &r->status, &r->nstatus)) < 0)
+	if ((rc = rq_fleet_each(s, on_fleet, r)) != 0 ||
+	    (rc = rq_nodes(s, &r->status, &r->nstatus)) < 0)
 		goto fail;
 	for (size_t i = 0; i < r->nstatus; i++) {
 		long ni = node_add(r, r->status[i].id);
@@ -955,13 +956,13 @@ struct report *report_compute(struct store *s, const struct report_opts *o, char
 		r->o.title_ud = NULL;
 	}
 	if (rc != 0 || (rc = alerts(r, s)) != 0 || (rc = health(r, s)) != 0 ||
-	    (rc = store_receipts_unknown(s, o->from_ms, o->to_ms, on_unknown, r)) != 0 ||
-	    (rc = store_receipts_quarantined(s, o->from_ms, o->to_ms, on_bad, r)) != 0 ||
-	    (rc = store_receipts_lost(s, o->from_ms, o->to_ms, on_lost, r)) != 0 ||
-	    (rc = store_unverified(s, o->from_ms, o->to_ms, on_unverified, r)) != 0 ||
+	    (rc = rq_receipts_unknown(s, o->from_ms, o->to_ms, on_unknown, r)) != 0 ||
+	    (rc = rq_receipts_quarantined(s, o->from_ms, o->to_ms, on_bad, r)) != 0 ||
+	    (rc = rq_receipts_lost(s, o->from_ms, o->to_ms, on_lost, r)) != 0 ||
+	    (rc = rq_unverified(s, o->from_ms, o->to_ms, on_unverified, r)) != 0 ||
 	    (rc = r->err) != 0)
 		goto fail;
-	store_snapshot_end(s);
+	rq_snapshot_end(s);
 	/* Only the rows are needed from here on. */
 	u64map_free(&r->pair_map);
 	memset(&r->pair_map, 0, sizeof(r->pair_map));
@@ -971,7 +972,7 @@ struct report *report_compute(struct store *s, const struct report_opts *o, char
 	r->touched = NULL;
 	return r;
 fail:
-	store_snapshot_end(s);
+	rq_snapshot_end(s);
 	if (errmsg && errlen)
 		snprintf(errmsg, errlen, "%s", rc == -ENOMEM ? "out of memory"
 			 : rc == -E2BIG ? "too many nodes, notices or villages"

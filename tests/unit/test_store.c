@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "report/query.h"
 #include "store.h"
 
 #include <sodium.h>
@@ -477,7 +478,7 @@ static void lost_records(void **state)
 	assert_int_equal(store_receipt(f->s, "yn-01", lost, strlen(lost), T0, &ack), 1);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts_lost"), 1);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM receipts"), 2);
-	assert_int_equal(store_nodes(f->s, &v, &n), 0);
+	assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].lost, 1);
 	free(v);
@@ -637,7 +638,7 @@ static void fleet_replace(void **state)
 	/* yn-02 leaves: kept for the reports, no longer listed. */
 	assert_int_equal(store_fleet_replace(f->s, two, 1), 0);
 	assert_int_equal(sql_int(f->path, "SELECT households FROM nodes WHERE id = 'yn-02' AND NOT in_fleet"), 512);
-	assert_int_equal(store_nodes(f->s, &v, &n), 0);
+	assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0].id, "yn-01");
 	assert_string_equal(v[0].village_name, "永南村");
@@ -716,7 +717,7 @@ static void status_and_transitions(void **state)
 	assert_int_equal(put_status(f->s, STATUS("playing", FULL), T0 + 70000, false), 0);
 	/* The will: offline keeps the counters and does not move last seen. */
 	assert_int_equal(put_status(f->s, STATUS("offline", ""), T0 + 200000, false), 0);
-	assert_int_equal(store_nodes(f->s, &v, &n), 0);
+	assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0].state, "offline");
 	assert_int_equal(v[0].last_seen_ms, T0 + 70000);
@@ -732,14 +733,14 @@ static void status_and_transitions(void **state)
 	assert_int_equal(put_status(f->s, STATUS("idle", ",\"spool\":0"), T0 + 400000, true), 0);
 	/* Back online: counters replaced as a whole. */
 	assert_int_equal(put_status(f->s, STATUS("idle", ",\"spool\":0"), T0 + 500000, false), 0);
-	assert_int_equal(store_nodes(f->s, &v, &n), 0);
+	assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 	assert_string_equal(v[0].state, "idle");
 	assert_int_equal(v[0].last_seen_ms, T0 + 500000);
 	assert_int_equal(v[0].spool, 0);
 	assert_int_equal(v[0].xruns, STORE_NONE);
 	free(v);
 
-	assert_int_equal(store_transitions(f->s, "yn-01", 0, INT64_MAX, on_trans, &t), 0);
+	assert_int_equal(rq_transitions(f->s, "yn-01", 0, INT64_MAX, on_trans, &t), 0);
 	assert_int_equal(t.n, 4); /* idle, playing, offline, idle (retained at +400000) */
 	assert_int_equal(t.ms[0], T0);
 	assert_string_equal(t.state[1], "playing");
@@ -747,7 +748,7 @@ static void status_and_transitions(void **state)
 	assert_int_equal(t.ms[3], T0 + 400000);
 	/* From a point inside: the state in force first. */
 	memset(&t, 0, sizeof(t));
-	assert_int_equal(store_transitions(f->s, "yn-01", T0 + 100000, T0 + 450000, on_trans, &t), 0);
+	assert_int_equal(rq_transitions(f->s, "yn-01", T0 + 100000, T0 + 450000, on_trans, &t), 0);
 	assert_int_equal(t.n, 3);
 	assert_int_equal(t.ms[0], T0 + 70000);
 	assert_string_equal(t.state[0], "playing");
@@ -770,7 +771,7 @@ static void status_and_transitions(void **state)
 		snprintf(old, sizeof(old), "%s", STATUS("playing", ""));
 		assert_int_equal(put_status(f->s, STATUS("idle", ""), T0 + 600000, false), 0);
 		assert_int_equal(put_status(f->s, old, T0 + 700000, false), -ESTALE);
-		assert_int_equal(store_nodes(f->s, &v, &n), 0);
+		assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 		assert_string_equal(v[0].state, "idle");
 		assert_int_equal(v[0].last_seen_ms, T0 + 600000);
 		free(v);
@@ -784,7 +785,7 @@ static void status_and_transitions(void **state)
 
 		assert_int_equal(put_status(f->s, boot2, T0 + 800000, false), 0);
 		assert_int_equal(put_status(f->s, will1, T0 + 810000, false), -ESTALE);
-		assert_int_equal(store_nodes(f->s, &v, &n), 0);
+		assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 		assert_string_equal(v[0].state, "idle");
 		assert_string_equal(v[0].disk, "full");
 		free(v);
@@ -921,7 +922,7 @@ static void nodes_listing(void **state)
 	assert_int_equal(plain(f->s, "yn-01", 1, &ack), 0);
 	assert_int_equal(plain(f->s, "yn-01", 3, &ack), 0);
 	assert_int_equal(plain(f->s, "yn-01", 4, &ack), 0);
-	assert_int_equal(store_nodes(f->s, &v, &n), 0);
+	assert_int_equal(rq_nodes(f->s, &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(v[0].id, "yn-01");
 	assert_int_equal(strlen(v[0].key_id), 16);
