@@ -8,6 +8,7 @@
 #include "compile.h"
 #include "cxtime.h"
 #include "fileio.h"
+#include "human.h"
 #include "schedule.h"
 #include "tts.h"
 
@@ -440,44 +441,13 @@ static void plan_help(FILE *f)
 		   "See cunxiang(1).\n");
 }
 
-/* Columns a UTF-8 string takes in a terminal: East Asian wide characters
- * take two, so a table of Chinese names still lines up. */
-static int text_width(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	int w = 0;
-
-	while (*p) {
-		uint32_t cp;
-		int n;
-
-		if (*p < 0x80) { cp = *p; n = 1; }
-		else if ((*p & 0xe0) == 0xc0) { cp = *p & 0x1f; n = 2; }
-		else if ((*p & 0xf0) == 0xe0) { cp = *p & 0x0f; n = 3; }
-		else { cp = *p & 0x07; n = 4; }
-		for (int i = 1; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				n = i;
-				break;
-			}
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		p += n;
-		w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-		     (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-		     (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-		     (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd) ? 2 : 1;
-	}
-	return w;
-}
-
 static void cell(const char *s, int width, bool last)
 {
 	if (last) {
 		printf("%s\n", s);
 		return;
 	}
-	printf("%s%*s", s, width - text_width(s) + 2, "");
+	printf("%s%*s", s, width - human_width(s) + 2, "");
 }
 
 struct row {
@@ -601,11 +571,11 @@ static int print_plan(struct run *r, long only)
 		       only >= 0 ? schedule_node(r->s, (size_t)only)->id : "");
 	} else {
 		for (int c = 0; c < NCOL; c++)
-			width[c] = text_width(head[c]);
+			width[c] = human_width(head[c]);
 		for (size_t g = 0; g < ngroups; g++)
 			for (int c = 0; c < NCOL; c++)
-				if (cells[g][c] && text_width(cells[g][c]) > width[c])
-					width[c] = text_width(cells[g][c]);
+				if (cells[g][c] && human_width(cells[g][c]) > width[c])
+					width[c] = human_width(cells[g][c]);
 		printf("\n");
 		for (int c = 0; c < NCOL; c++)
 			cell(head[c], width[c], c == NCOL - 1);

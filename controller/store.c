@@ -3,6 +3,7 @@
 #include "store.h"
 #include "store_db.h"
 #include "store_schema.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -500,20 +501,10 @@ bool store_db_valid_node_id(const char *id)
 	return n >= 1 && n <= STORE_ID_MAX;
 }
 
-/* Code points of a UTF-8 string (jansson hands over valid UTF-8 only). */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 /* A non-empty string of at most MAX characters without control characters. */
 static bool valid_text(const char *t, size_t max)
 {
-	if (!t || !*t || strlen(t) > max * 4 || utf8_chars(t) > max)
+	if (!t || !*t || strlen(t) > max * 4 || utf8_count(t, strlen(t)) > max)
 		return false;
 	for (const unsigned char *c = (const unsigned char *)t; *c; c++)
 		if (*c < 0x20 || *c == 0x7f)

@@ -5,7 +5,8 @@
 /* The module's rooms: report_compute() counts the figures (report.c, with
  * hashtab.c); report_write() (render.c) lays them out as tables (table.c)
  * and hands those to the renderer of the format (render_text.c,
- * render_csv.c, render_json.c, render_html.c). */
+ * render_csv.c, render_json.c, render_html.c). What it reads of the
+ * store, it reads through query.c (rq_). */
 
 #include <stdbool.h>
 #include <stddef.h>
