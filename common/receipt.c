@@ -3,6 +3,7 @@
 #include "receipt.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const kinds[] = { "plan", "alert", "live", NULL };
@@ -11,9 +12,20 @@ static const char *const states[] = {
 	"lost", NULL,
 };
 
-static const char *const nums[6] = {
-	"scheduled_ms", "started_ms", "ended_ms", "played_ms", "start_error_us", "volume",
+/* The receipt's integer fields: each is null or within its range. */
+static const struct num_field {
+	const char *name;
+	size_t off;
+	int64_t min, max;
+} nums[] = {
+	{ "scheduled_ms", offsetof(struct receipt, scheduled_ms), 0, WIRE_SEQ_MAX },
+	{ "started_ms", offsetof(struct receipt, started_ms), 0, WIRE_SEQ_MAX },
+	{ "ended_ms", offsetof(struct receipt, ended_ms), 0, WIRE_SEQ_MAX },
+	{ "played_ms", offsetof(struct receipt, played_ms), 0, WIRE_SEQ_MAX },
+	{ "start_error_us", offsetof(struct receipt, start_error_us), -WIRE_SEQ_MAX, WIRE_SEQ_MAX },
+	{ "volume", offsetof(struct receipt, volume), 0, 100 },
 };
+#define NUMS (sizeof(nums) / sizeof(nums[0]))
 
 const char *receipt_kind_name(enum receipt_kind k)
 {
@@ -33,22 +45,9 @@ void receipt_init(struct receipt *r)
 	r->played_ms = r->start_error_us = r->volume = WIRE_NONE;
 }
 
-static int64_t *num(struct receipt *r, int i)
+static int64_t *num(struct receipt *r, const struct num_field *f)
 {
-	int64_t *v[6] = { &r->scheduled_ms, &r->started_ms, &r->ended_ms, &r->played_ms,
-			  &r->start_error_us, &r->volume };
-
-	return v[i];
-}
-
-static void num_range(int i, int64_t *min, int64_t *max)
-{
-	*min = 0;
-	*max = WIRE_SEQ_MAX;
-	if (i == 4)
-		*min = -WIRE_SEQ_MAX;
-	else if (i == 5)
-		*max = 100;
+	return (int64_t *)((char *)r + f->off);
 }
 
 static bool valid(const struct receipt *r)
@@ -60,11 +59,10 @@ static bool valid(const struct receipt *r)
 		return false;
 	if (lost != (r->kind == RECEIPT_KIND_NONE) || lost != (r->occ[0] == '\0'))
 		return false;
-	for (int i = 0; i < 6; i++) {
-		int64_t v = *num((struct receipt *)r, i), min, max;
+	for (const struct num_field *f = nums; f < nums + NUMS; f++) {
+		int64_t v = *num((struct receipt *)r, f);
 
-		num_range(i, &min, &max);
-		if (v != WIRE_NONE && (v < min || v > max))
+		if (v != WIRE_NONE && (v < f->min || v > f->max))
 			return false;
 	}
 	return true;
@@ -90,8 +88,8 @@ int receipt_sign(const struct receipt *r, const unsigned char sk[ENV_SK_BYTES], 
 		json_object_set_new(o, "kind", json_string(kinds[r->kind]));
 	}
 	json_object_set_new(o, "state", json_string(states[r->state]));
-	for (int i = 0; i < 6; i++)
-		json_object_set_new(o, nums[i], wire_int_or_null(*num((struct receipt *)r, i)));
+	for (const struct num_field *f = nums; f < nums + NUMS; f++)
+		json_object_set_new(o, f->name, wire_int_or_null(*num((struct receipt *)r, f)));
 	json_object_set_new(o, "reason", r->reason[0] ? json_string(r->reason) : json_null());
 	rc = wire_sign(o, sk, msg, len);
 	json_decref(o);
@@ -131,13 +129,9 @@ int receipt_parse(const char *json, size_t len, const char *topic_node, struct r
 			goto out;
 		r->kind = (enum receipt_kind)k;
 	}
-	for (int i = 0; i < 6; i++) {
-		int64_t min, max;
-
-		num_range(i, &min, &max);
-		if ((rc = wire_int(&e, o, NULL, nums[i], min, max, false, num(r, i))) < 0)
+	for (const struct num_field *f = nums; f < nums + NUMS; f++)
+		if ((rc = wire_int(&e, o, NULL, f->name, f->min, f->max, false, num(r, f))) < 0)
 			goto out;
-	}
 	rc = wire_str(&e, o, NULL, "reason", RECEIPT_REASON_MAX, false, r->reason);
 out:
 	json_decref(o);

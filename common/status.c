@@ -3,17 +3,30 @@
 #include "status.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *const states[] = { "idle", "playing", "fault", "offline", NULL };
 static const char *const disks[] = { "ok", "full", NULL };
 static const char *const plans[] = { "none", "current", "expired", NULL };
 
-#define NUMS 9
-static const char *const nums[NUMS] = {
-	"plan_issued_ms", "assets_missing", "volume", "clock_offset_us",
-	"spool", "rejected", "xruns", "uptime_s", "keys_ms",
+/* The status's integer fields: each is absent or within its range. */
+static const struct num_field {
+	const char *name;
+	size_t off;
+	int64_t min, max;
+} nums[] = {
+	{ "plan_issued_ms", offsetof(struct status, plan_issued_ms), 0, WIRE_SEQ_MAX },
+	{ "assets_missing", offsetof(struct status, assets_missing), 0, WIRE_SEQ_MAX },
+	{ "volume", offsetof(struct status, volume), 0, 100 },
+	{ "clock_offset_us", offsetof(struct status, clock_offset_us), -WIRE_SEQ_MAX, WIRE_SEQ_MAX },
+	{ "spool", offsetof(struct status, spool), 0, WIRE_SEQ_MAX },
+	{ "rejected", offsetof(struct status, rejected), 0, WIRE_SEQ_MAX },
+	{ "xruns", offsetof(struct status, xruns), 0, WIRE_SEQ_MAX },
+	{ "uptime_s", offsetof(struct status, uptime_s), 0, WIRE_SEQ_MAX },
+	{ "keys_ms", offsetof(struct status, keys_ms), 0, WIRE_SEQ_MAX },
 };
+#define NUMS (sizeof(nums) / sizeof(nums[0]))
 
 const char *status_state_name(enum status_state s)
 {
@@ -32,23 +45,9 @@ void status_init(struct status *s)
 	s->spool = s->rejected = s->xruns = s->uptime_s = s->keys_ms = WIRE_NONE;
 }
 
-static int64_t *num(struct status *s, int i)
+static int64_t *num(struct status *s, const struct num_field *f)
 {
-	int64_t *v[NUMS] = { &s->plan_issued_ms, &s->assets_missing, &s->volume,
-			     &s->clock_offset_us, &s->spool, &s->rejected, &s->xruns, &s->uptime_s,
-			     &s->keys_ms };
-
-	return v[i];
-}
-
-static void num_range(int i, int64_t *min, int64_t *max)
-{
-	*min = 0;
-	*max = WIRE_SEQ_MAX;
-	if (i == 3)
-		*min = -WIRE_SEQ_MAX;
-	else if (i == 2)
-		*max = 100;
+	return (int64_t *)((char *)s + f->off);
 }
 
 static json_t *str_or_null(const char *s)
@@ -78,9 +77,9 @@ int status_sign(const struct status *s, const unsigned char sk[ENV_SK_BYTES], ch
 		json_object_set_new(o, "plan", json_string(plans[s->plan - 1]));
 	if (s->disk != STATUS_DISK_UNKNOWN)
 		json_object_set_new(o, "disk", json_string(disks[s->disk - 1]));
-	for (int i = 0; i < NUMS; i++)
-		if (*num((struct status *)s, i) != WIRE_NONE)
-			json_object_set_new(o, nums[i], json_integer(*num((struct status *)s, i)));
+	for (const struct num_field *f = nums; f < nums + NUMS; f++)
+		if (*num((struct status *)s, f) != WIRE_NONE)
+			json_object_set_new(o, f->name, json_integer(*num((struct status *)s, f)));
 	if (s->state != STATUS_OFFLINE) {
 		json_object_set_new(o, "playing", str_or_null(s->playing));
 		json_object_set_new(o, "fault", str_or_null(s->fault));
@@ -127,13 +126,9 @@ int status_parse(const char *json, size_t len, const char *topic_node, struct st
 	if ((rc = wire_enum(&e, o, NULL, "disk", disks, false, &v)) < 0)
 		goto out;
 	s->disk = (enum status_disk)(v + 1);
-	for (int i = 0; i < NUMS; i++) {
-		int64_t min, max;
-
-		num_range(i, &min, &max);
-		if ((rc = wire_int(&e, o, NULL, nums[i], min, max, false, num(s, i))) < 0)
+	for (const struct num_field *f = nums; f < nums + NUMS; f++)
+		if ((rc = wire_int(&e, o, NULL, f->name, f->min, f->max, false, num(s, f))) < 0)
 			goto out;
-	}
 	if ((rc = wire_str(&e, o, NULL, "playing", sizeof(s->playing) - 1, false, s->playing)) < 0 ||
 	    (rc = wire_str(&e, o, NULL, "fault", STATUS_FAULT_MAX, false, s->fault)) < 0)
 		goto out;
