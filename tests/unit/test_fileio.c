@@ -482,6 +482,12 @@ static void mkdir_p(void **state)
 	assert_int_equal(st.st_mode & 07777, 0750);
 	/* Again: nothing to do. */
 	assert_int_equal(fio_mkdir_p(path, 0750), 0);
+	/* A file where a directory is wanted is not a directory made. */
+	path_of(part, sizeof(part), "m/afile");
+	write_plain(part, "x", 1, 0644);
+	assert_int_equal(fio_mkdir_p(part, 0750), -ENOTDIR);
+	path_of(part, sizeof(part), "m/afile/below");
+	assert_int_equal(fio_mkdir_p(part, 0750), -ENOTDIR);
 	/* Trailing and doubled slashes. */
 	path_of(path, sizeof(path), "m/x//y/");
 	assert_int_equal(fio_mkdir_p(path, 0755), 0);
