@@ -155,7 +155,9 @@ int keyring_verify(struct keyring *k, const char *node, const char *msg, size_t 
 
 	if (!e)
 		return -ENOKEY;
-	e->credit += (double)(now_ms - e->credit_ms) * KEYRING_FAIL_RATE / 1000.0;
+	/* A wall clock stepped back adds nothing and takes nothing. */
+	if (now_ms > e->credit_ms)
+		e->credit += (double)(now_ms - e->credit_ms) * KEYRING_FAIL_RATE / 1000.0;
 	if (e->credit > KEYRING_FAIL_BURST)
 		e->credit = KEYRING_FAIL_BURST;
 	e->credit_ms = now_ms;

@@ -187,6 +187,16 @@ static void failure_budget(void **state)
 	for (int i = 0; i < KEYRING_FAIL_BURST; i++)
 		assert_int_equal(keyring_verify(f->k, "yn-01", bad, len, &jl, t), -EKEYREJECTED);
 	assert_int_equal(keyring_verify(f->k, "yn-01", bad, len, &jl, t), -EBUSY);
+
+	/* The wall clock stepped back does not lock out a pole that never
+	 * failed, nor give one out of credit more than it had. */
+	t += 3600 * 1000;
+	assert_int_equal(keyring_verify(f->k, "yn-02", other, olen, &jl, t), 0);
+	assert_int_equal(keyring_verify(f->k, "yn-02", other, olen, &jl, t - 10000), 0);
+	assert_int_equal(keyring_verify(f->k, "yn-02", other, olen, &jl, t - 9000), 0);
+	for (int i = 0; i < KEYRING_FAIL_BURST; i++)
+		assert_int_equal(keyring_verify(f->k, "yn-01", bad, len, &jl, t), -EKEYREJECTED);
+	assert_int_equal(keyring_verify(f->k, "yn-01", good, len, &jl, t - 30000), -EBUSY);
 	free(good);
 	free(bad);
 	free(other);
