@@ -104,6 +104,16 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
 	push_simple(m, MQ_EV_CONNECTED, NULL);
 }
 
+/* Why the session ended: libmosquitto hands over its own error codes
+ * (MOSQ_ERR_*) here, or an MQTT 5 reason code (128 and up) from the broker's
+ * DISCONNECT. */
+static const char *disconnect_reason(int rc)
+{
+	if (rc == 0)
+		return "closed";
+	return rc >= 128 ? mosquitto_reason_string(rc) : mosquitto_strerror(rc);
+}
+
 static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
 			  const mosquitto_property *props)
 {
@@ -117,7 +127,7 @@ static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	if (was)
-		push_simple(m, MQ_EV_DISCONNECTED, rc ? mosquitto_reason_string(rc) : "closed");
+		push_simple(m, MQ_EV_DISCONNECTED, disconnect_reason(rc));
 }
 
 static void on_publish(struct mosquitto *mosq, void *ud, int mid, int rc,

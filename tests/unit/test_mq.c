@@ -945,6 +945,7 @@ static void reconnects_with_same_session(void **state)
 	assert_true(next_event(m, &ev, WAIT_MS));
 	assert_int_equal(ev.type, MQ_EV_DISCONNECTED);
 	assert_true(ev.reason[0] != '\0');
+	assert_string_not_equal(ev.reason, "Unknown reason");
 	assert_false(mq_connected(m));
 	assert_int_equal(mq_publish(m, "cx/v1/x", "a", 1, 1, false), -ENOTCONN);
 	/* Only one event for one loss. */
