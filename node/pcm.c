@@ -146,6 +146,19 @@ static void stream_reset(struct pcm *pc)
 	pc->anchor_us = 0;
 	pc->anchor_frames = 0;
 	pc->paced = false;
+	pc->taken = false;
+}
+
+/* Count an underrun and say in the log what it means: the first few, then
+ * one in a hundred. */
+static void underrun(struct pcm *pc, const char *what)
+{
+	pc->xruns++;
+	if (pc->xruns <= 5 || pc->xruns % 100 == 0)
+		log_warn("player: underrun on '%s' (xrun %llu%s): the device played all it "
+			 "had before more came, so a gap was heard; the player ran late (a busy "
+			 "CPU) or the device or its sound server stalled", pc->device,
+			 (unsigned long long)pc->xruns, what);
 }
 
 static int pcm_open(struct pcm *pc)
@@ -272,8 +285,7 @@ int pcm_recover(struct pcm *pc, int err)
 	if (err == -EAGAIN)
 		return 0;
 	if (err == -EPIPE) {
-		pc->xruns++;
-		log_debug("player: underrun on '%s'", pc->device);
+		underrun(pc, "");
 		err = snd_pcm_prepare(pc->h);
 	} else if (err == -ESTRPIPE) {
 		pc->xruns++;
@@ -344,15 +356,23 @@ int pcm_query(struct pcm *pc, snd_pcm_sframes_t *avail, snd_pcm_sframes_t *delay
 	}
 	if (err < 0)
 		return err;
+	/* A sound server reads a new stream only from its sink's next cycle
+	 * on: up to a second or two later for a PulseAudio null sink whose
+	 * monitor is recorded with a long latency. Until then the pulse
+	 * plugin's delay, interpolated from the start, runs down to 0 over a
+	 * ring that stays full, and after such a stall it can stay at 0 for
+	 * the whole stream. Nothing was played, so that is no underrun: the
+	 * delay counts only once the device has taken some of the stream. */
+	if (*avail > 0 && snd_pcm_state(pc->h) == SND_PCM_STATE_RUNNING)
+		pc->taken = true;
 	if (*delay > 0) {
-		pc->paced = true;
+		pc->paced = pc->paced || pc->taken;
 	} else if (pc->paced && *avail < (snd_pcm_sframes_t)pc->period_size) {
-		/* An underrun the plugin does not report: the device
-		 * has played everything (delay 0) while its ring says
-		 * it is full. Seen with the pulse plugin on a server's
-		 * first stream. A new stream recovers at once. */
-		pc->xruns++;
-		log_debug("player: silent underrun on '%s'; restarting the stream", pc->device);
+		/* An underrun the plugin does not report (it clears its
+		 * flag on the next write): the device has played
+		 * everything (delay 0) while its ring says it is full.
+		 * A new stream recovers. */
+		underrun(pc, ", seen by its delay; stream restarted");
 		return pcm_stop(pc) < 0 ? -EIO : 1;
 	}
 	return 0;

@@ -39,7 +39,8 @@ struct pcm {
 	int last_open_err;
 	int64_t anchor_us;      /* delay model for unpaced devices; 0 = unset */
 	int64_t anchor_frames;
-	bool paced;             /* the device has reported a delay since the start */
+	bool taken;             /* the device has taken audio since the start */
+	bool paced;             /* ... and reported a delay since then */
 	bool mixer_warned;
 	int16_t out[PCM_CHUNK * 2];
 };
