@@ -2,24 +2,20 @@
 /* player.c -- ALSA playout thread: sample-accurate starts, volume, recovery */
 #include "player.h"
 
-#include <alsa/asoundlib.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/gpio.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "asset.h"
+#include "amp.h"
 #include "cxtime.h"
 #include "log.h"
+#include "pcm.h"
+#include "source.h"
 
 /*
  * How the thread works
@@ -28,10 +24,10 @@
  * main thread leaves requests in a slot (mutex + condition variable) and
  * collects events from a queue signalled through an eventfd.
  *
- * Playout is paced by a timer, not by blocking writes: the PCM is opened
- * non-blocking with a buffer of buffer_ms and periods of a quarter of it;
- * each round the thread reads avail and delay, tops the buffer up, and
- * sleeps on the condition variable until about one period has drained. A
+ * Playout is paced by a timer, not by blocking writes: the PCM (pcm.h) is
+ * opened non-blocking with a buffer of buffer_ms and periods of a quarter
+ * of it; each round the thread reads avail and delay, tops the buffer up,
+ * and sleeps on the condition variable until about one period has drained. A
  * request therefore wakes it at once, and preemption is snd_pcm_drop() plus
  * snd_pcm_prepare(): a few ms, never a drain.
  *
@@ -40,228 +36,19 @@
  *     (start - now) * rate - delay
  * so the first real frame is queued exactly where, per snd_pcm_delay, it
  * leaves the device at the start instant (snapcast's alsa_player does the
- * same). The error reported is the one predicted at that moment.
- *
- * Devices that are not paced in real time (the `file`/`null` PCMs used by
- * the tests) report a delay of 0 whatever was written. For them the delay
- * is modelled as frames written minus wall-clock time elapsed, so they are
- * fed in real time and not flooded with silence; a device that reports a
- * positive delay is always taken at its word.
+ * same). The error reported is the one predicted at that moment. Devices
+ * without a delay of their own (the `file`/`null` PCMs of the tests) are fed
+ * in real time by the delay pcm.c models for them, not flooded with
+ * silence.
  */
 
-#define RATE            ASSET_RATE
-#define CHUNK           960             /* 20 ms: decode and write unit */
+#define RATE            PCM_RATE
+#define CHUNK           PCM_CHUNK       /* 20 ms: decode and write unit */
 #define IDLE_CLOSE_MS   2000
 #define OPEN_MARGIN_US  300000          /* open this long (+ warmup + buffer) ahead */
-#define BACKOFF_MIN_US  500000
-#define BACKOFF_MAX_US  10000000
 #define GRACE_US        5000000         /* default deadline after the start */
 #define AMP_SLACK_US    50000           /* warmup shortfall tolerated before delaying */
 #define MAX_SLEEP_US    1000000
-
-/* --- sources -------------------------------------------------------------
- * What an item plays: assets in sequence, or a live jitter-buffer source
- * (struct player_live) that is asked for the PCM of a given instant. */
-
-struct source;
-
-struct source_ops {
-	const char *name;
-	/* The source aligns itself to PLAY_US: never read ahead of the start
-	 * (no decode-ahead), so the first read gets the right instant. */
-	bool timed;
-	/* On the thread, ahead of the start. \retval 0 / -errno, s->err set */
-	int (*open)(struct source *s);
-	/* Up to MAX mono 48 kHz frames into PCM. PLAY_US is when the first of
-	 * them is expected to leave the device (a live source aligns to it).
-	 * \retval frames > 0 / 0 at the end / -errno, s->err set */
-	int (*read)(struct source *s, int16_t *pcm, int max, int64_t play_us);
-	/* Close and free, opened or not. */
-	void (*destroy)(struct source *s);
-};
-
-struct source {
-	const struct source_ops *ops;
-	char err[128];
-};
-
-struct seq_source {
-	struct source base;
-	size_t n, i;            /* i: index of the asset being decoded */
-	char **paths;
-	struct asset_dec *dec;
-	int pending_err;        /* error met after frames were already returned */
-};
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
-static int seq_open_asset(struct seq_source *q)
-{
-	q->dec = asset_dec_open(q->paths[q->i]);
-	if (!q->dec) {
-		int e = errno ? errno : EIO;
-
-		snprintf(q->base.err, sizeof(q->base.err), "cannot decode asset %s: %s",
-			 base_name(q->paths[q->i]), strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
-static int seq_open(struct source *s)
-{
-	struct seq_source *q = (struct seq_source *)s;
-
-	q->i = 0;
-	return seq_open_asset(q);
-}
-
-static int seq_read(struct source *s, int16_t *pcm, int max, int64_t play_us)
-{
-	struct seq_source *q = (struct seq_source *)s;
-	int got = 0;
-
-	(void)play_us;
-	if (q->pending_err)
-		return q->pending_err;
-	while (got < max) {
-		int r;
-
-		if (!q->dec) {
-			if (q->i >= q->n)
-				break;
-			r = seq_open_asset(q);
-			if (r < 0)
-				goto fail;
-		}
-		r = asset_dec_read(q->dec, pcm + got, max - got);
-		if (r < 0) {
-			snprintf(q->base.err, sizeof(q->base.err), "decode error in asset %s: %s",
-				 base_name(q->paths[q->i]), strerror(-r));
-			goto fail;
-		}
-		if (r == 0) {
-			/* Next asset right away: back to back, no gap. */
-			asset_dec_close(q->dec);
-			q->dec = NULL;
-			q->i++;
-			continue;
-		}
-		got += r;
-		continue;
-fail:
-		if (got > 0) {
-			q->pending_err = r;
-			return got;
-		}
-		return r;
-	}
-	return got;
-}
-
-static void seq_destroy(struct source *s)
-{
-	struct seq_source *q = (struct seq_source *)s;
-
-	if (!q)
-		return;
-	asset_dec_close(q->dec);
-	for (size_t k = 0; k < q->n; k++)
-		free(q->paths[k]);
-	free(q->paths);
-	free(q);
-}
-
-static const struct source_ops seq_ops = {
-	.name = "assets",
-	.open = seq_open,
-	.read = seq_read,
-	.destroy = seq_destroy,
-};
-
-struct live_source {
-	struct source base;
-	struct player_live live;
-};
-
-static int live_src_open(struct source *s)
-{
-	(void)s;
-	return 0;
-}
-
-static int live_src_read(struct source *s, int16_t *pcm, int max, int64_t play_us)
-{
-	struct live_source *q = (struct live_source *)s;
-	int r = q->live.read(q->live.ud, pcm, max, play_us, q->base.err, sizeof(q->base.err));
-
-	if (r < 0 && !q->base.err[0])
-		snprintf(q->base.err, sizeof(q->base.err), "live source: %s", strerror(-r));
-	return r > max ? max : r;
-}
-
-static void live_src_destroy(struct source *s)
-{
-	struct live_source *q = (struct live_source *)s;
-
-	if (!q)
-		return;
-	if (q->live.release)
-		q->live.release(q->live.ud);
-	free(q);
-}
-
-static const struct source_ops live_ops = {
-	.name = "live",
-	.timed = true,
-	.open = live_src_open,
-	.read = live_src_read,
-	.destroy = live_src_destroy,
-};
-
-/* Takes LIVE's ud: released here on failure. */
-static struct source *live_src_new(const struct player_live *live)
-{
-	struct live_source *q = calloc(1, sizeof(*q));
-
-	if (!q) {
-		if (live->release)
-			live->release(live->ud);
-		errno = ENOMEM;
-		return NULL;
-	}
-	q->base.ops = &live_ops;
-	q->live = *live;
-	return &q->base;
-}
-
-static struct source *seq_new(const char *const *paths, size_t n)
-{
-	struct seq_source *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return NULL;
-	q->base.ops = &seq_ops;
-	q->paths = calloc(n, sizeof(*q->paths));
-	if (!q->paths)
-		goto fail;
-	q->n = n;
-	for (size_t k = 0; k < n; k++) {
-		q->paths[k] = strdup(paths[k]);
-		if (!q->paths[k])
-			goto fail;
-	}
-	return &q->base;
-fail:
-	seq_destroy(&q->base);
-	errno = ENOMEM;
-	return NULL;
-}
 
 /* --- the player ----------------------------------------------------------- */
 
@@ -315,27 +102,9 @@ struct player {
 	int64_t real_written;   /* frames of the item queued */
 	int64_t tail_written;   /* silence queued after its end */
 
-	snd_pcm_t *pcm;
-	unsigned channels;
-	snd_pcm_uframes_t buffer_size, period_size;
-	int64_t anchor_us;      /* delay model for unpaced devices; 0 = unset */
-	int64_t anchor_frames;
-	bool paced;             /* the device has reported a delay since the start */
+	struct pcm dev;         /* the ALSA device */
+	struct amp amp;         /* the amplifier line */
 	int64_t idle_since;     /* mono */
-	bool fault;
-	int64_t retry_at;       /* mono */
-	int64_t backoff_us;
-	int last_open_err;
-	uint64_t xruns;
-	char fault_reason[128];
-	bool mixer_warned;
-
-	int amp_fd;
-	bool amp_on, amp_fault, amp_tried;
-	int64_t amp_on_since;   /* wall clock */
-	char amp_reason[128];
-
-	int16_t out[CHUNK * 2];
 };
 
 static int64_t min64(int64_t a, int64_t b)
@@ -390,328 +159,17 @@ static void item_free(struct item *it)
 static void publish(struct player *p)
 {
 	pthread_mutex_lock(&p->lock);
-	p->stats.xruns = p->xruns;
-	p->stats.fault = p->fault;
+	p->stats.xruns = p->dev.xruns;
+	p->stats.fault = p->dev.fault;
 	snprintf(p->stats.fault_reason, sizeof(p->stats.fault_reason), "%s",
-		 p->fault ? p->fault_reason : "");
+		 p->dev.fault ? p->dev.fault_reason : "");
 	p->stats.playing = p->cur && p->phase != PH_WAIT;
-	p->stats.pcm_open = p->pcm != NULL;
-	p->stats.amp_on = p->amp_on;
-	p->stats.amp_fault = p->amp_fault;
+	p->stats.pcm_open = p->dev.h != NULL;
+	p->stats.amp_on = p->amp.on;
+	p->stats.amp_fault = p->amp.fault;
 	snprintf(p->stats.amp_reason, sizeof(p->stats.amp_reason), "%s",
-		 p->amp_fault ? p->amp_reason : "");
+		 p->amp.fault ? p->amp.reason : "");
 	pthread_mutex_unlock(&p->lock);
-}
-
-/* --- amplifier: GPIO character device, uAPI v2 ------------------------------ */
-
-static int amp_request(struct player *p)
-{
-	struct gpio_v2_line_request req;
-	char path[128];
-	int fd, e;
-
-	if (p->gpiochip[0] == '/')
-		snprintf(path, sizeof(path), "%s", p->gpiochip);
-	else
-		snprintf(path, sizeof(path), "/dev/%s", p->gpiochip);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(p->amp_reason, sizeof(p->amp_reason), "%.80s: %s", path, strerror(e));
-		return -e;
-	}
-	memset(&req, 0, sizeof(req));
-	req.offsets[0] = (uint32_t)p->gpio_line;
-	req.num_lines = 1;
-	snprintf(req.consumer, sizeof(req.consumer), "cunxiang-node");
-	req.config.flags = GPIO_V2_LINE_FLAG_OUTPUT;
-	req.config.num_attrs = 1;
-	req.config.attrs[0].attr.id = GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES;
-	req.config.attrs[0].attr.values = 0;
-	req.config.attrs[0].mask = 1;
-	if (ioctl(fd, GPIO_V2_GET_LINE_IOCTL, &req) < 0) {
-		e = errno;
-		snprintf(p->amp_reason, sizeof(p->amp_reason), "%.80s line %d: %s", path,
-			 p->gpio_line, strerror(e));
-		close(fd);
-		return -e;
-	}
-	close(fd);
-	p->amp_fd = req.fd;
-	return 0;
-}
-
-/* Drive the amplifier line. Failing is a warning (once), never fatal. */
-static void amp_set(struct player *p, bool on)
-{
-	struct gpio_v2_line_values v;
-
-	if (!p->gpiochip || p->amp_on == on)
-		return;
-	if (p->amp_fd < 0) {
-		if (!on || p->amp_tried)
-			return;
-		p->amp_tried = true;
-		if (amp_request(p) < 0) {
-			if (!p->amp_fault)
-				log_warn("player: amplifier %s; playing without it", p->amp_reason);
-			p->amp_fault = true;
-			return;
-		}
-		if (p->amp_fault)
-			log_info("player: amplifier line available again");
-		p->amp_fault = false;
-	}
-	memset(&v, 0, sizeof(v));
-	v.bits = on ? 1 : 0;
-	v.mask = 1;
-	if (ioctl(p->amp_fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &v) < 0) {
-		snprintf(p->amp_reason, sizeof(p->amp_reason), "set line %d: %s",
-			 p->gpio_line, strerror(errno));
-		if (!p->amp_fault)
-			log_warn("player: amplifier %s", p->amp_reason);
-		p->amp_fault = true;
-		close(p->amp_fd);
-		p->amp_fd = -1;
-		p->amp_on = false;
-		return;
-	}
-	p->amp_on = on;
-	if (on)
-		p->amp_on_since = cx_now_us();
-}
-
-/* --- PCM ---------------------------------------------------------------------- */
-
-static void alsa_error_handler(const char *file, int line, const char *function,
-			       int err, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static void alsa_error_handler(const char *file, int line, const char *function,
-			       int err, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_debug("alsa-lib %s:%d (%s): %s%s%s", file, line, function, msg,
-		  err ? ": " : "", err ? snd_strerror(err) : "");
-}
-
-static void alsa_quiet(void)
-{
-	snd_lib_error_set_handler(alsa_error_handler);
-}
-
-/* Full volume, unmuted, on the PCM's card. Absent: a warning, once. */
-static void mixer_setup(struct player *p)
-{
-	snd_pcm_info_t *info;
-	snd_mixer_selem_id_t *sid;
-	snd_mixer_t *m = NULL;
-	snd_mixer_elem_t *el;
-	char ctl[32];
-	int card, err;
-
-	snd_pcm_info_alloca(&info);
-	snd_mixer_selem_id_alloca(&sid);
-	if (snd_pcm_info(p->pcm, info) < 0 || (card = snd_pcm_info_get_card(info)) < 0) {
-		if (!p->mixer_warned)
-			log_warn("player: mixer '%s': PCM '%s' is not on a sound card; mixer left alone",
-				 p->mixer, p->device);
-		p->mixer_warned = true;
-		return;
-	}
-	snprintf(ctl, sizeof(ctl), "hw:%d", card);
-	if (snd_mixer_selem_id_parse(sid, p->mixer) < 0) {
-		snd_mixer_selem_id_set_name(sid, p->mixer);
-		snd_mixer_selem_id_set_index(sid, 0);
-	}
-	if ((err = snd_mixer_open(&m, 0)) < 0 || (err = snd_mixer_attach(m, ctl)) < 0 ||
-	    (err = snd_mixer_selem_register(m, NULL, NULL)) < 0 || (err = snd_mixer_load(m)) < 0) {
-		if (!p->mixer_warned)
-			log_warn("player: mixer %s: %s; mixer left alone", ctl, snd_strerror(err));
-		p->mixer_warned = true;
-		goto out;
-	}
-	el = snd_mixer_find_selem(m, sid);
-	if (!el) {
-		if (!p->mixer_warned)
-			log_warn("player: no mixer element '%s' on %s; mixer left alone", p->mixer, ctl);
-		p->mixer_warned = true;
-		goto out;
-	}
-	if (snd_mixer_selem_has_playback_volume(el)) {
-		long lo, hi;
-
-		if (snd_mixer_selem_get_playback_volume_range(el, &lo, &hi) == 0)
-			snd_mixer_selem_set_playback_volume_all(el, hi);
-	}
-	if (snd_mixer_selem_has_playback_switch(el))
-		snd_mixer_selem_set_playback_switch_all(el, 1);
-out:
-	if (m)
-		snd_mixer_close(m);
-}
-
-static int hw_setup(struct player *p, unsigned channels)
-{
-	snd_pcm_hw_params_t *hw;
-	snd_pcm_sw_params_t *sw;
-	unsigned rate = RATE, btime = (unsigned)p->buffer_ms * 1000, ptime = btime / 4;
-	int err, dir = 0;
-
-	snd_pcm_hw_params_alloca(&hw);
-	snd_pcm_sw_params_alloca(&sw);
-	if ((err = snd_pcm_hw_params_any(p->pcm, hw)) < 0 ||
-	    (err = snd_pcm_hw_params_set_rate_resample(p->pcm, hw, 1)) < 0 ||
-	    (err = snd_pcm_hw_params_set_access(p->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
-	    (err = snd_pcm_hw_params_set_format(p->pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
-	    (err = snd_pcm_hw_params_set_channels(p->pcm, hw, channels)) < 0 ||
-	    (err = snd_pcm_hw_params_set_rate_near(p->pcm, hw, &rate, &dir)) < 0)
-		return err;
-	if (rate != RATE)
-		return -EINVAL;
-	if ((err = snd_pcm_hw_params_set_buffer_time_near(p->pcm, hw, &btime, &dir)) < 0 ||
-	    (err = snd_pcm_hw_params_set_period_time_near(p->pcm, hw, &ptime, &dir)) < 0 ||
-	    (err = snd_pcm_hw_params(p->pcm, hw)) < 0)
-		return err;
-	snd_pcm_hw_params_get_buffer_size(hw, &p->buffer_size);
-	snd_pcm_hw_params_get_period_size(hw, &p->period_size, &dir);
-	if (p->period_size == 0 || p->period_size > p->buffer_size)
-		p->period_size = p->buffer_size / 2;
-	/* Start once the buffer is full: it is filled with silence at once,
-	 * and the pulse plugin is steadier started on a full buffer than on
-	 * a single frame. */
-	if ((err = snd_pcm_sw_params_current(p->pcm, sw)) < 0 ||
-	    (err = snd_pcm_sw_params_set_start_threshold(p->pcm, sw, p->buffer_size)) < 0 ||
-	    (err = snd_pcm_sw_params_set_avail_min(p->pcm, sw, p->period_size)) < 0 ||
-	    (err = snd_pcm_sw_params(p->pcm, sw)) < 0)
-		return err;
-	p->channels = channels;
-	return 0;
-}
-
-static void stream_reset(struct player *p)
-{
-	p->anchor_us = 0;
-	p->anchor_frames = 0;
-	p->paced = false;
-}
-
-static int pcm_open(struct player *p)
-{
-	int err;
-
-	err = snd_pcm_open(&p->pcm, p->device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-	if (err < 0) {
-		p->pcm = NULL;
-		return err;
-	}
-	/* Mono first; a device that refuses it gets both channels the same. */
-	err = hw_setup(p, 1);
-	if (err < 0) {
-		snd_pcm_close(p->pcm);
-		err = snd_pcm_open(&p->pcm, p->device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-		if (err < 0) {
-			p->pcm = NULL;
-			return err;
-		}
-		err = hw_setup(p, 2);
-		if (err < 0) {
-			snd_pcm_close(p->pcm);
-			p->pcm = NULL;
-			return err;
-		}
-	}
-	stream_reset(p);
-	if (p->mixer)
-		mixer_setup(p);
-	log_debug("player: opened '%s': %u ch, buffer %lu, period %lu frames", p->device,
-		  p->channels, (unsigned long)p->buffer_size, (unsigned long)p->period_size);
-	return 0;
-}
-
-static void pcm_close(struct player *p)
-{
-	if (!p->pcm)
-		return;
-	snd_pcm_drop(p->pcm);
-	snd_pcm_close(p->pcm);
-	p->pcm = NULL;
-	stream_reset(p);
-}
-
-/* Try to open now; on failure mark the fault and schedule the next try. */
-static int pcm_try_open(struct player *p)
-{
-	int64_t mono = cx_mono_us();
-	int err;
-
-	if (p->pcm)
-		return 0;
-	if (p->fault && mono < p->retry_at)
-		return -EAGAIN;
-	err = pcm_open(p);
-	if (err < 0) {
-		if (!p->fault || err != p->last_open_err)
-			log_warn("player: cannot open PCM '%s': %s (retrying)", p->device,
-				 snd_strerror(err));
-		snprintf(p->fault_reason, sizeof(p->fault_reason), "%s: %s", p->device,
-			 snd_strerror(err));
-		p->backoff_us = p->fault ? min64(p->backoff_us * 2, BACKOFF_MAX_US) : BACKOFF_MIN_US;
-		p->retry_at = mono + p->backoff_us;
-		p->fault = true;
-		p->last_open_err = err;
-		return err;
-	}
-	if (p->fault)
-		log_info("player: PCM '%s' available again", p->device);
-	p->fault = false;
-	p->backoff_us = 0;
-	return 0;
-}
-
-/* Stop the stream now (queued frames discarded) and make it ready again. */
-static int pcm_stop(struct player *p)
-{
-	int err;
-
-	if (!p->pcm)
-		return 0;
-	snd_pcm_drop(p->pcm);
-	err = snd_pcm_prepare(p->pcm);
-	stream_reset(p);
-	return err;
-}
-
-/* Frames queued ahead of the next write. D is what the device says;
- * *MODELLED tells whether the model had to stand in for it. */
-static int64_t queued(struct player *p, snd_pcm_sframes_t d, int64_t now, bool *modelled)
-{
-	int64_t m;
-
-	*modelled = d <= 0;
-	if (d > 0) {
-		p->anchor_us = now;
-		p->anchor_frames = d;
-		return d;
-	}
-	if (!p->anchor_us)
-		return 0;
-	m = p->anchor_frames - (now - p->anchor_us) * RATE / 1000000;
-	return m > 0 ? m : 0;
-}
-
-static void model_wrote(struct player *p, int64_t frames, int64_t now)
-{
-	if (!p->anchor_us) {
-		p->anchor_us = now;
-		p->anchor_frames = 0;
-	}
-	p->anchor_frames += frames;
 }
 
 /* --- items -------------------------------------------------------------------- */
@@ -729,16 +187,6 @@ static int64_t played_frames(struct player *p, int64_t q)
 	return p->real_written - in_q;
 }
 
-static int64_t current_queue(struct player *p)
-{
-	snd_pcm_sframes_t d = 0;
-	bool modelled;
-
-	if (!p->pcm || snd_pcm_delay(p->pcm, &d) < 0)
-		d = 0;
-	return queued(p, d, cx_now_us(), &modelled);
-}
-
 /* End the current item with TYPE. The stream is stopped first, so the
  * event is sent when the device is already quiet (and a file PCM flushed). */
 static void item_end(struct player *p, enum player_ev_type type, const char *reason)
@@ -749,10 +197,10 @@ static void item_end(struct player *p, enum player_ev_type type, const char *rea
 
 	if (!it)
 		return;
-	played = type == PLAYER_EV_DONE ? p->real_written : played_frames(p, current_queue(p));
-	if (p->pcm && pcm_stop(p) < 0) {
+	played = type == PLAYER_EV_DONE ? p->real_written : played_frames(p, pcm_current_queue(&p->dev));
+	if (p->dev.h && pcm_stop(&p->dev) < 0) {
 		log_warn("player: cannot prepare PCM '%s' after stop; reopening", p->device);
-		pcm_close(p);
+		pcm_close(&p->dev);
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.type = type;
@@ -791,14 +239,14 @@ static void item_begin(struct player *p, struct item *it)
 	p->real_written = p->tail_written = 0;
 	p->started_us = p->start_error_us = 0;
 	p->eff_start_us = it->start_us;
-	p->amp_tried = false;
+	amp_retry(&p->amp);
 	pthread_mutex_lock(&p->lock);
 	p->has_cur = true;
 	p->cur_token = it->token;
 	pthread_mutex_unlock(&p->lock);
 	/* A new item retries a missing device at once. */
-	if (p->fault)
-		p->retry_at = cx_mono_us();
+	if (p->dev.fault)
+		p->dev.retry_at = cx_mono_us();
 	if (!it->deadline_us)
 		it->deadline_us = max64(it->start_us, cx_now_us()) + GRACE_US;
 }
@@ -822,65 +270,19 @@ static void apply_gain(int16_t *s, int n, int volume)
 		s[k] = (int16_t)(((int32_t)s[k] * g + 16384) >> 15);
 }
 
-/* Device error while streaming: recover what can be recovered.
+/* Device error while streaming: recover what can be recovered; a device
+ * that went away fails the item on the air.
  * \retval 0 retry the round / <0 the device is gone (PCM closed) */
-static int pcm_recover(struct player *p, int err)
+static int recover(struct player *p, int err)
 {
-	if (err == -EAGAIN)
-		return 0;
-	if (err == -EPIPE) {
-		p->xruns++;
-		log_debug("player: underrun on '%s'", p->device);
-		err = snd_pcm_prepare(p->pcm);
-	} else if (err == -ESTRPIPE) {
-		p->xruns++;
-		log_info("player: '%s' suspended; resuming", p->device);
-		for (int k = 0; k < 20 && (err = snd_pcm_resume(p->pcm)) == -EAGAIN; k++)
-			usleep(5000);
-		if (err < 0)
-			err = snd_pcm_prepare(p->pcm);
-	}
-	stream_reset(p);
-	if (err >= 0)
-		return 0;
-	/* -ENODEV, -EBADFD, -EIO...: the device went away. */
-	snprintf(p->fault_reason, sizeof(p->fault_reason), "%s: %s", p->device, snd_strerror(err));
-	log_warn("player: PCM '%s' lost: %s", p->device, snd_strerror(err));
-	pcm_close(p);
-	p->fault = true;
-	p->last_open_err = err;
-	p->backoff_us = BACKOFF_MIN_US;
-	p->retry_at = cx_mono_us() + p->backoff_us;
-	if (p->cur && p->phase != PH_WAIT) {
+	err = pcm_recover(&p->dev, err);
+	if (err < 0 && p->cur && p->phase != PH_WAIT) {
 		char reason[160];
 
-		snprintf(reason, sizeof(reason), "device lost: %s", p->fault_reason);
+		snprintf(reason, sizeof(reason), "device lost: %s", p->dev.fault_reason);
 		item_end(p, PLAYER_EV_FAILED, reason);
 	}
 	return err;
-}
-
-/* Queue N mono frames (NULL: silence). \retval frames queued / -errno */
-static int pcm_put(struct player *p, const int16_t *mono, int n, int64_t now)
-{
-	const int16_t *buf;
-	snd_pcm_sframes_t w;
-
-	if (p->channels == 1 && mono) {
-		buf = mono;
-	} else {
-		if (!mono)
-			memset(p->out, 0, (size_t)n * p->channels * sizeof(int16_t));
-		else
-			for (int k = 0; k < n; k++)
-				p->out[2 * k] = p->out[2 * k + 1] = mono[k];
-		buf = p->out;
-	}
-	w = snd_pcm_writei(p->pcm, buf, (snd_pcm_uframes_t)n);
-	if (w < 0)
-		return (int)w;
-	model_wrote(p, w, now);
-	return (int)w;
 }
 
 /* Fill the pending buffer from the source. \retval 0 / -errno (item ended) */
@@ -925,49 +327,21 @@ static int64_t feed(struct player *p)
 {
 	for (int round = 0; round < 32; round++) {
 		snd_pcm_sframes_t avail, delay;
-		int64_t t0 = cx_now_us(), now, q, fill, space, w = 0;
+		int64_t now, q, fill, space, w = 0;
 		bool modelled;
 		int err;
 
-		if (!p->cur || !p->pcm)
+		if (!p->cur || !p->dev.h)
 			return cx_mono_us();
-		err = snd_pcm_avail_delay(p->pcm, &avail, &delay);
-		now = (t0 + cx_now_us()) / 2;
-		if (err < 0 && err != -EPIPE && err != -ESTRPIPE) {
-			/* The pulse plugin fails the delay query with -EIO until
-			 * the server has sent timing info (alsa-plugins compares
-			 * pa_stream_get_latency()'s -PA_ERR_NODATA with the wrong
-			 * sign). If avail works the device is there: go on with
-			 * the delay extrapolated from the last one known. */
-			snd_pcm_sframes_t a = snd_pcm_avail(p->pcm);
-
-			if (a >= 0) {
-				avail = a;
-				delay = 0;
-				err = 0;
-			} else {
-				err = (int)a;
-			}
-		}
+		err = pcm_query(&p->dev, &avail, &delay, &now);
 		if (err < 0) {
-			if (pcm_recover(p, err) < 0)
+			if (recover(p, err) < 0)
 				return cx_mono_us();
 			continue;
 		}
-		if (delay > 0) {
-			p->paced = true;
-		} else if (p->paced && avail < (snd_pcm_sframes_t)p->period_size) {
-			/* An underrun the plugin does not report: the device
-			 * has played everything (delay 0) while its ring says
-			 * it is full. Seen with the pulse plugin on a server's
-			 * first stream. A new stream recovers at once. */
-			p->xruns++;
-			log_debug("player: silent underrun on '%s'; restarting the stream", p->device);
-			if (pcm_stop(p) < 0 && pcm_recover(p, -EIO) < 0)
-				return cx_mono_us();
+		if (err == 1)
 			continue;
-		}
-		q = queued(p, delay, now, &modelled);
+		q = pcm_queued(&p->dev, delay, now, &modelled);
 		if (p->phase == PH_DRAIN && q <= p->tail_written) {
 			item_end(p, PLAYER_EV_DONE, NULL);
 			return cx_mono_us();
@@ -975,13 +349,13 @@ static int64_t feed(struct player *p)
 		/* How full the buffer is: the device's word, unless it has none
 		 * (its delay may also count latency beyond the buffer, e.g. a
 		 * sound server's, so the delay itself is not the fill). */
-		fill = (int64_t)p->buffer_size - avail;
+		fill = (int64_t)p->dev.buffer_size - avail;
 		if (modelled)
 			fill = max64(fill, q);
-		space = (int64_t)p->buffer_size - fill;
-		if (space < (int64_t)p->period_size / 2) {
+		space = (int64_t)p->dev.buffer_size - fill;
+		if (space < (int64_t)p->dev.period_size / 2) {
 			/* Sleep until about a period has drained (or the tail). */
-			int64_t need = fill - ((int64_t)p->buffer_size - (int64_t)p->period_size);
+			int64_t need = fill - ((int64_t)p->dev.buffer_size - (int64_t)p->dev.period_size);
 			int64_t us;
 
 			if (p->phase == PH_DRAIN)
@@ -999,7 +373,7 @@ static int64_t feed(struct player *p)
 				int64_t ahead = (p->eff_start_us - now) * RATE / 1000000 - q - w;
 
 				if (ahead > 0) {
-					r = pcm_put(p, NULL, (int)min64(n, ahead), now);
+					r = pcm_put(&p->dev, NULL, (int)min64(n, ahead), now);
 					if (r <= 0)
 						goto werr;
 					w += r;
@@ -1021,7 +395,7 @@ static int64_t feed(struct player *p)
 					continue;
 				}
 				n = min64(n, p->pend_n - p->pend_off);
-				r = pcm_put(p, p->pend + p->pend_off, (int)n, now);
+				r = pcm_put(&p->dev, p->pend + p->pend_off, (int)n, now);
 				if (r <= 0)
 					goto werr;
 				p->pend_off += r;
@@ -1030,14 +404,14 @@ static int64_t feed(struct player *p)
 				continue;
 			}
 			/* PH_DRAIN: keep the device fed until the tail has left. */
-			r = pcm_put(p, NULL, (int)n, now);
+			r = pcm_put(&p->dev, NULL, (int)n, now);
 			if (r <= 0)
 				goto werr;
 			p->tail_written += r;
 			w += r;
 			continue;
 werr:
-			if (r < 0 && pcm_recover(p, r) < 0)
+			if (r < 0 && recover(p, r) < 0)
 				return cx_mono_us();
 			break;
 		}
@@ -1067,30 +441,30 @@ static int64_t step_item(struct player *p, int64_t mono)
 			return mono;
 	}
 
-	if (p->gpiochip && !p->amp_on) {
+	if (p->gpiochip && !p->amp.on) {
 		int64_t amp_at = it->start_us - (int64_t)p->warmup_ms * 1000;
 
 		if (now >= amp_at) {
-			amp_set(p, true);
-			if (p->amp_on && p->phase == PH_WAIT &&
-			    p->amp_on_since + (int64_t)p->warmup_ms * 1000 > it->start_us + AMP_SLACK_US)
-				p->eff_start_us = p->amp_on_since + (int64_t)p->warmup_ms * 1000;
+			amp_set(&p->amp, true);
+			if (p->amp.on && p->phase == PH_WAIT &&
+			    p->amp.on_since + (int64_t)p->warmup_ms * 1000 > it->start_us + AMP_SLACK_US)
+				p->eff_start_us = p->amp.on_since + (int64_t)p->warmup_ms * 1000;
 		} else {
 			wake = min64(wake, mono + (amp_at - now));
 		}
 	}
 
-	if (!p->pcm) {
-		if (pcm_try_open(p) < 0) {
+	if (!p->dev.h) {
+		if (pcm_try_open(&p->dev) < 0) {
 			if (now >= it->deadline_us) {
 				char reason[160];
 
 				snprintf(reason, sizeof(reason), "device unavailable: %s",
-					 p->fault_reason);
+					 p->dev.fault_reason);
 				item_end(p, PLAYER_EV_FAILED, reason);
 				return mono;
 			}
-			wake = min64(wake, p->retry_at);
+			wake = min64(wake, p->dev.retry_at);
 			return min64(wake, mono + (it->deadline_us - now));
 		}
 	}
@@ -1106,22 +480,22 @@ static int64_t step_idle(struct player *p, int64_t mono, int64_t wake)
 	int64_t now = cx_now_us();
 
 	if (mono >= close_at) {
-		if (p->pcm) {
+		if (p->dev.h) {
 			log_debug("player: idle, closing '%s'", p->device);
-			pcm_close(p);
+			pcm_close(&p->dev);
 		}
 		if (!waiting || now < p->cur->start_us - (int64_t)p->warmup_ms * 1000)
-			amp_set(p, false);
-	} else if (p->pcm || p->amp_on) {
+			amp_set(&p->amp, false);
+	} else if (p->dev.h || p->amp.on) {
 		wake = min64(wake, close_at);
 	}
-	if (p->fault && !p->pcm) {
-		if (mono >= p->retry_at) {
-			if (pcm_try_open(p) == 0)
+	if (p->dev.fault && !p->dev.h) {
+		if (mono >= p->dev.retry_at) {
+			if (pcm_try_open(&p->dev) == 0)
 				p->idle_since = mono;  /* closes again after the idle time */
 		}
-		if (p->fault)
-			wake = min64(wake, p->retry_at);
+		if (p->dev.fault)
+			wake = min64(wake, p->dev.retry_at);
 		else
 			wake = min64(wake, p->idle_since + (int64_t)p->idle_close_ms * 1000);
 	}
@@ -1197,14 +571,12 @@ static void *player_main(void *arg)
 		item_free(p->cur);
 		p->cur = NULL;
 	}
-	pcm_close(p);
-	amp_set(p, false);
+	pcm_close(&p->dev);
+	amp_set(&p->amp, false);
 	return NULL;
 }
 
 /* --- public ------------------------------------------------------------------- */
-
-static pthread_once_t alsa_once = PTHREAD_ONCE_INIT;
 
 struct player *player_new(const struct player_cfg *cfg)
 {
@@ -1216,12 +588,10 @@ struct player *player_new(const struct player_cfg *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_once(&alsa_once, alsa_quiet);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->efd = -1;
-	p->amp_fd = -1;
 	p->device = strdup(cfg->device);
 	p->mixer = cfg->mixer && *cfg->mixer ? strdup(cfg->mixer) : NULL;
 	p->gpiochip = cfg->gpiochip && *cfg->gpiochip ? strdup(cfg->gpiochip) : NULL;
@@ -1237,6 +607,8 @@ struct player *player_new(const struct player_cfg *cfg)
 		p->buffer_ms = 20;
 	if (p->buffer_ms > 1000)
 		p->buffer_ms = 1000;
+	pcm_init(&p->dev, p->device, p->mixer, p->buffer_ms);
+	amp_init(&p->amp, p->gpiochip, p->gpio_line);
 	p->idle_close_ms = cfg->idle_close_ms > 0 ? cfg->idle_close_ms : IDLE_CLOSE_MS;
 	p->idle_since = cx_mono_us();
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1283,8 +655,7 @@ void player_free(struct player *p)
 		p->ev_head = n->next;
 		free(n);
 	}
-	if (p->amp_fd >= 0)
-		close(p->amp_fd);
+	amp_close(&p->amp);
 	close(p->efd);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
@@ -1351,7 +722,7 @@ int player_start(struct player *p, const struct player_item *it)
 	ni->start_us = it->start_us;
 	ni->deadline_us = it->deadline_us;
 	ni->volume = it->volume;
-	ni->src = it->live ? live_src_new(it->live) : seq_new(it->paths, it->npaths);
+	ni->src = it->live ? source_live_new(it->live) : source_assets_new(it->paths, it->npaths);
 	if (!ni->src) {
 		free(ni);
 		return -ENOMEM;
