@@ -10,11 +10,12 @@ set -eu
 build_pkgs="gcc meson ninja-build pkg-config
  libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
  libespeak-ng-dev espeak-ng-data libsndfile1-dev libasound2-dev libjansson-dev
- libsodium-dev libsqlite3-dev libssl-dev libcmocka-dev libsystemd-dev tzdata scdoc"
+ libsodium-dev libsqlite3-dev libssl-dev libcmocka-dev libsystemd-dev tzdata scdoc
+ libxml2-dev libxmlsec1-dev libcurl4-openssl-dev"
 run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
 test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
- psmisc time man-db"
+ psmisc time man-db xmlsec1 openssl"
 
 pkgs=$build_pkgs
 case "${1:-}" in
