@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <espeak-ng/espeak_ng.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -102,6 +103,11 @@ static int on_synth(short *wav, int n, espeak_EVENT *events)
 	return 0;
 }
 
+/* espeak-ng and the encoder of the part being synthesised are process-wide:
+ * one render at a time, whichever thread asks (serve's rebuild, its
+ * automatic warnings). */
+static pthread_mutex_t tts_mutex = PTHREAD_MUTEX_INITIALIZER;
+
 static int es_init(void)
 {
 	espeak_ng_ERROR_CONTEXT ctx = NULL;
@@ -134,15 +140,22 @@ static int es_init(void)
 
 const char *tts_engine_version(void)
 {
-	return es_init() == 0 ? es_version : NULL;
+	const char *v;
+
+	pthread_mutex_lock(&tts_mutex);
+	v = es_init() == 0 ? es_version : NULL;
+	pthread_mutex_unlock(&tts_mutex);
+	return v;
 }
 
 void tts_shutdown(void)
 {
+	pthread_mutex_lock(&tts_mutex);
 	if (es_ready)
 		espeak_ng_Terminate();
 	es_ready = false;
 	es_voice = NULL;
+	pthread_mutex_unlock(&tts_mutex);
 }
 
 /* Select V's voice and parameters; they persist in espeak-ng until changed. */
@@ -244,7 +257,7 @@ static bool variant_exists(const char *variant)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-struct voice *voice_load(const char *voices_dir, const char *name, struct diag *d)
+static struct voice *load_locked(const char *voices_dir, const char *name, struct diag *d)
 {
 	static const char *const keys[] = {
 		"name", "engine", "voice", "variant", "rate", "pitch", "chime", "lexicon", NULL
@@ -351,6 +364,16 @@ out:
 		voice_free(v);
 		return NULL;
 	}
+	return v;
+}
+
+struct voice *voice_load(const char *voices_dir, const char *name, struct diag *d)
+{
+	struct voice *v;
+
+	pthread_mutex_lock(&tts_mutex);
+	v = load_locked(voices_dir, name, d);
+	pthread_mutex_unlock(&tts_mutex);
 	return v;
 }
 
@@ -791,8 +814,8 @@ static int read_part(int fd, struct sbuf *out)
 	return 0;
 }
 
-int tts_render(const struct voice *v, const char *text, unsigned char **buf, size_t *len,
-	       int64_t *duration_ms, char *err, size_t errlen)
+static int render_locked(const struct voice *v, const char *text, unsigned char **buf,
+			 size_t *len, int64_t *duration_ms, char *err, size_t errlen)
 {
 	size_t start[MAX_PARTS + 1], nparts;
 	struct sbuf out = { .max = (size_t)ASSET_MAX_BYTES + 1 };
@@ -901,9 +924,20 @@ out:
 	return r;
 }
 
-int tts_asset(const struct voice *v, const char *text, const char *assets_dir,
-	      const char *cache_dir, char sha[CX_SHA256_HEX], int64_t *duration_ms,
-	      char *err, size_t errlen)
+int tts_render(const struct voice *v, const char *text, unsigned char **buf, size_t *len,
+	       int64_t *duration_ms, char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&tts_mutex);
+	r = render_locked(v, text, buf, len, duration_ms, err, errlen);
+	pthread_mutex_unlock(&tts_mutex);
+	return r;
+}
+
+static int asset_locked(const struct voice *v, const char *text, const char *assets_dir,
+			const char *cache_dir, char sha[CX_SHA256_HEX], int64_t *duration_ms,
+			char *err, size_t errlen)
 {
 	char key[CX_SHA256_HEX], *t = NULL;
 	unsigned char *buf = NULL;
@@ -922,7 +956,7 @@ int tts_asset(const struct voice *v, const char *text, const char *assets_dir,
 	free(t);
 	if (cache_dir && enc_cache_get(cache_dir, key, assets_dir, sha, duration_ms) == 0)
 		return 0;
-	r = tts_render(v, text, &buf, &len, &ms, err, errlen);
+	r = render_locked(v, text, &buf, &len, &ms, err, errlen);
 	if (r < 0)
 		return r;
 	r = enc_store(assets_dir, buf, len, sha);
@@ -937,4 +971,16 @@ int tts_asset(const struct voice *v, const char *text, const char *assets_dir,
 	if (duration_ms)
 		*duration_ms = ms;
 	return 0;
+}
+
+int tts_asset(const struct voice *v, const char *text, const char *assets_dir,
+	      const char *cache_dir, char sha[CX_SHA256_HEX], int64_t *duration_ms,
+	      char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&tts_mutex);
+	r = asset_locked(v, text, assets_dir, cache_dir, sha, duration_ms, err, errlen);
+	pthread_mutex_unlock(&tts_mutex);
+	return r;
 }

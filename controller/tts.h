@@ -77,5 +77,6 @@ void tts_set_jobs(int n);
 const char *tts_engine_version(void);
 
 /* Release espeak-ng (at exit). The renderer keeps process-wide state, as
- * libespeak-ng does: call it from one thread only. */
+ * libespeak-ng does; voice_load, tts_render, tts_asset, tts_engine_version
+ * and this take one process-wide lock, so threads may call them and wait their turn. */
 void tts_shutdown(void);
