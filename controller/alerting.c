@@ -7,6 +7,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -318,6 +319,27 @@ int alerting_publish(struct pub *p, const struct alert *msg, int flush_ms)
 		r = mq_flush(p->mq, flush_ms);
 	free(signed_msg);
 	return r;
+}
+
+int alerting_cancel(struct store *st, struct pub *p, const char *ref, int64_t now, int flush_ms,
+		    char *err, size_t errlen)
+{
+	struct alert msg = { .cancel = true };
+	int r = store_alert_cancel(st, ref, now), again = r == -EALREADY;
+
+	if (r < 0 && !again) {
+		snprintf(err, errlen, "cannot record the cancel of %s: %s", ref, store_errmsg(st));
+		return r;
+	}
+	snprintf(msg.id, sizeof(msg.id), "%.100s-cancel-%" PRId64, ref, now);
+	snprintf(msg.ref, sizeof(msg.ref), "%s", ref);
+	msg.issued_ms = now;
+	r = alerting_publish(p, &msg, flush_ms);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot publish the cancel of %s: %s", ref, strerror(-r));
+		return r;
+	}
+	return again;
 }
 
 /* ---- the MQTT session ---- */

@@ -125,6 +125,15 @@ int alerting_record(struct store *st, const char *area, struct alert *msg, bool 
  * -ENOMEM / -EMSGSIZE / mq_publish's and mq_flush's errors */
 int alerting_publish(struct pub *p, const struct alert *msg, int flush_ms);
 
+/* Cancel alert REF: record the cancel in ST (unless it is already) and
+ * publish it signed through P, waiting up to FLUSH_MS for the broker. The
+ * cancel's own id names what it cancels: REF-cancel-NOW.
+ * \retval 0 cancelled now / 1 it was cancelled already, sent again /
+ * -errno (ERR: "cannot record the cancel: ...", "cannot publish the
+ * cancel: ...") */
+int alerting_cancel(struct store *st, struct pub *p, const char *ref, int64_t now, int flush_ms,
+		    char *err, size_t errlen);
+
 /* A clean MQTT session of its own for command CMD ("alert"): client id
  * cx-CMD-PID, subscribed with QoS 0 to the receipts, and with STATUS to the
  * statuses too (what passes it by is in the store). Not yet connected.

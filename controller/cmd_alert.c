@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "alert.h"
+#include "alert_audio.h"
 #include "alert_watch.h"
 #include "alerting.h"
 #include "cconf.h"
@@ -43,7 +44,6 @@
 #define MAX_WAIT_S       3600
 #define CONNECT_MS       10000              /* to reach the broker */
 #define FLUSH_MS         10000              /* for the broker's PUBACKs */
-#define MAX_ASSET_BYTES  (64u << 20)
 
 static const char *const level_names[] = { "", "Ⅰ 特别重大", "Ⅱ 重大", "Ⅲ 较大", "Ⅳ 一般" };
 
@@ -319,134 +319,6 @@ static int alert_args(int argc, char **argv, struct alert_opts *o)
 	return args_check(o);
 }
 
-/* ---- audio ---- */
-
-struct asset {
-	char sha[CX_SHA256_HEX];
-	int64_t duration_ms, size;
-	char *path;
-};
-
-/* The voice's chime (if the profile has one) and the text spoken, into
- * A[*NA..]. \retval 0 / -errno (said why) */
-static int render_voice(const struct alert_opts *o, const struct cconf *cf,
-			const char *assets_dir, const char *cache_dir, struct asset a[2], size_t *na)
-{
-	char err[600] = "", *vdir = NULL;
-	struct voice *v = NULL;
-	struct diag *d = NULL;
-	int r = -EINVAL;
-
-	vdir = voices_dir_find(o->voices, cf->voices, cf->schedules);
-	if (!vdir) {
-		fprintf(stderr, "cunxiang alert: no voices directory found; set voices: in %s or "
-			"use --voices DIR\n", cf->path);
-		return -ENOENT;
-	}
-	d = diag_new();
-	v = d ? voice_load(vdir, o->voice, d) : NULL;
-	if (!v) {
-		if (d)
-			diag_print(d, stderr);
-		fprintf(stderr, "cunxiang alert: cannot load voice '%s' from %s\n", o->voice, vdir);
-		goto out;
-	}
-	if (voice_chime(v)) {
-		r = enc_file_asset(voice_chime(v), ENC_DEFAULT_BITRATE, assets_dir, cache_dir,
-				   a[0].sha, &a[0].duration_ms, err, sizeof(err));
-		if (r < 0) {
-			fprintf(stderr, "cunxiang alert: cannot use the chime of voice '%s': %s\n",
-				o->voice, *err ? err : strerror(-r));
-			goto out;
-		}
-		(*na)++;
-	}
-	r = tts_asset(v, o->text, assets_dir, cache_dir, a[*na].sha, &a[*na].duration_ms, err,
-		      sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "cunxiang alert: cannot speak the text: %s\n",
-			*err ? err : strerror(-r));
-		goto out;
-	}
-	(*na)++;
-out:
-	voice_free(v);
-	diag_free(d);
-	free(vdir);
-	return r;
-}
-
-/* The files of A[0..NA) in ASSETS_DIR, and their sizes. \retval 0 / -errno
- * (said why) */
-static int asset_paths(const char *assets_dir, struct asset *a, size_t na)
-{
-	for (size_t i = 0; i < na; i++) {
-		char name[CX_SHA256_HEX + 8];
-		struct stat st;
-		int r;
-
-		snprintf(name, sizeof(name), "%.64s.opus", a[i].sha);
-		a[i].path = fio_join(assets_dir, name);
-		if (!a[i].path || stat(a[i].path, &st) < 0) {
-			r = a[i].path ? -errno : -ENOMEM;
-			fprintf(stderr, "cunxiang alert: asset %s: %s\n", name, strerror(-r));
-			return r;
-		}
-		a[i].size = (int64_t)st.st_size;
-	}
-	return 0;
-}
-
-/* Render the alert's audio into DATA_DIR/assets: the voice's chime (if the
- * profile has one) and the speech, or the recording. \retval 0 / -errno
- * (said why) */
-static int render(const struct alert_opts *o, const struct cconf *cf, const char *assets_dir,
-		  const char *cache_dir, struct asset a[2], size_t *na)
-{
-	char err[600] = "";
-	int r;
-
-	*na = 0;
-	if (o->audio) {
-		r = enc_file_asset(o->audio, ENC_DEFAULT_BITRATE, assets_dir, cache_dir, a[0].sha,
-				   &a[0].duration_ms, err, sizeof(err));
-		if (r < 0) {
-			fprintf(stderr, "cunxiang alert: cannot use %s: %s\n", o->audio,
-				*err ? err : strerror(-r));
-			return r;
-		}
-		*na = 1;
-	} else if ((r = render_voice(o, cf, assets_dir, cache_dir, a, na)) < 0) {
-		return r;
-	}
-	return asset_paths(assets_dir, a, *na);
-}
-
-/* Publish the assets (retained, QoS 1) and wait for the broker to hold
- * them, so a node that subscribes when the alert arrives finds them. */
-static int publish_assets(struct pub *pub, struct mq *mq, struct store *st, struct asset *a,
-			  size_t na, int64_t now)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < na && r == 0; i++) {
-		char topic[96];
-
-		/* serve clears retained assets no one referenced for 30 days. */
-		if (store_asset_ref(st, a[i].sha, a[i].size, now) < 0)
-			fprintf(stderr, "cunxiang alert: warning: cannot record asset %.12s: %s\n",
-				a[i].sha, store_errmsg(st));
-		snprintf(topic, sizeof(topic), "cx/v1/asset/%.64s", a[i].sha);
-		r = pub_file(pub, topic, a[i].path, MAX_ASSET_BYTES);
-	}
-	if (r == 0)
-		r = mq_flush(mq, FLUSH_MS);
-	for (size_t i = 0; i < na && r == 0; i++)
-		store_asset_set_published(st, a[i].sha, true);
-	return r;
-}
-
-
 /* ---- the broker ---- */
 
 /* A session of its own for command CMD, connected; *STOP when a signal came
@@ -488,9 +360,7 @@ struct alert_run {
 	struct keyring *keys;
 	struct alerting_targets tg;
 	struct pub pub;
-	struct asset assets[2];
-	size_t na;
-	int64_t duration_ms;
+	struct alert_audio audio;
 	struct mq *mq;
 	struct alert *msg;
 };
@@ -600,17 +470,28 @@ static int run_targets(struct alert_run *a)
 /* The signing key and the audio. \retval 0 / -1 said why */
 static int run_audio(struct alert_run *a)
 {
-	char err[600];
+	char err[600], *vdir = NULL;
+	int r;
 
 	if (pub_init(&a->pub, a->cf->signing_key, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cunxiang alert: %s\n", err);
 		return -1;
 	}
-	if (render(&a->o, a->cf, a->assets_dir, a->cache_dir, a->assets, &a->na) < 0)
+	if (a->o.audio) {
+		r = alert_audio_file(a->o.audio, a->assets_dir, a->cache_dir, &a->audio, err,
+				     sizeof(err));
+	} else if (!(vdir = voices_dir_find(a->o.voices, a->cf->voices, a->cf->schedules))) {
+		fprintf(stderr, "cunxiang alert: no voices directory found; set voices: in %s or "
+			"use --voices DIR\n", a->cf->path);
 		return -1;
-	for (size_t i = 0; i < a->na; i++)
-		a->duration_ms += a->assets[i].duration_ms;
-	return 0;
+	} else {
+		r = alert_audio_speech(vdir, a->o.voice, a->o.text, a->assets_dir, a->cache_dir,
+				       &a->audio, err, sizeof(err));
+	}
+	free(vdir);
+	if (r < 0)
+		fprintf(stderr, "cunxiang alert: %s\n", err);
+	return r < 0 ? -1 : 0;
 }
 
 /* The alert message, recorded under its new id. \retval 0 / -1 said why */
@@ -618,7 +499,7 @@ static int run_record(struct alert_run *a, int64_t now)
 {
 	const struct alert_opts *o = &a->o;
 	struct alerting_desc desc = { .level = o->level, .klass = o->klass, .title = o->title,
-		.issued_ms = now, .expires_ms = now + o->expires_ms, .duration_ms = a->duration_ms,
+		.issued_ms = now, .expires_ms = now + o->expires_ms, .duration_ms = a->audio.duration_ms,
 		.repeat = o->repeat, .volume = o->volume,
 		.scope = { .areas = o->areas, .nareas = o->nareas, .tags = o->tags,
 			   .ntags = o->ntags, .nodes = o->nodes, .nnodes = o->nnodes } };
@@ -646,31 +527,29 @@ static int run_record(struct alert_run *a, int64_t now)
 /* The audio, then the alert, published. \retval 0 / -1 said why */
 static int run_publish(struct alert_run *a, int64_t now)
 {
-	char (*shas)[65] = calloc(a->na ? a->na : 1, sizeof(*shas));
+	char shas[2][65], err[600];
 	const char *id = a->msg->id;
 	int r;
 
-	r = shas ? publish_assets(&a->pub, a->mq, a->st, a->assets, a->na, now) : -ENOMEM;
+	r = alert_audio_publish(&a->pub, a->st, &a->audio, now, FLUSH_MS, err, sizeof(err));
 	if (r < 0) {
 		/* Certainly not on the air: keep the record truthful. */
 		store_alert_cancel(a->st, id, cx_now_ms());
-		fprintf(stderr, "cunxiang alert: cannot publish the audio of alert %s: %s; the alert "
-			"was NOT sent (recorded as cancelled)\n", id, strerror(-r));
-		goto out;
+		fprintf(stderr, "cunxiang alert: alert %s: %s; the alert was NOT sent (recorded as "
+			"cancelled)\n", id, err);
+		return -1;
 	}
-	for (size_t i = 0; i < a->na; i++)
-		memcpy(shas[i], a->assets[i].sha, sizeof(shas[i]));
-	if ((r = alert_set_assets(a->msg, (const char (*)[65])shas, a->na)) < 0) {
+	for (size_t i = 0; i < a->audio.n; i++)
+		memcpy(shas[i], a->audio.a[i].sha, sizeof(shas[i]));
+	if (alert_set_assets(a->msg, (const char (*)[65])shas, a->audio.n) < 0) {
 		fprintf(stderr, "cunxiang alert: out of memory\n");
-		goto out;
+		return -1;
 	}
 	r = alerting_publish(&a->pub, a->msg, FLUSH_MS);
 	if (r < 0)
 		fprintf(stderr, "cunxiang alert: alert %s: %s: the broker did not confirm it, so it "
 			"may or may not reach the nodes; `cunxiang cancel -c %s %s` makes sure it does "
 			"not\n", id, strerror(-r), a->o.config, id);
-out:
-	free(shas);
 	return r < 0 ? -1 : 0;
 }
 
@@ -685,7 +564,7 @@ static int run_follow(struct alert_run *a, int64_t now)
 
 	alert_watch_clock(now + o->expires_ms, when, sizeof(when));
 	printf("alert %s sent: level %s, %s, \"%s\", %.1f s x %d, to %zu node%s; expires %s\n",
-	       w.id, level_names[o->level], o->klass, o->title, (double)a->duration_ms / 1000.0,
+	       w.id, level_names[o->level], o->klass, o->title, (double)a->audio.duration_ms / 1000.0,
 	       o->repeat, a->tg.n, a->tg.n == 1 ? "" : "s", when);
 	fflush(stdout);
 	alert_watch_start(&w);
@@ -705,8 +584,7 @@ static void alert_run_free(struct alert_run *a)
 	pub_wipe(&a->pub);
 	alert_free(a->msg);
 	keyring_free(a->keys);
-	for (size_t i = 0; i < a->na; i++)
-		free(a->assets[i].path);
+	alert_audio_free(&a->audio);
 	alerting_targets_free(&a->tg);
 	free(a->fleet.sn);
 	schedule_free(a->sch);
@@ -932,7 +810,6 @@ oom:
 /* Record the cancel and publish it. \retval 0 / -1 said why */
 static int cancel_send(struct cancel_run *c)
 {
-	struct alert msg = { .cancel = true };
 	char err[600];
 	int64_t now;
 	int r;
@@ -949,25 +826,15 @@ static int cancel_send(struct cancel_run *c)
 	}
 	c->pub.mq = c->mq;
 	now = cx_now_ms();
-	r = store_alert_cancel(c->st, c->ref, now);
-	if (r == -EALREADY) {
+	r = alerting_cancel(c->st, &c->pub, c->ref, now, FLUSH_MS, err, sizeof(err));
+	if (r == 1) {
 		char when[64];
 
 		alert_watch_clock(c->fa.cancelled_ms, when, sizeof(when));
-		printf("alert %s was already cancelled at %s; sending the cancel again\n", c->ref, when);
+		printf("alert %s was already cancelled at %s; sent the cancel again\n", c->ref, when);
 	} else if (r < 0) {
-		fprintf(stderr, "cunxiang cancel: cannot record the cancel of %s: %s; nothing was sent\n",
-			c->ref, store_errmsg(c->st));
-		return -1;
-	}
-	/* The cancel's own id: unique, and naming what it cancels. */
-	snprintf(msg.id, sizeof(msg.id), "%.100s-cancel-%" PRId64, c->ref, now);
-	snprintf(msg.ref, sizeof(msg.ref), "%s", c->ref);
-	msg.issued_ms = now;
-	r = alerting_publish(&c->pub, &msg, FLUSH_MS);
-	if (r < 0) {
-		fprintf(stderr, "cunxiang cancel: cannot publish the cancel of %s: %s; it is recorded, "
-			"run the command again\n", c->ref, strerror(-r));
+		fprintf(stderr, "cunxiang cancel: %s; %s\n", err, strncmp(err, "cannot record", 13) ?
+			"it is recorded, run the command again" : "nothing was sent");
 		return -1;
 	}
 	return 0;
