@@ -287,7 +287,8 @@ int store_alert_cancel(struct store *s, const char *id, int64_t cancelled_ms);
  * as given but for control characters (each becomes a space) and bytes
  * that are not UTF-8 (each becomes U+FFFD), so it is safe in every report
  * format; a caller filling the arrays cuts long text itself (snprintf):
- * the document is the full record. */
+ * the document is the full record. About 15 KiB: allocate it, or make it
+ * static, rather than put several on a thread's stack. */
 struct store_cap {
 	char sender[STORE_CAP_ID_MAX + 1];     /* "" when the document could not be parsed */
 	char identifier[STORE_CAP_ID_MAX + 1]; /* never "" */
@@ -365,7 +366,7 @@ int store_cap_decide(struct store *s, const char *sender, const char *identifier
 
 /* The alerts to cancel or replace when a message references (SENDER,
  * IDENTIFIER): the alert that message issued, and the alerts issued by
- * every later message that references it, transitively (an Update's own
+ * every message that references it, transitively (an Update's own
  * alert: a chain Alert → Update → Cancel reaches the alert on the air), in
  * order of arrival, each once, into IDS[0..*N). Cancelled ones are listed
  * too (store_alert_cancel then says -EALREADY).
