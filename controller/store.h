@@ -17,7 +17,7 @@
 
 /* Schema version kept in PRAGMA user_version; store_open() migrates older
  * stores step by step, and refuses newer ones. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Limits on what comes from outside. */
 #define STORE_MSG_MAX      (64 * 1024) /* bytes of one receipt or status */
@@ -259,5 +259,128 @@ int store_alert_add(struct store *s, const struct store_alert *a,
 		    const char *const *nodes, size_t nnodes);
 /* \retval 0 / -ENOENT unknown id / -EALREADY already cancelled / -errno */
 int store_alert_cancel(struct store *s, const char *id, int64_t cancelled_ms);
+
+/* ---- CAP messages (automatic warnings) -------------------------------- */
+
+/*
+ * Every CAP document that arrives is kept with what was decided about it
+ * and why: the evidence of the automatic warnings. Rows are never deleted,
+ * and the key (sender, identifier) is stored once. A document that could
+ * not be parsed (or whose sender or identifier cannot be a key, see
+ * store_cap_add) is kept under sender "" and identifier "sha256:" + the hex
+ * SHA-256 of its bytes (store_cap_anon), so the same bad file arriving
+ * twice is one row.
+ */
+
+#define STORE_CAP_ID_MAX     255      /* bytes of a sender or an identifier */
+#define STORE_CAP_ORIGIN_MAX 4095     /* bytes of an origin (path or URL) */
+#define STORE_CAP_REASON_MAX 1023     /* bytes of a reason */
+#define STORE_CAP_REFS_MAX   8191     /* bytes of <references> as written */
+#define STORE_CAP_DOC_MAX    (1u << 20) /* bytes of a document kept (CAP_MAX_BYTES) */
+
+/* The decisions a stored message can carry: decide.h's six, then what
+ * became of a hold. */
+#define STORE_CAP_DECISIONS "broadcast cancel update hold ignore reject approved expired"
+
+/* One stored CAP message. Every text member is a NUL-terminated string
+ * that fits its array; "" is "absent". Text other than the key is stored
+ * as given but for control characters (each becomes a space) and bytes
+ * that are not UTF-8 (each becomes U+FFFD), so it is safe in every report
+ * format; a caller filling the arrays cuts long text itself (snprintf):
+ * the document is the full record. About 15 KiB: allocate it, or make it
+ * static, rather than put several on a thread's stack. */
+struct store_cap {
+	char sender[STORE_CAP_ID_MAX + 1];     /* "" when the document could not be parsed */
+	char identifier[STORE_CAP_ID_MAX + 1]; /* never "" */
+	int64_t sent_ms;                       /* <sent>; STORE_NONE unknown */
+	int64_t received_ms;                   /* when the controller got it */
+	char origin[STORE_CAP_ORIGIN_MAX + 1]; /* the file's path or the URL */
+	char msg_type[16];                     /* Alert Update Cancel Ack Error; "" unknown */
+	char status[16];                       /* Actual Exercise System Test Draft; "" unknown */
+	char decision[16];                     /* one of STORE_CAP_DECISIONS */
+	char reason[STORE_CAP_REASON_MAX + 1]; /* one line, never "" */
+	/* Once a hold became approved, expired or reject (store_cap_decide):
+	 * the reason it was held. "" otherwise; ignored by store_cap_add. */
+	char hold_reason[STORE_CAP_REASON_MAX + 1];
+	int level;                             /* 1..4; 0 when nothing plays */
+	char alert_class[8];                   /* actual drill test; "" */
+	char alert_id[STORE_OCC_MAX + 1];      /* the alert it issued; "" none */
+	int64_t nodes;                         /* nodes targeted (>= 0) */
+	char voice[STORE_TEXT_MAX + 1];        /* voice profile; "" */
+	char title[STORE_TEXT_MAX * 4 + 1];    /* headline, else event; "" */
+	int64_t expires_ms;                    /* STORE_NONE none */
+	char refs[STORE_CAP_REFS_MAX + 1];     /* <references> as written; "" */
+	int64_t doc_size;                      /* bytes that arrived (the kept
+						* document is the first
+						* STORE_CAP_DOC_MAX); set by the store */
+	int64_t decided_ms;                    /* last decision; STORE_NONE: received_ms */
+};
+
+/* Key C by its document DOC[0..LEN) (NULL, 0: nothing could be read):
+ * sender "", identifier "sha256:" + hex SHA-256 of the bytes. For a
+ * document that did not parse, or whose sender or identifier store_cap_add
+ * refuses. Touches nothing else of C. */
+void store_cap_anon(struct store_cap *c, const void *doc, size_t len);
+
+/* Keep message C and its document DOC[0..LEN) (DOC may be NULL when LEN is
+ * 0: a document that could not be read; one longer than STORE_CAP_DOC_MAX
+ * is kept cut to that, with doc_size telling its length).
+ * A key (sender, identifier) is stored once: a second arrival returns
+ * -EEXIST and changes nothing. If its document differs (store_cap_get to
+ * compare), the caller keeps the newcomer too, under store_cap_anon()
+ * with decision reject, so that nothing said vanishes.
+ * \retval 0
+ * \retval -EEXIST (sender, identifier) is already stored
+ * \retval -EINVAL a bad member: identifier "", a sender or identifier with
+ *                 a control character or bytes that are not UTF-8 (keep
+ *                 it under store_cap_anon() instead), an unknown decision
+ *                 or class, level outside 0..4, nodes < 0, a bad alert
+ *                 id, an unterminated array, reason ""
+ * \retval -errno  SQLite failure; store_errmsg() says why */
+int store_cap_add(struct store *s, const struct store_cap *c, const void *doc, size_t len);
+
+/* The message (SENDER, IDENTIFIER) into *OUT (may be NULL); with DOC not
+ * NULL, *DOC gets its document, malloc'd (free() it) with a NUL after the
+ * *LEN bytes, or NULL and *LEN 0 when none was kept.
+ * \retval 0 / -ENOENT / -ENOMEM / -errno */
+int store_cap_get(struct store *s, const char *sender, const char *identifier,
+		  struct store_cap *out, void **doc, size_t *len);
+
+/* The same by IDENTIFIER alone (`cunxiang cap --approve IDENTIFIER`).
+ * \retval 0 / -ENOENT / -EEXIST several senders used it: ambiguous,
+ * store_errmsg() names them; ask for the sender and use store_cap_get()
+ * / -ENOMEM / -errno */
+int store_cap_find(struct store *s, const char *identifier, struct store_cap *out,
+		   void **doc, size_t *len);
+
+/* What became of a held message at NOW_MS: DECISION "approved" with the
+ * ALERT_ID it issued, or "expired" or "reject" (an operator refused it)
+ * with ALERT_ID NULL; REASON (one line) replaces the reason, which moves to
+ * hold_reason. Only a message whose decision is "hold" changes, once: an
+ * approval racing an expiry, or a second approval, gets -EALREADY.
+ * \retval 0 / -ENOENT no such message / -EALREADY not (or no longer) held,
+ * store_errmsg() says what it is / -EINVAL / -errno */
+int store_cap_decide(struct store *s, const char *sender, const char *identifier,
+		     const char *decision, const char *reason, const char *alert_id,
+		     int64_t now_ms);
+
+/* The alerts to cancel or replace when a message references (SENDER,
+ * IDENTIFIER): the alert that message issued, and the alerts issued by
+ * every message that references it, transitively (an Update's own
+ * alert: a chain Alert → Update → Cancel reaches the alert on the air), in
+ * order of arrival, each once, into IDS[0..*N). Cancelled ones are listed
+ * too (store_alert_cancel then says -EALREADY).
+ * \retval 0 (*N may be 0: stored, but nothing was issued) / -ENOENT the
+ * message is not stored / -E2BIG more than MAX (the first MAX are in IDS)
+ * / -errno */
+int store_cap_alerts_of(struct store *s, const char *sender, const char *identifier,
+			char ids[][STORE_OCC_MAX + 1], size_t max, size_t *n);
+
+/* FN for every message held now (decision "hold"), by arrival, EXPIRED
+ * true when its expires_ms is at or before NOW_MS. The list is read before
+ * the first call, so FN may call store_cap_decide(). FN returning non-zero
+ * stops the walk and is returned. \retval 0 / FN's / -ENOMEM / -errno */
+int store_cap_held(struct store *s, int64_t now_ms,
+		   int (*fn)(const struct store_cap *c, bool expired, void *ud), void *ud);
 
 /* Reading for `cunxiang report`, `nodes` and `alert`: report/query.h. */

@@ -2,7 +2,7 @@
 /* store_db.h -- inside the store: its SQLite handle, kept statements, transactions and errors */
 #pragma once
 
-/* Internal to the store (store.c, store_ingest.c, store_schema.c) and its
+/* Internal to the store (store.c, store_ingest.c, store_cap.c, store_schema.c) and its
  * report queries (report/query.c): nothing else includes it. Everyone else
  * sees struct store as opaque, through store.h and report/query.h. All of
  * it is defined in store.c but for the static inline helpers below. */
@@ -32,6 +32,8 @@ enum store_sid {
 	S_ACK_GET, S_ACK_PUT,
 	S_QUAR_PUT, S_QUAR_TRIM,
 	S_STATUS_GET, S_STATUS_PUT, S_IN_FLEET, S_TRANS_ADD, S_TRANS_RECENT, S_TRANS_SQUASH,
+	/* store_cap.c */
+	S_CAP_ADD, S_CAP_GET, S_CAP_FIND, S_CAP_DECIDE, S_CAP_DECISION, S_CAP_CHAIN, S_CAP_HELD,
 	/* report/query.c */
 	S_TRANS_BEFORE, S_TRANS_RANGE, S_NODES,
 	S__COUNT
@@ -73,6 +75,17 @@ int store_db_txn_leave(struct store *s, bool own, int r);
 
 /* A node id: [a-z0-9-]{1,STORE_ID_MAX}. */
 bool store_db_valid_node_id(const char *id);
+
+/* The columns of cap_messages that make a struct store_cap, in the order
+ * store_db_cap_row() reads them (the document and its BLOB excluded). */
+#define STORE_DB_CAP_COLS \
+	"sender, identifier, sent_ms, received_ms, origin, msg_type, status, decision, reason," \
+	" hold_reason, level, class, alert_id, nodes, voice, title, expires_ms, refs, doc_size," \
+	" decided_ms"
+#define STORE_DB_CAP_NCOLS 20
+/* Columns I0 .. I0 + STORE_DB_CAP_NCOLS of ST (STORE_DB_CAP_COLS) into *C
+ * (store_cap.c). */
+void store_db_cap_row(sqlite3_stmt *st, int i0, struct store_cap *c);
 
 /* Reset ST and clear its bindings, ready for the next use. */
 static inline void store_db_release(sqlite3_stmt *st)

@@ -155,6 +155,40 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	" raw BLOB NOT NULL"
 	");"
 	"CREATE INDEX quarantine_ms ON quarantine(received_ms);",
+	/* 2 -> 3: automatic warnings. Every CAP message that arrived, with
+	 * what was decided and why, and its document: kept for ever. A
+	 * document that could not be parsed has sender '' and identifier
+	 * 'sha256:' + the digest of its bytes. The UNIQUE index also finds a
+	 * message by identifier alone. */
+	"CREATE TABLE cap_messages("
+	" id INTEGER PRIMARY KEY,"
+	" sender TEXT NOT NULL,"
+	" identifier TEXT NOT NULL CHECK(identifier <> ''),"
+	" sent_ms INTEGER,"
+	" received_ms INTEGER NOT NULL,"
+	" origin TEXT NOT NULL,"
+	" msg_type TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" decision TEXT NOT NULL CHECK(decision IN ('broadcast','cancel','update','hold','ignore',"
+	"  'reject','approved','expired')),"
+	" reason TEXT NOT NULL,"
+	" hold_reason TEXT,"
+	" level INTEGER NOT NULL CHECK(level BETWEEN 0 AND 4),"
+	" class TEXT CHECK(class IN ('actual','drill','test')),"
+	" alert_id TEXT,"
+	" nodes INTEGER NOT NULL CHECK(nodes >= 0),"
+	" voice TEXT,"
+	" title TEXT,"
+	" expires_ms INTEGER,"
+	" refs TEXT,"
+	" doc BLOB,"
+	" doc_size INTEGER NOT NULL,"
+	" decided_ms INTEGER NOT NULL,"
+	" UNIQUE(identifier, sender)"
+	");"
+	"CREATE INDEX cap_messages_received ON cap_messages(received_ms);"
+	"CREATE INDEX cap_messages_alert ON cap_messages(alert_id) WHERE alert_id IS NOT NULL;"
+	"CREATE INDEX cap_messages_held ON cap_messages(received_ms) WHERE decision = 'hold';",
 };
 
 /* One integer from the query Q. \retval an SQLite result code */
@@ -236,6 +270,11 @@ int store_schema_migrate(struct store *s)
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+const char *store_schema_step(int64_t from)
+{
+	return from >= 0 && from < STORE_SCHEMA_VERSION ? migrations[from] : NULL;
 }
 
 int store_schema_version(sqlite3 *db, int64_t *v)

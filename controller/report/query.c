@@ -1002,3 +1002,61 @@ int rq_unverified(struct store *s, int64_t from_ms, int64_t to_ms,
 			 " WHERE received_ms >= ?1 AND received_ms < ?2"
 			 " ORDER BY received_ms, id", "unverified messages", from_ms, to_ms, fn, ud);
 }
+
+/* ---- automatic warnings (CAP) -------------------------------------------- */
+
+int rq_cap_alerts(struct store *s, int64_t from_ms, int64_t to_ms,
+		  int (*fn)(const char *alert_id, const char *sender, const char *identifier,
+			    void *ud),
+		  void *ud)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((r = prepare(s, "SELECT c.alert_id, c.sender, c.identifier FROM cap_messages c"
+			 " JOIN alerts a ON a.id = c.alert_id"
+			 " WHERE a.issued_ms >= ?1 AND a.issued_ms < ?2"
+			 " ORDER BY c.received_ms, c.id", &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, from_ms);
+	sqlite3_bind_int64(st, 2, to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = fn(column_str(st, 0), column_str(st, 1), column_str(st, 2), ud)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db_err(s, "CAP alerts", rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int rq_cap_not_broadcast(struct store *s, int64_t from_ms, int64_t to_ms,
+			 int (*fn)(const struct store_cap *c, void *ud), void *ud)
+{
+	struct store_cap *c = malloc(sizeof(*c));
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if (!c) {
+		store_db_seterr(s, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = prepare(s, "SELECT " STORE_DB_CAP_COLS " FROM cap_messages"
+			 " WHERE received_ms >= ?1 AND received_ms < ?2"
+			 " AND decision IN ('hold', 'ignore', 'reject', 'expired')"
+			 " ORDER BY received_ms, id", &st)) < 0) {
+		free(c);
+		return r;
+	}
+	sqlite3_bind_int64(st, 1, from_ms);
+	sqlite3_bind_int64(st, 2, to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_db_cap_row(st, 0, c);
+		if ((r = fn(c, ud)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db_err(s, "CAP messages not broadcast", rc);
+	sqlite3_finalize(st);
+	free(c);
+	return r;
+}

@@ -145,3 +145,20 @@ int rq_unverified(struct store *s, int64_t from_ms, int64_t to_ms,
 		  int (*fn)(const char *node, int64_t id, int64_t received_ms,
 			    const char *reason, void *ud),
 		  void *ud);
+
+/* ---- Automatic warnings (CAP) ----------------------------------------- */
+
+/* Call FN for every stored CAP message whose alert (alert_id) was issued
+ * at FROM_MS ≤ issued_ms < TO_MS, with that alert's id and the message's
+ * sender and identifier, by arrival. \retval 0 / FN's value / -errno */
+int rq_cap_alerts(struct store *s, int64_t from_ms, int64_t to_ms,
+		  int (*fn)(const char *alert_id, const char *sender, const char *identifier,
+			    void *ud),
+		  void *ud);
+
+/* Call FN for every CAP message received at FROM_MS ≤ received_ms < TO_MS
+ * that was not broadcast: decision hold, ignore, reject or expired; by
+ * received_ms, then arrival. *C is valid during the call only.
+ * \retval 0 / FN's value / -ENOMEM / -errno */
+int rq_cap_not_broadcast(struct store *s, int64_t from_ms, int64_t to_ms,
+			 int (*fn)(const struct store_cap *c, void *ud), void *ud);

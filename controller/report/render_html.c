@@ -388,6 +388,7 @@ int render_html(const struct table_set *o, FILE *f)
 	html_table(f, &t[TB_DAYS], "days");
 	html_table(f, &t[TB_ALERTS], "alerts");
 	html_table(f, &t[TB_MISSED], "alert-not-reached");
+	html_table(f, &t[TB_CAP], "cap-not-broadcast");
 	html_table(f, &t[TB_NODES], "nodes");
 	html_table(f, &t[TB_UNKNOWN], "unknown-receipts");
 	html_table(f, &t[TB_BAD], "quarantined-receipts");

@@ -82,6 +82,8 @@ struct report {
 	size_t nbad, bad_cap;
 	struct report_bad *lost;
 	size_t nlost, lost_cap;
+	struct report_cap *caps;
+	size_t ncaps, caps_cap;
 	int64_t *deliveries;          /* pooled over actual alerts */
 	size_t ndeliveries, deliveries_cap;
 
@@ -852,6 +854,69 @@ static int on_unverified(const char *node, int64_t id, int64_t received_ms, cons
 	return 0;
 }
 
+/* ---- automatic warnings (CAP) ---------------------------------------------- */
+
+static int on_cap_alert(const char *alert_id, const char *sender, const char *identifier, void *ud)
+{
+	struct report *r = ud;
+
+	for (size_t i = 0; i < r->nalerts; i++) {
+		struct report_alert *a = &r->alerts[i];
+
+		/* The first message that issued it names it. */
+		if (!a->cap_identifier && !strcmp(a->id, alert_id)) {
+			a->cap_sender = str(r, sender);
+			a->cap_identifier = str(r, identifier);
+			r->sum.alerts_cap++;
+		}
+	}
+	return r->err;
+}
+
+static int on_cap_held(const struct store_cap *c, void *ud)
+{
+	struct report *r = ud;
+	struct report_cap *x;
+
+	r->sum.cap_not_broadcast++;
+	if (r->ncaps >= REPORT_LIST_MAX)
+		return 0;
+	if (RESERVE(r->caps, r->caps_cap, r->ncaps) < 0)
+		return -ENOMEM;
+	x = &r->caps[r->ncaps++];
+	x->received_ms = c->received_ms;
+	x->sender = c->sender[0] ? str(r, c->sender) : NULL;
+	x->identifier = str(r, c->identifier);
+	x->title = c->title[0] ? str(r, c->title) : NULL;
+	x->msg_type = c->msg_type[0] ? str(r, c->msg_type) : NULL;
+	x->decision = str(r, c->decision);
+	x->origin = str(r, c->origin);
+	if (c->hold_reason[0]) {
+		size_t n = strlen(c->reason) + strlen(c->hold_reason) + 16;
+		char *j = malloc(n);
+
+		if (!j)
+			return -ENOMEM;
+		snprintf(j, n, "%s (held: %s)", c->reason, c->hold_reason);
+		x->reason = str(r, j);
+		free(j);
+	} else {
+		x->reason = str(r, c->reason);
+	}
+	return r->err;
+}
+
+/* Which alerts came from CAP messages; the messages not broadcast. A
+ * notice filter asks about one notice or alert: those are left out. */
+static int caps(struct report *r, struct store *s)
+{
+	int rc;
+
+	if ((rc = rq_cap_alerts(s, r->o.from_ms, r->o.to_ms, on_cap_alert, r)) != 0 || r->o.notice)
+		return rc;
+	return rq_cap_not_broadcast(s, r->o.from_ms, r->o.to_ms, on_cap_held, r);
+}
+
 /* ---- compute --------------------------------------------------------------- */
 
 static int make_days(struct report *r)
@@ -955,7 +1020,7 @@ struct report *report_compute(struct store *s, const struct report_opts *o, char
 		r->o.title = NULL;
 		r->o.title_ud = NULL;
 	}
-	if (rc != 0 || (rc = alerts(r, s)) != 0 || (rc = health(r, s)) != 0 ||
+	if (rc != 0 || (rc = alerts(r, s)) != 0 || (rc = caps(r, s)) != 0 || (rc = health(r, s)) != 0 ||
 	    (rc = rq_receipts_unknown(s, o->from_ms, o->to_ms, on_unknown, r)) != 0 ||
 	    (rc = rq_receipts_quarantined(s, o->from_ms, o->to_ms, on_bad, r)) != 0 ||
 	    (rc = rq_receipts_lost(s, o->from_ms, o->to_ms, on_lost, r)) != 0 ||
@@ -1014,6 +1079,7 @@ void report_free(struct report *r)
 	free(r->unknown);
 	free(r->bad);
 	free(r->lost);
+	free(r->caps);
 	free(r->deliveries);
 	free(r->status);
 	free(r);
@@ -1038,3 +1104,5 @@ size_t report_bad_count(const struct report *r) { return r->nbad; }
 const struct report_bad *report_bad(const struct report *r, size_t i) { return i < r->nbad ? &r->bad[i] : NULL; }
 size_t report_lost_count(const struct report *r) { return r->nlost; }
 const struct report_bad *report_lost(const struct report *r, size_t i) { return i < r->nlost ? &r->lost[i] : NULL; }
+size_t report_cap_count(const struct report *r) { return r->ncaps; }
+const struct report_cap *report_cap(const struct report *r, size_t i) { return i < r->ncaps ? &r->caps[i] : NULL; }

@@ -111,6 +111,22 @@ struct report_alert {
 	int64_t p50_ms, p95_ms, max_ms;
 	const struct report_missed *missed;
 	size_t nmissed;
+	/* The CAP message it was issued for (an automatic warning, or a held
+	 * one an operator approved); NULL for an alert typed by a person. */
+	const char *cap_sender, *cap_identifier;
+};
+
+/* A CAP message received in the period and not broadcast: held (still
+ * waiting for an operator), ignored, rejected, or expired while held. */
+struct report_cap {
+	int64_t received_ms;
+	const char *sender;          /* NULL: the document could not be parsed */
+	const char *identifier;      /* then "sha256:" + its digest */
+	const char *title;           /* headline, else event; NULL none */
+	const char *msg_type;        /* Alert Update Cancel ...; NULL unknown */
+	const char *decision;        /* hold ignore reject expired */
+	const char *reason;          /* with the reason it was held, for an expired or refused hold */
+	const char *origin;          /* the file's path or the URL */
 };
 
 /* Fleet health of one node over the period. */
@@ -158,6 +174,8 @@ struct report_summary {
 	int64_t unknown_receipts, quarantined;
 	int64_t lost_on_poles;       /* "lost" records: receipts a pole could not keep */
 	int64_t unverified;          /* messages on pole topics that did not verify */
+	int64_t alerts_cap;          /* alerts of the report issued for a CAP message */
+	int64_t cap_not_broadcast;   /* CAP messages received and not broadcast */
 	int64_t nodes_offline_long, nodes_spool, nodes_rejected, nodes_clock_off;
 	double fleet_up_share;       /* mean over the nodes; NaN without nodes */
 };
@@ -198,6 +216,11 @@ const struct report_bad *report_bad(const struct report *r, size_t i);
 /* Receipts lost on poles; ERROR is the pole's reason. */
 size_t report_lost_count(const struct report *r);
 const struct report_bad *report_lost(const struct report *r, size_t i);
+/* CAP messages received in the period and not broadcast, by arrival; up
+ * to REPORT_LIST_MAX (the summary counts all). Not filtered by village (a
+ * message that played nowhere has none); none with a notice filter. */
+size_t report_cap_count(const struct report *r);
+const struct report_cap *report_cap(const struct report *r, size_t i);
 
 /* Presence at UTC instant MS under the report's profile. */
 double report_presence(const struct report *r, int64_t ms);

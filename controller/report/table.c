@@ -100,6 +100,8 @@ static const struct table_col cols_summary[] = {
 	{ "alerts_drill", "Drills and tests", T_INT },
 	{ "drill_targeted", "Drills and tests: targeted nodes", T_INT },
 	{ "drill_started", "Drills and tests: nodes started", T_INT },
+	{ "alerts_cap", "Alerts from automatic warnings (CAP)", T_INT },
+	{ "cap_not_broadcast", "Automatic warnings not broadcast", T_INT },
 	{ "unknown_receipts", "Receipts for unknown occurrences", T_INT },
 	{ "quarantined_receipts", "Quarantined receipts", T_INT },
 	{ "lost_on_poles", "Receipts lost on poles", T_INT },
@@ -136,6 +138,7 @@ static const struct table_col cols_alerts[] = {
 	{ "other_nodes", "OTHERS", T_INT }, { "delivery_p50_ms", "P50", T_DUR },
 	{ "delivery_p95_ms", "P95", T_DUR }, { "delivery_max_ms", "MAX", T_DUR },
 	{ "never_reached", "NOT REACHED", T_INT },
+	{ "cap_sender", "CAP SENDER", T_STR }, { "cap_identifier", "CAP IDENTIFIER", T_TEXT },
 };
 
 static const struct table_col cols_missed[] = {
@@ -143,6 +146,13 @@ static const struct table_col cols_missed[] = {
 	{ "village_code", "CODE", T_STR }, { "village", "VILLAGE", T_STR },
 	{ "last_receipt", "LAST RECEIPT", T_STR }, { "reason", "REASON", T_TEXT },
 	{ "status", "STATUS", T_STR }, { "last_seen", "LAST SEEN", T_TIME },
+};
+
+static const struct table_col cols_cap[] = {
+	{ "received", "RECEIVED", T_TIME }, { "sender", "SENDER", T_STR },
+	{ "identifier", "IDENTIFIER", T_TEXT }, { "msg_type", "TYPE", T_STR },
+	{ "title", "EVENT/TITLE", T_TEXT }, { "decision", "DECISION", T_STR },
+	{ "reason", "REASON", T_TEXT }, { "origin", "ORIGIN", T_TEXT },
 };
 
 static const struct table_col cols_unknown[] = {
@@ -337,6 +347,8 @@ static void tables_init(struct table_set *o, const struct report *r, int64_t gen
 	table_init(&t[TB_ALERTS], "alerts", "Alerts", cols_alerts, NCOLS(cols_alerts), false);
 	table_init(&t[TB_MISSED], "alert_not_reached", "Alerts: targeted nodes never reached",
 		   cols_missed, NCOLS(cols_missed), false);
+	table_init(&t[TB_CAP], "cap_not_broadcast", "Automatic warnings not broadcast", cols_cap,
+		   NCOLS(cols_cap), false);
 	table_init(&t[TB_UNKNOWN], "unknown_receipts", "Receipts for unknown occurrences", cols_unknown,
 		   NCOLS(cols_unknown), false);
 	table_init(&t[TB_BAD], "quarantined_receipts", "Quarantined receipts", cols_bad, NCOLS(cols_bad), false);
@@ -378,15 +390,17 @@ static void rows_heading(struct table_set *o)
 		c_int(&c[10], s->alerts_drill);
 		c_int(&c[11], s->drill_targeted);
 		c_int(&c[12], s->drill_started);
-		c_int(&c[13], s->unknown_receipts);
-		c_int(&c[14], s->quarantined);
-		c_int(&c[15], s->lost_on_poles);
-		c_int(&c[16], s->unverified);
-		c_int(&c[17], s->nodes_offline_long);
-		c_int(&c[18], s->nodes_spool);
-		c_int(&c[19], s->nodes_rejected);
-		c_int(&c[20], s->nodes_clock_off);
-		c_dbl(&c[21], s->fleet_up_share);
+		c_int(&c[13], s->alerts_cap);
+		c_int(&c[14], s->cap_not_broadcast);
+		c_int(&c[15], s->unknown_receipts);
+		c_int(&c[16], s->quarantined);
+		c_int(&c[17], s->lost_on_poles);
+		c_int(&c[18], s->unverified);
+		c_int(&c[19], s->nodes_offline_long);
+		c_int(&c[20], s->nodes_spool);
+		c_int(&c[21], s->nodes_rejected);
+		c_int(&c[22], s->nodes_clock_off);
+		c_dbl(&c[23], s->fleet_up_share);
 	}
 }
 
@@ -441,6 +455,10 @@ static void rows_model(struct table_set *o)
 		     "first start − the alert's issue time; p50/p95 are nearest-rank percentiles. Drills "
 		     "and tests are reported apart and never enter the actual figures; alerts never "
 		     "enter the notices' figures.";
+	lines[n++] = "Automatic warnings: an alert issued for a CAP message shows the message's sender "
+		     "and identifier. Every CAP message received in the period and not broadcast (held "
+		     "for an operator, ignored, rejected, or expired while held) is listed with the "
+		     "reason, whatever the village filter; none with a notice filter.";
 	lines[n++] = "Fleet health: uptime = time idle or playing ÷ the period up to the report (time "
 		     "before a node's first status counts as down); spool, held receipts, rejected "
 		     "messages and clock offset are as of each node's last status.";
@@ -529,7 +547,30 @@ static void rows_alerts(struct table_set *o)
 		c_int(&c[13], a->p95_ms);
 		c_int(&c[14], a->max_ms);
 		c_int(&c[15], (int64_t)a->nmissed);
+		c_str(&c[16], a->cap_sender);
+		c_str(&c[17], a->cap_identifier);
 		rows_missed(o, a);
+	}
+}
+
+/* CAP messages received and not broadcast. */
+static void rows_cap(struct table_set *o)
+{
+	struct table_cell *c;
+
+	for (size_t i = 0; i < report_cap_count(o->r); i++) {
+		const struct report_cap *x = report_cap(o->r, i);
+
+		if (!(c = row_new(&o->t[TB_CAP])))
+			break;
+		c_int(&c[0], x->received_ms);
+		c_str(&c[1], x->sender);
+		c_str(&c[2], x->identifier);
+		c_str(&c[3], x->msg_type);
+		c_str(&c[4], x->title);
+		c_str(&c[5], x->decision);
+		c_str(&c[6], x->reason);
+		c_str(&c[7], x->origin);
 	}
 }
 
@@ -608,6 +649,7 @@ int table_set_build(struct table_set *o, const struct report *r, int64_t generat
 	rows_model(o);
 	rows_figures(o);
 	rows_alerts(o);
+	rows_cap(o);
 	rows_receipts(o);
 	rows_nodes(o);
 	for (int i = 0; i < TB__COUNT; i++)

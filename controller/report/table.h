@@ -39,7 +39,7 @@ struct table {
 
 /* The tables, in the order CSV and JSON write them. */
 enum { TB_REPORT, TB_SUMMARY, TB_PRESENCE, TB_ASSUMPTIONS, TB_NOTICES, TB_VILLAGES, TB_DAYS,
-       TB_ALERTS, TB_MISSED, TB_UNKNOWN, TB_BAD, TB_LOST, TB_NODES,
+       TB_ALERTS, TB_MISSED, TB_CAP, TB_UNKNOWN, TB_BAD, TB_LOST, TB_NODES,
        TB__COUNT };
 
 struct table_set {

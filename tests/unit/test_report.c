@@ -64,6 +64,9 @@ static const struct schedule_presence presence[] = {
 #define A1 "640104100000-20261201-0001"
 #define A2 "640104100000-20261202-0002"
 #define HOSTILE "沙<script>alert('x')</script>&村"
+#define CAP_SENDER "cma-nx@weather.example.cn"
+#define CAP_ID "NX20261201100000-flood"
+#define CAP_BAD_ID "NX<script>alert(1)</script>"
 
 struct fx {
 	char dir[64], path[128];
@@ -205,6 +208,52 @@ static struct report_opts opts(void)
 	};
 }
 
+/* A CAP message as the decision stores it. */
+static void cap(struct fx *f, const char *sender, const char *id, const char *decision, const char *alert_id,
+		int64_t received, const char *title, const char *reason)
+{
+	struct store_cap *c = calloc(1, sizeof(*c));
+	static const char doc[] = "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"/>";
+
+	assert_non_null(c);
+	snprintf(c->sender, sizeof(c->sender), "%s", sender ? sender : "");
+	if (sender)
+		snprintf(c->identifier, sizeof(c->identifier), "%s", id);
+	else
+		store_cap_anon(c, id, strlen(id));
+	c->sent_ms = STORE_NONE;
+	c->received_ms = received;
+	snprintf(c->origin, sizeof(c->origin), "/var/spool/cunxiang/cap/%s.xml", sender ? "in" : "bad");
+	snprintf(c->msg_type, sizeof(c->msg_type), "%s", sender ? "Alert" : "");
+	snprintf(c->status, sizeof(c->status), "%s", sender ? "Actual" : "");
+	snprintf(c->decision, sizeof(c->decision), "%s", decision);
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	snprintf(c->alert_id, sizeof(c->alert_id), "%s", alert_id ? alert_id : "");
+	snprintf(c->title, sizeof(c->title), "%s", title ? title : "");
+	c->level = alert_id ? 2 : 0;
+	snprintf(c->alert_class, sizeof(c->alert_class), "%s", alert_id ? "actual" : "");
+	c->expires_ms = STORE_NONE;
+	c->decided_ms = STORE_NONE;
+	assert_int_equal(store_cap_add(f->s, c, sender ? doc : id, sender ? strlen(doc) : strlen(id)), 0);
+	free(c);
+}
+
+/* A1 came from a CAP message; five were not broadcast in the period, one
+ * before it. */
+static void fill_cap(struct fx *f)
+{
+	cap(f, CAP_SENDER, CAP_ID, "broadcast", A1, at(1, 9, 59), "山洪预警", "rule flood-red matched");
+	cap(f, CAP_SENDER, "NX-old", "ignore", NULL, at(0, 12, 0), "old", "status Test");
+	cap(f, "stranger@example.org", CAP_BAD_ID, "reject", NULL, at(1, 11, 0), "Fake <b>flood</b>",
+	    "sender 'stranger@example.org' is not in warnings.yaml");
+	cap(f, CAP_SENDER, "NX-ignored", "ignore", NULL, at(1, 15, 0), "Test message", "status Test: ignored");
+	cap(f, CAP_SENDER, "NX-hold-1", "hold", NULL, at(2, 9, 30), "暴雨红色预警", "level 1 waits for an operator");
+	assert_int_equal(store_cap_decide(f->s, CAP_SENDER, "NX-hold-1", "expired", "not approved before it expired",
+					  NULL, at(2, 12, 0)), 0);
+	cap(f, NULL, "<alert>not xml", "reject", NULL, at(2, 10, 0), NULL, "line 1: not well-formed XML");
+	cap(f, CAP_SENDER, "NX-hold-2", "hold", NULL, at(2, 18, 0), "大风蓝色预警", "level 1 waits for an operator");
+}
+
 static void fill(struct fx *f)
 {
 	struct store_fleet_node fleet[] = {
@@ -258,6 +307,7 @@ static void fill(struct fx *f)
 	assert_int_equal(store_fleet_replace(f->s, fleet, 5), 0); /* xx-01 leaves */
 	assert_int_equal(store_alert_add(f->s, &a1, a1_nodes, 4), 0);
 	assert_int_equal(store_alert_add(f->s, &a2, a2_nodes, 2), 0);
+	fill_cap(f);
 
 	/* Older history: the store skips these receipts by their seq. */
 	rcpt(f, "yn-01", yn01[6], "completed", at(0, 7, 30) - 10 * 86400000LL, at(0, 7, 30) - 10 * 86400000LL, NULL);
@@ -700,7 +750,9 @@ static void csv_and_json_agree(void **state)
 				"0.631579\r\n"));
 	assert_non_null(strstr(csv, "\r\ndays,2026-12-01,9,4,2,1,1,0,0,1,6,3,0.5,1392,600,0.431034,0.381466\r\n"));
 	assert_non_null(strstr(csv, "\r\nalerts," A1 ",actual,2,山洪预警,2026-12-01T10:00:00+08:00,,,4,3,2,1,1,"
-				"800,1500,1500,2\r\n"));
+				"800,1500,1500,2," CAP_SENDER "," CAP_ID "\r\n"));
+	/* The drill was typed by a person: no CAP columns. */
+	assert_non_null(strstr(csv, ",0,,\r\n"));
 	/* The hostile village name is one quoted-when-needed field. */
 	assert_non_null(strstr(csv, "\r\nvillages,640104100203," HOSTILE ",0,"));
 
@@ -717,7 +769,7 @@ static void csv_and_json_agree(void **state)
 	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(root, "villages"), 2), "reach")));
 	assert_int_equal(json_array_size(json_object_get(root, "alert_not_reached")), 2);
 	assert_int_equal(json_array_size(json_object_get(root, "unknown_receipts")), 2);
-	assert_int_equal(json_array_size(json_object_get(root, "assumptions")), 9);
+	assert_int_equal(json_array_size(json_object_get(root, "assumptions")), 10);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "report"), "from")),
 			    "2026-12-01");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "report"), "to")),
@@ -760,6 +812,154 @@ static void text_and_html(void **state)
 	free(html);
 }
 
+/* ---- automatic warnings ---------------------------------------------------- */
+
+static void cap_evidence(void **state)
+{
+	struct fx *f = *state;
+	const struct report_summary *s = report_summary(f->r);
+	const struct report_cap *c;
+	struct report_opts o = opts();
+	struct report *r;
+
+	assert_string_equal(report_alert(f->r, 0)->cap_sender, CAP_SENDER);
+	assert_string_equal(report_alert(f->r, 0)->cap_identifier, CAP_ID);
+	assert_null(report_alert(f->r, 1)->cap_sender);
+	assert_null(report_alert(f->r, 1)->cap_identifier);
+	assert_int_equal(s->alerts_cap, 1);
+	assert_int_equal(s->cap_not_broadcast, 5);
+	assert_int_equal(report_cap_count(f->r), 5);
+	c = report_cap(f->r, 0);
+	assert_int_equal(c->received_ms, at(1, 11, 0));
+	assert_string_equal(c->sender, "stranger@example.org");
+	assert_string_equal(c->identifier, CAP_BAD_ID);
+	assert_string_equal(c->decision, "reject");
+	assert_string_equal(c->reason, "sender 'stranger@example.org' is not in warnings.yaml");
+	assert_string_equal(report_cap(f->r, 1)->decision, "ignore");
+	c = report_cap(f->r, 2);
+	assert_string_equal(c->decision, "expired");
+	assert_string_equal(c->reason, "not approved before it expired (held: level 1 waits for an operator)");
+	c = report_cap(f->r, 3);
+	assert_null(c->sender);
+	assert_null(c->msg_type);
+	assert_null(c->title);
+	assert_int_equal(strncmp(c->identifier, "sha256:", 7), 0);
+	assert_string_equal(c->origin, "/var/spool/cunxiang/cap/bad.xml");
+	assert_string_equal(report_cap(f->r, 4)->decision, "hold");
+
+	/* The village filter keeps them (they played nowhere); a notice
+	 * filter leaves them out, and only its alert's CAP columns remain. */
+	o.village = "永北村";
+	r = compute(f, &o);
+	assert_int_equal(report_cap_count(r), 5);
+	assert_string_equal(report_alert(r, 0)->cap_identifier, CAP_ID);
+	report_free(r);
+	o = opts();
+	o.notice = A1;
+	r = compute(f, &o);
+	assert_int_equal(report_cap_count(r), 0);
+	assert_int_equal(report_summary(r)->cap_not_broadcast, 0);
+	assert_int_equal(report_alert_count(r), 1);
+	assert_string_equal(report_alert(r, 0)->cap_sender, CAP_SENDER);
+	report_free(r);
+	/* The day before: only the message received then. */
+	o = opts();
+	o.from_ms = at(0, 0, 0);
+	o.to_ms = at(1, 0, 0);
+	r = compute(f, &o);
+	assert_int_equal(report_cap_count(r), 1);
+	assert_string_equal(report_cap(r, 0)->identifier, "NX-old");
+	assert_int_equal(report_alert_count(r), 0);
+	report_free(r);
+}
+
+static void cap_in_every_format(void **state)
+{
+	struct fx *f = *state;
+	char *txt = render(f->r, REPORT_TEXT), *js = render(f->r, REPORT_JSON);
+	char *csv = render(f->r, REPORT_CSV), *html = render(f->r, REPORT_HTML);
+	json_error_t e;
+	json_t *root = json_loads(js, 0, &e), *a, *c;
+
+	/* Text: the alert's row names its message; the section lists the rest. */
+	assert_non_null(strstr(txt, "CAP SENDER"));
+	assert_non_null(strstr(txt, CAP_SENDER "  " CAP_ID "\n"));
+	assert_non_null(strstr(txt, "\nAutomatic warnings not broadcast\n"));
+	assert_non_null(strstr(txt, "\n2026-12-01 11:00  stranger@example.org       " CAP_BAD_ID " "));
+	assert_non_null(strstr(txt, "sender 'stranger@example.org' is not in warnings.yaml"));
+	assert_non_null(strstr(txt, "(held: level 1 waits for an operator)"));
+
+	/* JSON. */
+	if (!root)
+		fail_msg("JSON: %s at line %d", e.text, e.line);
+	a = json_object_get(root, "alerts");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "cap_sender")), CAP_SENDER);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "cap_identifier")), CAP_ID);
+	assert_true(json_is_null(json_object_get(json_array_get(a, 1), "cap_sender")));
+	assert_true(json_is_null(json_object_get(json_array_get(a, 1), "cap_identifier")));
+	c = json_object_get(root, "cap_not_broadcast");
+	assert_true(json_is_array(c));
+	assert_int_equal(json_array_size(c), 5);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "received")),
+			    "2026-12-01T11:00:00+08:00");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "sender")),
+			    "stranger@example.org");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "identifier")), CAP_BAD_ID);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "decision")), "reject");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "reason")),
+			    "sender 'stranger@example.org' is not in warnings.yaml");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "title")), "Fake <b>flood</b>");
+	assert_true(json_is_null(json_object_get(json_array_get(c, 3), "sender")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2), "decision")), "expired");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "summary"), "cap_not_broadcast")), 5);
+
+	/* CSV: a section of its own. */
+	assert_non_null(strstr(csv, "\r\nsection,received,sender,identifier,msg_type,title,decision,reason,origin\r\n"));
+	assert_non_null(strstr(csv, "\r\ncap_not_broadcast,2026-12-01T11:00:00+08:00,stranger@example.org,"
+				CAP_BAD_ID ",Alert,Fake <b>flood</b>,reject,"));
+
+	/* HTML: everything from the message escaped. */
+	assert_non_null(strstr(html, "<table id=\"cap-not-broadcast\">"));
+	assert_non_null(strstr(html, "NX&lt;script&gt;alert(1)&lt;/script&gt;"));
+	assert_non_null(strstr(html, "Fake &lt;b&gt;flood&lt;/b&gt;"));
+	assert_non_null(strstr(html, "sender &#39;stranger@example.org&#39; is not in warnings.yaml"));
+	assert_non_null(strstr(html, "<td>" CAP_SENDER "</td>"));
+	assert_null(strstr(html, "<script"));
+	assert_null(strstr(html, "<b>"));
+	json_decref(root);
+	free(txt);
+	free(js);
+	free(csv);
+	free(html);
+}
+
+static void cap_none(void **state)
+{
+	struct fx *f = *state;
+	struct report_opts o = opts();
+	struct report *r;
+	char *txt, *js, *html;
+	json_t *root;
+
+	o.notice = A2;
+	r = compute(f, &o);
+	txt = render(r, REPORT_TEXT);
+	js = render(r, REPORT_JSON);
+	html = render(r, REPORT_HTML);
+	assert_non_null(strstr(txt, "\nAutomatic warnings not broadcast\n  (none)\n"));
+	assert_non_null(strstr(html, "Automatic warnings not broadcast</h2>\n<p class=\"none\">None.</p>"));
+	root = json_loads(js, 0, NULL);
+	assert_non_null(root);
+	assert_true(json_is_array(json_object_get(root, "cap_not_broadcast")));
+	assert_int_equal(json_array_size(json_object_get(root, "cap_not_broadcast")), 0);
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(root, "alerts"), 0), "cap_sender")));
+	json_decref(root);
+	free(txt);
+	free(js);
+	free(html);
+	report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +974,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(csv_and_json_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(text_and_html, setup, teardown),
+		cmocka_unit_test_setup_teardown(cap_evidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(cap_in_every_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(cap_none, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -212,7 +212,8 @@ static void schema_and_reopen(void **state)
 	assert_int_equal(errno, EPROTONOSUPPORT);
 	assert_null(store_open(f->path, STORE_READONLY, err, sizeof(err)));
 	assert_int_equal(errno, EPROTONOSUPPORT);
-	sql_exec(f->path, "PRAGMA user_version = 2");
+	snprintf(bad, sizeof(bad), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	sql_exec(f->path, bad);
 	f->s = store_open(f->path, 0, err, sizeof(err));
 	assert_non_null(f->s);
 }
