@@ -376,6 +376,25 @@ int store_cap_decide(struct store *s, const char *sender, const char *identifier
 int store_cap_alerts_of(struct store *s, const char *sender, const char *identifier,
 			char ids[][STORE_OCC_MAX + 1], size_t max, size_t *n);
 
+/* The reason of a message whose decision is still being acted on, or
+ * could not be (the broker away): "not sent: WHY". */
+#define STORE_CAP_NOT_SENT "not sent: "
+#define STORE_CAP_NOT_SENT_LEN "10"
+
+/* What acting on a stored message's decision came to at NOW_MS: REASON
+ * replaces its reason; ALERT_ID (NULL: keep the one stored) is the alert
+ * it issued. Any decision. \retval 0 / -ENOENT / -EINVAL / -errno */
+int store_cap_outcome(struct store *s, const char *sender, const char *identifier,
+		      const char *reason, const char *alert_id, int64_t now_ms);
+
+/* FN for every broadcast, update or cancel whose reason still says
+ * STORE_CAP_NOT_SENT, that issued no alert and has not expired at NOW_MS,
+ * by arrival. The list is read first, so FN may change the rows. FN
+ * returning non-zero stops the walk and is returned.
+ * \retval 0 / FN's / -ENOMEM / -errno */
+int store_cap_unsent(struct store *s, int64_t now_ms,
+		     int (*fn)(const struct store_cap *c, void *ud), void *ud);
+
 /* FN for every message held now (decision "hold"), by arrival, EXPIRED
  * true when its expires_ms is at or before NOW_MS. The list is read before
  * the first call, so FN may call store_cap_decide(). FN returning non-zero

@@ -43,6 +43,12 @@ static const char *const sql[S__COUNT] = {
 		" AND alert_id IS NOT NULL ORDER BY received_ms, id",
 	[S_CAP_HELD] = "SELECT " STORE_DB_CAP_COLS " FROM cap_messages WHERE decision = 'hold'"
 		" ORDER BY received_ms, id",
+	[S_CAP_OUTCOME] = "UPDATE cap_messages SET reason = ?3, alert_id = coalesce(?4, alert_id),"
+		" decided_ms = ?5 WHERE identifier = ?2 AND sender = ?1",
+	[S_CAP_UNSENT] = "SELECT " STORE_DB_CAP_COLS " FROM cap_messages"
+		" WHERE substr(reason, 1, " STORE_CAP_NOT_SENT_LEN ") = '" STORE_CAP_NOT_SENT "'"
+		" AND decision IN ('broadcast', 'update', 'cancel') AND alert_id IS NULL"
+		" AND (expires_ms IS NULL OR expires_ms > ?1) ORDER BY received_ms, id",
 };
 
 static sqlite3_stmt *stmt(struct store *s, enum store_sid id)
@@ -503,5 +509,87 @@ int store_cap_held(struct store *s, int64_t now_ms,
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = fn(&v[i], v[i].expires_ms != STORE_NONE && v[i].expires_ms <= now_ms, ud);
 	free(v);
+	return r;
+}
+
+/* ---- acting on a decision ----------------------------------------------- */
+
+int store_cap_outcome(struct store *s, const char *sender, const char *identifier,
+		      const char *reason, const char *alert_id, int64_t now_ms)
+{
+	bool has_id = alert_id && *alert_id;
+	sqlite3_stmt *st;
+	bool own;
+	int r;
+
+	if (!sender || !identifier || !reason || !*reason || (has_id && !valid_alert_id(alert_id))) {
+		store_db_seterr(s, "CAP outcome: a reason, and a valid alert id or none");
+		return -EINVAL;
+	}
+	if ((r = store_db_txn_enter(s, &own)) < 0)
+		return r;
+	if (!(st = stmt(s, S_CAP_OUTCOME))) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, identifier, -1, SQLITE_TRANSIENT);
+	if ((r = bind_clean(st, 3, reason, STORE_CAP_REASON_MAX + 1, false)) < 0) {
+		store_db_release(st);
+		store_db_seterr(s, "out of memory");
+		goto out;
+	}
+	store_db_bind_text(st, 4, has_id ? alert_id : NULL);
+	sqlite3_bind_int64(st, 5, now_ms);
+	if ((r = store_db_run(s, st, "CAP outcome")) == 0 && sqlite3_changes(store_db(s)) == 0) {
+		store_db_seterr(s, "CAP message '%s' of '%s' is not stored", identifier, sender);
+		r = -ENOENT;
+	}
+out:
+	return store_db_txn_leave(s, own, r);
+}
+
+int store_cap_unsent(struct store *s, int64_t now_ms,
+		     int (*fn)(const struct store_cap *c, void *ud), void *ud)
+{
+	sqlite3_stmt *st = stmt(s, S_CAP_UNSENT);
+	char (*key)[2][STORE_CAP_ID_MAX + 1] = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, now_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_cap c;
+
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			void *nv = realloc(key, nc * sizeof(*key));
+
+			if (!nv) {
+				store_db_seterr(s, "out of memory");
+				r = -ENOMEM;
+				break;
+			}
+			key = nv;
+			cap = nc;
+		}
+		store_db_cap_row(st, 0, &c);
+		memcpy(key[n][0], c.sender, sizeof(key[n][0]));
+		memcpy(key[n][1], c.identifier, sizeof(key[n][1]));
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db_err(s, "unsent CAP messages", rc);
+	store_db_release(st);
+	/* The list is read first, so FN may change the rows. */
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct store_cap c;
+
+		if ((r = store_cap_get(s, key[i][0], key[i][1], &c, NULL, NULL)) == 0)
+			r = fn(&c, ud);
+	}
+	free(key);
 	return r;
 }
