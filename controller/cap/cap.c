@@ -152,8 +152,12 @@ int cap_xml_read(const char *buf, size_t len, xmlDocPtr *out, char *err, size_t 
 		xerr_set(&e, "larger than %u bytes (%zu)", CAP_MAX_BYTES, len);
 		return -EFBIG;
 	}
+	if (!len) {
+		xerr_set(&e, "an empty document");
+		return -EINVAL;
+	}
 	pthread_once(&xml_once, xml_init);
-	ctxt = xmlCreateMemoryParserCtxt(len ? buf : "", (int)len);
+	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
 	if (!ctxt) {
 		xerr_set(&e, "out of memory");
 		return -ENOMEM;
