@@ -165,14 +165,17 @@ int cap_xml_read(const char *buf, size_t len, xmlDocPtr *out, char *err, size_t 
 	/* No XML_PARSE_NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE: entities stay
 	 * unexpanded, nothing is loaded, libxml2's own limits stay on. */
 	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	/* Whatever another library set as the thread's libxml2 defaults
+	 * (xmlSubstituteEntitiesDefault, xmlLoadExtDtdDefaultValue), not here. */
+	ctxt->replaceEntities = 0;
+	ctxt->loadsubset = 0;
+	ctxt->validate = 0;
 	ctxt->_private = &e;
 	ctxt->sax->serror = parser_error;
 	ctxt->sax->internalSubset = refuse_dtd;
 	ctxt->sax->externalSubset = NULL;
 	ctxt->sax->entityDecl = NULL;
 	ctxt->sax->startElementNs = start_element;
-	ctxt->vctxt.error = NULL;
-	ctxt->vctxt.warning = NULL;
 
 	xmlParseDocument(ctxt);
 	if (e.stopped || !ctxt->wellFormed || !ctxt->myDoc) {
