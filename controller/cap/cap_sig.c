@@ -36,27 +36,41 @@
  */
 
 static __thread struct {
-	char first[240];   /* the first error xmlsec reported in this call */
-	int untrusted;     /* a certificate did not verify, or no key was found */
+	char first[240];     /* the first error xmlsec reported in this call */
+	char cert[240];      /* why a certificate did not verify */
+	char disabled[160];  /* an algorithm that is not accepted */
+	int key_missing;     /* no key was found for the signature */
 } seen;
+
+static void note(char *dst, size_t size, const char *subj, const char *msg)
+{
+	if (!dst[0])
+		snprintf(dst, size, "%s%s%s", subj ? subj : "", subj && msg ? ": " : "",
+			 msg ? msg : "");
+}
 
 static void sig_error(const char *file, int line, const char *func, const char *obj,
 		      const char *subj, int reason, const char *msg)
 {
 	switch (reason) {
 	case XMLSEC_ERRORS_R_CERT_VERIFY_FAILED:
-	case XMLSEC_ERRORS_R_CERT_NOT_FOUND:
 	case XMLSEC_ERRORS_R_CERT_REVOKED:
 	case XMLSEC_ERRORS_R_CERT_ISSUER_FAILED:
 	case XMLSEC_ERRORS_R_CERT_NOT_YET_VALID:
 	case XMLSEC_ERRORS_R_CERT_HAS_EXPIRED:
+		note(seen.cert, sizeof(seen.cert), subj, msg);
+		break;
+	case XMLSEC_ERRORS_R_CERT_NOT_FOUND:
 	case XMLSEC_ERRORS_R_KEY_NOT_FOUND:
-		seen.untrusted = 1;
+		seen.key_missing = 1;
+		break;
+	case XMLSEC_ERRORS_R_TRANSFORM_DISABLED:
+		if (msg && !strncmp(msg, "href=", 5))
+			msg += 5;
+		note(seen.disabled, sizeof(seen.disabled), NULL, msg);
 		break;
 	}
-	if (!seen.first[0])
-		snprintf(seen.first, sizeof(seen.first), "%s%s%s", subj ? subj : "",
-			 subj && msg ? ": " : "", msg ? msg : "");
+	note(seen.first, sizeof(seen.first), subj, msg);
 }
 
 static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
@@ -213,9 +227,16 @@ static int outcome(xmlSecDSigCtxPtr ctx, int r, char *err, size_t errlen)
 {
 	xmlSecDSigReferenceCtxPtr ref;
 
-	if (r < 0 && seen.untrusted)
+	if (r < 0 && seen.cert[0])
 		return failf(err, errlen, -EPERM,
-			     "the signer's certificate does not chain to a trust anchor (%s)", seen.first);
+			     "the signer's certificate does not chain to a trust anchor (%s)", seen.cert);
+	if (r < 0 && seen.key_missing)
+		return failf(err, errlen, -EPERM,
+			     "no key to check the signature with: ds:KeyInfo holds no X509 certificate "
+			     "that chains to a trust anchor");
+	if (r < 0 && seen.disabled[0])
+		return failf(err, errlen, -EBADMSG, "the signature uses an algorithm that is not accepted: %s",
+			     seen.disabled);
 	if (r < 0)
 		return failf(err, errlen, -EBADMSG, "the signature cannot be checked: %s",
 			     seen.first[0] ? seen.first : "xmlsec failed");
@@ -243,8 +264,7 @@ int cap_verify(const char *buf, size_t len, const char *const *anchors, size_t n
 
 	if (errlen)
 		err[0] = '\0';
-	seen.first[0] = '\0';
-	seen.untrusted = 0;
+	memset(&seen, 0, sizeof(seen));
 	pthread_once(&sig_once, sig_init);
 	if (!sig_ready)
 		return failf(err, errlen, -EINVAL, "xmlsec cannot be initialised: %s", seen.first);

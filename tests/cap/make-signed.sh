@@ -5,7 +5,8 @@
 #
 # Usage: make-signed.sh OUTDIR
 # Writes OUTDIR/ca.pem, other-ca.pem, signer.pem (its certificate),
-# signed.xml, tampered.xml. Needs openssl and the xmlsec1 program; fails
+# signed.xml, tampered.xml, sha1.xml (a weak algorithm), keyvalue.xml (a
+# bare key, no certificate). Needs openssl and the xmlsec1 program; fails
 # (never skips) without them. Keys live only in OUTDIR and only for the test.
 set -eu
 
@@ -43,21 +44,35 @@ openssl req -newkey rsa:2048 -nodes -keyout signer.key -out signer.csr \
 openssl x509 -req -in signer.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
 	-extfile ext.cnf -extensions signer -out signer.pem 2>/dev/null
 
-# The template: the rainstorm warning with an empty enveloped signature.
-sig='<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>'\
+# template SIGNATURE_METHOD DIGEST_METHOD KEYINFO: the rainstorm warning with
+# an empty enveloped signature, on stdout.
+template() {
+	sig='<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>'\
 '<CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'\
-'<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'\
+"<SignatureMethod Algorithm=\"$1\"/>"\
 '<Reference URI=""><Transforms>'\
 '<Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'\
 '<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms>'\
-'<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'\
-'<DigestValue/></Reference></SignedInfo><SignatureValue/>'\
-'<KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature>'
-sed "s|</alert>|$sig</alert>|" "$here/zh-rainstorm.xml" > template.xml
-grep -q '<Signature' template.xml
+"<DigestMethod Algorithm=\"$2\"/>"\
+"<DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo>$3</KeyInfo></Signature>"
+	sed "s|</alert>|$sig</alert>|" "$here/zh-rainstorm.xml"
+}
 
+rsa256=http://www.w3.org/2001/04/xmldsig-more#rsa-sha256
+sha256=http://www.w3.org/2001/04/xmlenc#sha256
+x509='<X509Data><X509Certificate/></X509Data>'
+template "$rsa256" "$sha256" "$x509" > template.xml
+grep -q '<Signature' template.xml
 xmlsec1 --sign --privkey-pem signer.key,signer.pem --output signed.xml template.xml
 # One character of the description changed after signing.
 sed 's/50毫米/60毫米/' signed.xml > tampered.xml
 ! cmp -s signed.xml tampered.xml
+# SHA-1, which is not accepted, by the same trusted signer.
+template http://www.w3.org/2000/09/xmldsig#rsa-sha1 http://www.w3.org/2000/09/xmldsig#sha1 \
+	"$x509" > template.xml
+xmlsec1 --sign --privkey-pem signer.key,signer.pem --output sha1.xml template.xml
+# A bare public key (ds:KeyValue), no certificate.
+template "$rsa256" "$sha256" '<KeyValue/>' > template.xml
+xmlsec1 --sign --privkey-pem signer.key --output keyvalue.xml template.xml
+grep -q '<Modulus>' keyvalue.xml
 rm -f ca.key ca.csr other-ca.key other-ca.csr signer.key signer.csr ca.srl ext.cnf template.xml

@@ -589,6 +589,17 @@ static void tampered_untrusted_unsigned(void **state)
 	assert_int_equal(cap_verify(buf, len, NULL, 0, err, sizeof(err)), -EINVAL);
 	free(buf);
 
+	/* A weak algorithm, even from the trusted signer; a bare key. */
+	buf = slurp_in(sigdir, "sha1.xml", &len);
+	assert_int_equal(verify(buf, len, "ca.pem"), -EBADMSG);
+	assert_non_null(strstr(err, "algorithm that is not accepted: "
+				    "http://www.w3.org/2000/09/xmldsig#rsa-sha1"));
+	free(buf);
+	buf = slurp_in(sigdir, "keyvalue.xml", &len);
+	assert_int_equal(verify(buf, len, "ca.pem"), -EPERM);
+	assert_non_null(strstr(err, "no X509 certificate"));
+	free(buf);
+
 	buf = slurp("zh-rainstorm.xml", &len);
 	assert_int_equal(verify(buf, len, "ca.pem"), -ENOENT);
 	assert_non_null(strstr(err, "not signed"));
