@@ -46,6 +46,9 @@ static int setup(void **state)
 	snprintf(cmd, sizeof(cmd), "'%s/make-signed.sh' '%s'", fixtures, sigdir);
 	if (system(cmd) != 0) {
 		fprintf(stderr, "test_cap: %s failed\n", cmd);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sigdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "test_cap: %s failed\n", cmd);
 		return -1;
 	}
 	return 0;
