@@ -570,6 +570,18 @@ static void signed_verifies(void **state)
 	assert_true(m->has_signature);
 	assert_string_equal(m->infos[0].event, "暴雨");
 	cap_free(m);
+
+	/* A comment is not signed (canonical XML without comments); nor is it
+	 * part of any text the model holds, so what is read is what was signed. */
+	{
+		char *s = replace(buf, "50毫米", "5<!-- 9 -->0毫米");
+
+		assert_int_equal(verify(s, strlen(s), "ca.pem"), 0);
+		assert_int_equal(cap_parse(s, strlen(s), &m, err, sizeof(err)), 0);
+		assert_non_null(strstr(m->infos[0].description, "累计雨量50毫米以上"));
+		cap_free(m);
+		free(s);
+	}
 	free(buf);
 }
 
