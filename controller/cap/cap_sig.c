@@ -30,7 +30,8 @@
  *   -384, -512; signatures RSA and ECDSA with those. No SHA-1, no XPath,
  *   no XSLT.
  * - the key only from an X509Data certificate that chains to an anchor
- *   (no KeyValue, KeyName, RetrievalMethod or EncryptedKey).
+ *   (no KeyValue, KeyName, RetrievalMethod or EncryptedKey); ds:Manifest
+ *   references are ignored.
  * xmlsec reports errors through one global callback; it is set once and
  * writes into the calling thread's own record.
  */
@@ -209,6 +210,9 @@ static int restrict_ctx(xmlSecDSigCtxPtr ctx, xmlSecPtrListPtr refs)
 	};
 	xmlSecTransformUriType same = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
 
+	/* Only the one Reference of SignedInfo counts: a ds:Manifest in a
+	 * ds:Object is neither followed nor taken as signed content. */
+	ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
 	ctx->enabledReferenceUris = same;
 	ctx->enabledReferenceTransforms = refs;
 	ctx->keyInfoReadCtx.retrievalMethodCtx.enabledUris = same;
