@@ -74,6 +74,22 @@ static void sig_error(const char *file, int line, const char *func, const char *
 	note(seen.first, sizeof(seen.first), subj, msg);
 }
 
+/* libxml2's own errors while xmlsec works (canonicalization, say): into
+ * the same record, never to stderr. */
+static void xml_error(void *ctx, xmlErrorPtr x)
+{
+	char msg[200];
+	size_t n;
+
+	if (x->level < XML_ERR_ERROR)
+		return;
+	snprintf(msg, sizeof(msg), "%s", x->message ? x->message : "libxml2 error");
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	note(seen.first, sizeof(seen.first), NULL, msg);
+}
+
 static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
 static int sig_ready;
 
@@ -289,7 +305,16 @@ int cap_verify(const char *buf, size_t len, const char *const *anchors, size_t n
 		r = failf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	r = outcome(ctx, xmlSecDSigCtxVerify(ctx, sig), err, errlen);
+	{
+		/* Per thread in libxml2 built with threads: set for this call only. */
+		xmlStructuredErrorFunc old = xmlStructuredError;
+		void *old_ctx = xmlStructuredErrorContext;
+
+		xmlSetStructuredErrorFunc(NULL, xml_error);
+		r = xmlSecDSigCtxVerify(ctx, sig);
+		xmlSetStructuredErrorFunc(old_ctx, old);
+	}
+	r = outcome(ctx, r, err, errlen);
 out:
 	/* xmlsec's destructors complain about NULL. */
 	if (ctx) {

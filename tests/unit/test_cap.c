@@ -604,6 +604,19 @@ static void tampered_untrusted_unsigned(void **state)
 	assert_int_equal(cap_verify(buf, len, NULL, 0, err, sizeof(err)), -EINVAL);
 	free(buf);
 
+	/* What canonical XML cannot take (a relative namespace URI): libxml2's
+	 * reason comes back here rather than on stderr. */
+	buf = slurp_in(sigdir, "signed.xml", &len);
+	{
+		char *s = replace(buf, "<alert xmlns=\"" CAP_NS_12 "\"",
+				  "<alert xmlns=\"" CAP_NS_12 "\" xmlns:rel=\"relative/uri\"");
+
+		assert_int_equal(verify(s, strlen(s), "ca.pem"), -EBADMSG);
+		assert_non_null(strstr(err, "Relative namespace"));
+		free(s);
+	}
+	free(buf);
+
 	/* A weak algorithm, even from the trusted signer; a bare key. */
 	buf = slurp_in(sigdir, "sha1.xml", &len);
 	assert_int_equal(verify(buf, len, "ca.pem"), -EBADMSG);
