@@ -80,16 +80,23 @@ struct cap_msg {
  * \retval -EPROTO  a CAP document of another version (1.0, 1.1: its namespace)
  * \retval -EINVAL  not well-formed XML, a DTD or entity, too deep, not CAP,
  *                  or not valid against the schema
+ * \retval -ENOENT  the schema is not installed (ERR names where it was looked for)
  * \retval -ENOMEM
  * ERR (ERRLEN bytes) gets a one-line reason on every error, naming the line
  * of the document where there is one ("line 12: element 'urgency': 'Soon'
- * is not an element of the set {...}"). */
+ * is not an element of the set {...}").
+ * The entries of <references> must have their three parts (else -EINVAL
+ * naming the entry); their sent time is kept as written, not read. Any
+ * number of threads may call this at once. */
 int cap_parse(const char *buf, size_t len, struct cap_msg **out, char *err, size_t errlen);
 void cap_free(struct cap_msg *m);
 
 /* Parse a CAP dateTime ("2003-06-17T14:57:00-07:00"; the specification
  * requires the offset, "-00:00" meaning UTC) into Unix milliseconds.
- * \retval 0 / -EINVAL */
+ * Exactly that form, as the schema's pattern: "Z", a missing offset,
+ * fractions of a second, hour 24, second 60, a day the month does not
+ * have and an offset beyond 14:00 are refused. No time zone database.
+ * \retval 0 / -EINVAL (*MS untouched) */
 int cap_time(const char *s, int64_t *ms);
 
 /* Verify the enveloped XML signature of BUF[0..LEN) (xmlsec1): the
@@ -100,8 +107,17 @@ int cap_time(const char *s, int64_t *ms);
  * \retval -ENOENT no signature
  * \retval -EBADMSG the signature does not match the document (tampered)
  * \retval -EPERM  the signer's certificate does not chain to an anchor
- * \retval -EINVAL the document or a trust anchor cannot be read
+ * \retval -EINVAL the document or a trust anchor cannot be read (also: N == 0,
+ *                 LEN > CAP_MAX_BYTES)
  * \retval -ENOMEM
- * ERR gets a one-line reason on every error. */
+ * ERR gets a one-line reason on every error.
+ * Accepted: one ds:Signature, a child of alert, with exactly one Reference,
+ * URI="" and the enveloped-signature transform (any other Reference is
+ * -EBADMSG before anything is computed); C14N 1.0/1.1 or exclusive C14N;
+ * SHA-256/384/512 digests; RSA or ECDSA with those (no SHA-1); the key
+ * only from a certificate in ds:X509Data. An anchor is a PEM file with one
+ * CA certificate, a root (self-signed): the chain must end at one of them.
+ * The document is read as cap_parse reads it (no DTD, no network).
+ * Thread-safe. */
 int cap_verify(const char *buf, size_t len, const char *const *anchors, size_t n, char *err,
 	       size_t errlen);
