@@ -308,7 +308,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
  * "-00:00"), no fractional seconds, no leap second, no hour 24; an offset
  * of at most 14:00 as in xs:dateTime.
  */
-int cap_time(const char *s, int64_t *ms)
+int capmsg_time(const char *s, int64_t *ms)
 {
 	int y, mo, d, h, mi, sec, oh, om, sign;
 	int64_t t;
@@ -338,7 +338,7 @@ int cap_time(const char *s, int64_t *ms)
 /* ---- the model's memory ------------------------------------------------ */
 
 /* The model is one cap_box: the message, then chunks that hold every
- * string and array of it; cap_free() frees the chunks and the box. */
+ * string and array of it; capmsg_free() frees the chunks and the box. */
 struct chunk {
 	struct chunk *next;
 	size_t used, size;
@@ -346,7 +346,7 @@ struct chunk {
 };
 
 struct cap_box {
-	struct cap_msg msg;   /* first: cap_free() gets this pointer */
+	struct cap_msg msg;   /* first: capmsg_free() gets this pointer */
 	struct chunk *chunks;
 };
 
@@ -389,7 +389,7 @@ static char *box_strndup(struct cap_box *b, const char *s, size_t n)
 	return p;
 }
 
-void cap_free(struct cap_msg *m)
+void capmsg_free(struct cap_msg *m)
 {
 	struct cap_box *b = (struct cap_box *)m;
 	struct chunk *c, *next;
@@ -463,7 +463,7 @@ static int time_of(struct build *bd, const xmlNode *n, int64_t *ms)
 
 	if (r < 0)
 		return r;
-	if (cap_time(s, ms) < 0)
+	if (capmsg_time(s, ms) < 0)
 		return fail(bd, -EINVAL, n, "<%s> '%s' is not a CAP time (YYYY-MM-DDThh:mm:ss+hh:mm)",
 			    (const char *)n->name, s);
 	return 0;
@@ -690,7 +690,7 @@ static int build_msg(struct build *bd, const xmlNode *root, struct cap_msg *m)
 	if (!m->identifier || !m->sender || !m->sent || !m->status || !m->msg_type || !m->scope)
 		return fail(bd, -EINVAL, root,
 			    "<alert> without identifier, sender, sent, status, msgType or scope");
-	if (cap_time(m->sent, &m->sent_ms) < 0)
+	if (capmsg_time(m->sent, &m->sent_ms) < 0)
 		return fail(bd, -EINVAL, root, "<sent> '%s' is not a CAP time", m->sent);
 	m->ninfos = count(root, "info");
 	m->infos = infos = array(bd, root, m->ninfos, sizeof(*infos));
@@ -723,7 +723,7 @@ static int check_root(const xmlNode *root, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-int cap_parse(const char *buf, size_t len, struct cap_msg **out, char *err, size_t errlen)
+int capmsg_parse(const char *buf, size_t len, struct cap_msg **out, char *err, size_t errlen)
 {
 	struct build bd = { NULL, err, errlen };
 	xmlDocPtr doc = NULL;
@@ -743,7 +743,7 @@ int cap_parse(const char *buf, size_t len, struct cap_msg **out, char *err, size
 	}
 	r = build_msg(&bd, root, &bd.b->msg);
 	if (r < 0)
-		cap_free(&bd.b->msg);
+		capmsg_free(&bd.b->msg);
 	else
 		*out = &bd.b->msg;
 out:

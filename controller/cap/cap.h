@@ -18,6 +18,8 @@
  * which the schema has already restricted to the specification's words.
  * Geometry is kept as written ("lat,lon lat,lon ..." and "lat,lon r");
  * geo.h reads and checks it.
+ * The functions' prefix is capmsg_: libcap (linked in through libsystemd)
+ * owns cap_free and the like.
  */
 
 #define CAP_NS_12     "urn:oasis:names:tc:emergency:cap:1.2"
@@ -74,7 +76,7 @@ struct cap_msg {
 };
 
 /* Parse the CAP 1.2 document BUF[0..LEN). On success *OUT is the model (all
- * of it one allocation tree; cap_free() it).
+ * of it one allocation tree; capmsg_free() it).
  * \retval 0
  * \retval -EFBIG   LEN > CAP_MAX_BYTES
  * \retval -EPROTO  a CAP document of another version (1.0, 1.1: its namespace)
@@ -88,8 +90,8 @@ struct cap_msg {
  * The entries of <references> must have their three parts (else -EINVAL
  * naming the entry); their sent time is kept as written, not read. Any
  * number of threads may call this at once. */
-int cap_parse(const char *buf, size_t len, struct cap_msg **out, char *err, size_t errlen);
-void cap_free(struct cap_msg *m);
+int capmsg_parse(const char *buf, size_t len, struct cap_msg **out, char *err, size_t errlen);
+void capmsg_free(struct cap_msg *m);
 
 /* Parse a CAP dateTime ("2003-06-17T14:57:00-07:00"; the specification
  * requires the offset, "-00:00" meaning UTC) into Unix milliseconds.
@@ -97,7 +99,7 @@ void cap_free(struct cap_msg *m);
  * fractions of a second, hour 24, second 60, a day the month does not
  * have and an offset beyond 14:00 are refused. No time zone database.
  * \retval 0 / -EINVAL (*MS untouched) */
-int cap_time(const char *s, int64_t *ms);
+int capmsg_time(const char *s, int64_t *ms);
 
 /* Verify the enveloped XML signature of BUF[0..LEN) (xmlsec1): the
  * signature covers the whole alert, its certificate (in ds:KeyInfo) chains
@@ -117,7 +119,7 @@ int cap_time(const char *s, int64_t *ms);
  * SHA-256/384/512 digests; RSA or ECDSA with those (no SHA-1); the key
  * only from a certificate in ds:X509Data. An anchor is a PEM file with one
  * CA certificate, a root (self-signed): the chain must end at one of them.
- * The document is read as cap_parse reads it (no DTD, no network).
+ * The document is read as capmsg_parse reads it (no DTD, no network).
  * Thread-safe. */
-int cap_verify(const char *buf, size_t len, const char *const *anchors, size_t n, char *err,
+int capmsg_verify(const char *buf, size_t len, const char *const *anchors, size_t n, char *err,
 	       size_t errlen);

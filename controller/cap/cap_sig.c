@@ -272,7 +272,7 @@ static int outcome(xmlSecDSigCtxPtr ctx, int r, char *err, size_t errlen)
 		     "the signature does not match: the signature value is wrong for the signed content");
 }
 
-int cap_verify(const char *buf, size_t len, const char *const *anchors, size_t n, char *err,
+int capmsg_verify(const char *buf, size_t len, const char *const *anchors, size_t n, char *err,
 	       size_t errlen)
 {
 	xmlSecKeysMngrPtr mngr = NULL;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* fuzz_cap.c -- cap_parse and cap_time against arbitrary bytes (libFuzzer, or a corpus runner) */
+/* fuzz_cap.c -- capmsg_parse and capmsg_time against arbitrary bytes (libFuzzer, or a corpus runner) */
 /*
  * Beyond not crashing: a refusal is one of the documented codes with a
  * one-line reason and no model; what is accepted has every field cap.h
  * promises (the required strings, a language, a category per block, a
- * sent time that cap_time reads to sent_ms, references of three parts).
+ * sent time that capmsg_time reads to sent_ms, references of three parts).
  *
  * libFuzzer: meson setup build-fuzz -Dlibfuzzer=true (with CC=clang), then
  *   build-fuzz/tests/fuzz/fuzz_cap -max_len=65536 -dict=... tests/fuzz/corpus/cap
@@ -49,7 +49,7 @@ static void check_msg(const struct cap_msg *m)
 	int64_t ms;
 
 	if (!m->identifier || !m->sender || !m->sent || !m->status || !m->msg_type || !m->scope ||
-	    cap_time(m->sent, &ms) != 0 || ms != m->sent_ms)
+	    capmsg_time(m->sent, &ms) != 0 || ms != m->sent_ms)
 		abort();
 	for (size_t k = 0; k < m->nrefs; k++) {
 		const struct cap_ref *r = &m->refs[k];
@@ -69,12 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t ms;
 	int r;
 
-	r = cap_parse((const char *)data, size, &m, err, sizeof(err));
+	r = capmsg_parse((const char *)data, size, &m, err, sizeof(err));
 	if (r == 0) {
 		if (!m)
 			abort();
 		check_msg(m);
-		cap_free(m);
+		capmsg_free(m);
 	} else if (m || (r != -EINVAL && r != -EPROTO && r != -EFBIG && r != -ENOMEM) || !err[0] ||
 		   strchr(err, '\n')) {
 		abort();
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The first bytes as a time. */
 	memcpy(t, data, size < sizeof(t) - 1 ? size : sizeof(t) - 1);
 	t[size < sizeof(t) - 1 ? size : sizeof(t) - 1] = '\0';
-	if (cap_time(t, &ms) == 0 && strlen(t) != 25)
+	if (capmsg_time(t, &ms) == 0 && strlen(t) != 25)
 		abort();
 	return 0;
 }

@@ -83,7 +83,7 @@ static struct cap_msg *parse_ok(const char *name)
 	struct cap_msg *m = NULL;
 	size_t len;
 	char *buf = slurp(name, &len);
-	int r = cap_parse(buf, len, &m, err, sizeof(err));
+	int r = capmsg_parse(buf, len, &m, err, sizeof(err));
 
 	if (r != 0)
 		fprintf(stderr, "%s: %d %s\n", name, r, err);
@@ -99,7 +99,7 @@ static void parse_fails(const char *buf, size_t len, int r, const char *want)
 	struct cap_msg *m = (struct cap_msg *)1;
 
 	err[0] = '\0';
-	assert_int_equal(cap_parse(buf, len, &m, err, sizeof(err)), r);
+	assert_int_equal(capmsg_parse(buf, len, &m, err, sizeof(err)), r);
 	assert_null(m);
 	if (!strstr(err, want))
 		fprintf(stderr, "reason '%s' lacks '%s'\n", err, want);
@@ -209,7 +209,7 @@ static void thunderstorm(void **state)
 	assert_int_equal(a->ngeocodes, 1);
 	assert_string_equal(a->geocodes[0].name, "FIPS6");
 	assert_string_equal(a->geocodes[0].value, "017097");
-	cap_free(m);
+	capmsg_free(m);
 }
 
 static void earthquake_update(void **state)
@@ -231,7 +231,7 @@ static void earthquake_update(void **state)
 	assert_int_equal(a->ncircles, 1);
 	assert_string_equal(a->circles[0], "38.4123,-122.6071 0");
 	assert_int_equal(a->ngeocodes, 0);
-	cap_free(m);
+	capmsg_free(m);
 }
 
 static void amber_two_languages(void **state)
@@ -247,7 +247,7 @@ static void amber_two_languages(void **state)
 	assert_string_equal(m->infos[1].headline, "Alerta AMBER: niña de 7 años, sedán blanco");
 	assert_int_equal(m->infos[0].expires_ms, m->infos[1].expires_ms);
 	assert_int_equal(m->infos[0].expires_ms, 1715529840000LL);
-	cap_free(m);
+	capmsg_free(m);
 }
 
 static void chinese_rainstorm(void **state)
@@ -275,7 +275,7 @@ static void chinese_rainstorm(void **state)
 	assert_string_equal(a->geocodes[0].value, "640104100201");
 	assert_string_equal(a->geocodes[1].name, "ADMIN_CODE");
 	assert_string_equal(a->geocodes[1].value, "640104100203");
-	cap_free(m);
+	capmsg_free(m);
 }
 
 static void cancel_expired_unlisted(void **state)
@@ -287,17 +287,17 @@ static void cancel_expired_unlisted(void **state)
 	assert_string_equal(m->refs[0].sender, "yinchuan-met@weather.example.cn");
 	assert_string_equal(m->refs[0].identifier, "64010441600000_20240723153000");
 	assert_string_equal(m->refs[0].sent, "2024-07-23T15:30:00+08:00");
-	cap_free(m);
+	capmsg_free(m);
 
 	m = parse_ok("expired.xml");
 	assert_int_equal(m->infos[0].expires_ms, 1591966800000LL);   /* 2020-06-12 13:00 UTC */
-	cap_free(m);
+	capmsg_free(m);
 
 	/* Whether this sender is allowed is decided elsewhere. */
 	m = parse_ok("unlisted-sender.xml");
 	assert_string_equal(m->sender, "someone@elsewhere.example.com");
 	assert_string_equal(m->infos[0].event, "山洪");
-	cap_free(m);
+	capmsg_free(m);
 }
 
 static void references_several_and_malformed(void **state)
@@ -310,12 +310,12 @@ static void references_several_and_malformed(void **state)
 
 	s = replace(buf, "<references>quakes@seismo.example.net,EQ-20240301-7,"
 			 "2024-03-01T08:31:55+00:00</references>", two);
-	assert_int_equal(cap_parse(s, strlen(s), &m, err, sizeof(err)), 0);
+	assert_int_equal(capmsg_parse(s, strlen(s), &m, err, sizeof(err)), 0);
 	assert_int_equal(m->nrefs, 2);
 	assert_string_equal(m->refs[1].sender, "b@y");
 	assert_string_equal(m->refs[1].identifier, "ID-2");
 	assert_string_equal(m->refs[1].sent, "2024-03-01T08:35:00+00:00");
-	cap_free(m);
+	capmsg_free(m);
 	free(s);
 
 	s = replace(buf, "EQ-20240301-7,2024", "EQ-20240301-7 2024");
@@ -374,9 +374,9 @@ static void not_well_formed_or_invalid(void **state)
 	{
 		struct cap_msg *m;
 
-		assert_int_equal(cap_parse(s, strlen(s), &m, err, sizeof(err)), 0);
+		assert_int_equal(capmsg_parse(s, strlen(s), &m, err, sizeof(err)), 0);
 		assert_int_equal(m->sent_ms, 1721316000000LL);
-		cap_free(m);
+		capmsg_free(m);
 	}
 	free(s);
 	free(buf);
@@ -436,8 +436,8 @@ static void nothing_fetched(void **state)
 		 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
 		 "xsi:schemaLocation=\"" CAP_NS_12 " http://127.0.0.1:%d/cap.xsd\">", port);
 	s = replace(buf, "<alert xmlns=\"" CAP_NS_12 "\">", doc);
-	assert_int_equal(cap_parse(s, strlen(s), &m, err, sizeof(err)), 0);
-	cap_free(m);
+	assert_int_equal(capmsg_parse(s, strlen(s), &m, err, sizeof(err)), 0);
+	capmsg_free(m);
 	free(s);
 	free(buf);
 	no_connection(fd);
@@ -503,34 +503,34 @@ static void times(void **state)
 	};
 	int64_t ms;
 
-	assert_int_equal(cap_time("1970-01-01T00:00:00+00:00", &ms), 0);
+	assert_int_equal(capmsg_time("1970-01-01T00:00:00+00:00", &ms), 0);
 	assert_int_equal(ms, 0);
-	assert_int_equal(cap_time("1970-01-01T00:00:00-00:00", &ms), 0);
+	assert_int_equal(capmsg_time("1970-01-01T00:00:00-00:00", &ms), 0);
 	assert_int_equal(ms, 0);
-	assert_int_equal(cap_time("1970-01-01T08:00:00+08:00", &ms), 0);
+	assert_int_equal(capmsg_time("1970-01-01T08:00:00+08:00", &ms), 0);
 	assert_int_equal(ms, 0);
-	assert_int_equal(cap_time("1969-12-31T19:00:00-05:00", &ms), 0);
+	assert_int_equal(capmsg_time("1969-12-31T19:00:00-05:00", &ms), 0);
 	assert_int_equal(ms, 0);
-	assert_int_equal(cap_time("1969-12-31T23:59:59+00:00", &ms), 0);
+	assert_int_equal(capmsg_time("1969-12-31T23:59:59+00:00", &ms), 0);
 	assert_int_equal(ms, -1000);
-	assert_int_equal(cap_time("2003-06-17T14:57:00-07:00", &ms), 0);
+	assert_int_equal(capmsg_time("2003-06-17T14:57:00-07:00", &ms), 0);
 	assert_int_equal(ms, 1055887020000LL);
-	assert_int_equal(cap_time("2024-02-29T12:00:00+05:30", &ms), 0);
+	assert_int_equal(capmsg_time("2024-02-29T12:00:00+05:30", &ms), 0);
 	assert_int_equal(ms, 1709188200000LL);
-	assert_int_equal(cap_time("2000-02-29T00:00:00+00:00", &ms), 0);
+	assert_int_equal(capmsg_time("2000-02-29T00:00:00+00:00", &ms), 0);
 	assert_int_equal(ms, 951782400000LL);
-	assert_int_equal(cap_time("2024-12-31T23:59:59+14:00", &ms), 0);
+	assert_int_equal(capmsg_time("2024-12-31T23:59:59+14:00", &ms), 0);
 	assert_int_equal(ms, 1735639199000LL);
-	assert_int_equal(cap_time("2038-01-19T03:14:08+00:00", &ms), 0);
+	assert_int_equal(capmsg_time("2038-01-19T03:14:08+00:00", &ms), 0);
 	assert_int_equal(ms, 2147483648000LL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ms = 42;
-		if (cap_time(bad[i], &ms) != -EINVAL)
+		if (capmsg_time(bad[i], &ms) != -EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
 		assert_int_equal(ms, 42);
 	}
-	assert_int_equal(cap_time("1900-02-29T00:00:00+00:00", &ms), -EINVAL);
-	assert_int_equal(cap_time(NULL, &ms), -EINVAL);
+	assert_int_equal(capmsg_time("1900-02-29T00:00:00+00:00", &ms), -EINVAL);
+	assert_int_equal(capmsg_time(NULL, &ms), -EINVAL);
 }
 
 /* ---- signatures ------------------------------------------------------- */
@@ -550,7 +550,7 @@ static int verify(const char *buf, size_t len, const char *anchor)
 	const char *a[] = { sig_path(anchor) };
 
 	err[0] = '\0';
-	return cap_verify(buf, len, a, 1, err, sizeof(err));
+	return capmsg_verify(buf, len, a, 1, err, sizeof(err));
 }
 
 static void signed_verifies(void **state)
@@ -564,12 +564,12 @@ static void signed_verifies(void **state)
 	/* Any one of several anchors will do. */
 	two[0] = sig_path("other-ca.pem");
 	two[1] = sig_path("ca.pem");
-	assert_int_equal(cap_verify(buf, len, two, 2, err, sizeof(err)), 0);
+	assert_int_equal(capmsg_verify(buf, len, two, 2, err, sizeof(err)), 0);
 	/* And the signed message parses, signature noticed. */
-	assert_int_equal(cap_parse(buf, len, &m, err, sizeof(err)), 0);
+	assert_int_equal(capmsg_parse(buf, len, &m, err, sizeof(err)), 0);
 	assert_true(m->has_signature);
 	assert_string_equal(m->infos[0].event, "暴雨");
-	cap_free(m);
+	capmsg_free(m);
 
 	/* A comment is not signed (canonical XML without comments); nor is it
 	 * part of any text the model holds, so what is read is what was signed. */
@@ -577,9 +577,9 @@ static void signed_verifies(void **state)
 		char *s = replace(buf, "50毫米", "5<!-- 9 -->0毫米");
 
 		assert_int_equal(verify(s, strlen(s), "ca.pem"), 0);
-		assert_int_equal(cap_parse(s, strlen(s), &m, err, sizeof(err)), 0);
+		assert_int_equal(capmsg_parse(s, strlen(s), &m, err, sizeof(err)), 0);
 		assert_non_null(strstr(m->infos[0].description, "累计雨量50毫米以上"));
-		cap_free(m);
+		capmsg_free(m);
 		free(s);
 	}
 	free(buf);
@@ -601,7 +601,7 @@ static void tampered_untrusted_unsigned(void **state)
 	assert_non_null(strstr(err, "missing.pem"));
 	assert_int_equal(verify(buf, len, "signed.xml"), -EINVAL);
 	assert_non_null(strstr(err, "not a PEM certificate"));
-	assert_int_equal(cap_verify(buf, len, NULL, 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(capmsg_verify(buf, len, NULL, 0, err, sizeof(err)), -EINVAL);
 	free(buf);
 
 	/* What canonical XML cannot take (a relative namespace URI): libxml2's
@@ -667,7 +667,7 @@ static void reference_outside_refused(void **state)
 struct job {
 	const char *buf;
 	size_t len;
-	int verify;          /* cap_verify with ANCHOR, else cap_parse */
+	int verify;          /* capmsg_verify with ANCHOR, else capmsg_parse */
 	const char *anchor;
 	int want;
 	const char *reason;  /* in the error of every run */
@@ -685,10 +685,10 @@ static void *run_job(void *arg)
 
 		e[0] = '\0';
 		if (j->verify)
-			r = cap_verify(j->buf, j->len, &j->anchor, 1, e, sizeof(e));
+			r = capmsg_verify(j->buf, j->len, &j->anchor, 1, e, sizeof(e));
 		else
-			r = cap_parse(j->buf, j->len, &m, e, sizeof(e));
-		cap_free(m);
+			r = capmsg_parse(j->buf, j->len, &m, e, sizeof(e));
+		capmsg_free(m);
 		if (r != j->want || (j->reason && !strstr(e, j->reason)))
 			j->bad++;
 	}
