@@ -445,6 +445,73 @@ static void alert_chains(void **state)
 	assert_int_equal(n, 3);
 }
 
+struct unsent {
+	char ids[8][STORE_CAP_ID_MAX + 1];
+	size_t n;
+};
+
+static int unsent_fn(const struct store_cap *c, void *ud)
+{
+	struct unsent *u = ud;
+
+	assert_true(u->n < 8);
+	snprintf(u->ids[u->n++], sizeof(u->ids[0]), "%s", c->identifier);
+	return 0;
+}
+
+/* A decision being acted on is stored "not sent" first; its outcome then
+ * replaces the reason (and names the alert); what stays "not sent" and has
+ * not expired is listed again, whatever its decision but holds. */
+static void outcome_and_unsent(void **state)
+{
+	struct fx *f = *state;
+	struct store_cap *c, got;
+	struct unsent u = { 0 };
+
+	c = msg(SENDER, "S1", "broadcast", NULL, NULL, T0);
+	snprintf(c->reason, sizeof(c->reason), STORE_CAP_NOT_SENT "being sent");
+	assert_int_equal(store_cap_add(f->s, c, NULL, 0), 0);
+	c = msg(SENDER, "S2", "cancel", NULL, NULL, T0 + 1);
+	snprintf(c->reason, sizeof(c->reason), STORE_CAP_NOT_SENT "the broker is away");
+	assert_int_equal(store_cap_add(f->s, c, NULL, 0), 0);
+	c = msg(SENDER, "S3", "broadcast", NULL, NULL, T0 + 2);
+	snprintf(c->reason, sizeof(c->reason), STORE_CAP_NOT_SENT "being sent");
+	c->expires_ms = T0 + 10;
+	assert_int_equal(store_cap_add(f->s, c, NULL, 0), 0);
+	c = msg(SENDER, "S4", "hold", NULL, NULL, T0 + 3);
+	snprintf(c->reason, sizeof(c->reason), STORE_CAP_NOT_SENT "looks like it, but held");
+	assert_int_equal(store_cap_add(f->s, c, NULL, 0), 0);
+	assert_int_equal(store_cap_add(f->s, msg(SENDER, "S5", "ignore", NULL, NULL, T0 + 4), NULL, 0), 0);
+
+	assert_int_equal(store_cap_unsent(f->s, T0 + 100, unsent_fn, &u), 0);
+	assert_int_equal(u.n, 2);
+	assert_string_equal(u.ids[0], "S1");
+	assert_string_equal(u.ids[1], "S2");
+
+	/* S1 went on the air: it names its alert and leaves the list. */
+	assert_int_equal(store_cap_outcome(f->s, SENDER, "S1", "severity Severe: level 2", "al-s1",
+					   T0 + 200), 0);
+	assert_int_equal(store_cap_get(f->s, SENDER, "S1", &got, NULL, NULL), 0);
+	assert_string_equal(got.reason, "severity Severe: level 2");
+	assert_string_equal(got.alert_id, "al-s1");
+	assert_string_equal(got.decision, "broadcast");
+	assert_true(got.decided_ms == T0 + 200);
+	/* S2 done without an alert (a cancel): the reason alone changes. */
+	assert_int_equal(store_cap_outcome(f->s, SENDER, "S2", "cancelled al-x", NULL, T0 + 201), 0);
+	u.n = 0;
+	assert_int_equal(store_cap_unsent(f->s, T0 + 300, unsent_fn, &u), 0);
+	assert_int_equal(u.n, 0);
+	/* An outcome keeps an alert id it does not name. */
+	assert_int_equal(store_cap_outcome(f->s, SENDER, "S1", STORE_CAP_NOT_SENT "again", NULL,
+					   T0 + 400), 0);
+	assert_int_equal(store_cap_get(f->s, SENDER, "S1", &got, NULL, NULL), 0);
+	assert_string_equal(got.alert_id, "al-s1");
+	/* Errors. */
+	assert_int_equal(store_cap_outcome(f->s, SENDER, "nope", "x", NULL, T0), -ENOENT);
+	assert_int_equal(store_cap_outcome(f->s, SENDER, "S1", "", NULL, T0), -EINVAL);
+	assert_int_equal(store_cap_outcome(f->s, SENDER, "S1", "x", "bad id\n", T0), -EINVAL);
+}
+
 static void batches_and_readonly(void **state)
 {
 	struct fx *f = *state;
@@ -531,6 +598,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(find_by_identifier, setup, teardown),
 		cmocka_unit_test_setup_teardown(decide_and_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(alert_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(outcome_and_unsent, setup, teardown),
 		cmocka_unit_test_setup_teardown(batches_and_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgrade_from_v2, setup, teardown),
 	};
