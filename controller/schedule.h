@@ -71,6 +71,8 @@ struct schedule_node {
 	long households;
 	const char *const *tags;
 	size_t ntags;
+	bool has_location;             /* fleet.yaml gave location: [LAT, LON] */
+	double lat, lon;               /* WGS 84 decimal degrees, when has_location */
 	struct schedule_pos pos;
 };
 
