@@ -435,6 +435,8 @@ static void load_sender(struct wload *L, yaml_node_t *m, size_t i)
 	if ((v = ydoc_get(L->y, m, "trust"))) {
 		wanted = ydoc_is_seq(v) ? ydoc_seq_len(v) : 1;
 		sd->nanchors = str_list(L, v, "trust", WARN_MAX_ITEMS, anchor_ok, NULL, &sd->anchors);
+		for (size_t k = 0; k < sd->nanchors; k++)
+			((const char **)sd->anchors)[k] = resolve(L, sd->anchors[k]);
 	}
 	if (sd->require_signature && !v) {
 		ydoc_error(L->y, m, "sender '%s' requires a signature: trust: must name its PEM trust anchors",
