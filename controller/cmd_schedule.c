@@ -294,7 +294,7 @@ int cmd_check(int argc, char **argv)
 	st = load_and_compile(&r);
 	if (st == CX_EXIT_OK) {
 		w = diag_warnings(r.d);
-		printf("%s: %zu village%s, %zu node%s, %zu broadcast%s, 0 errors", r.dir,
+		printf("%s: %zu village%s, %zu node%s, %zu broadcast%s", r.dir,
 		       schedule_village_count(r.s), schedule_village_count(r.s) == 1 ? "" : "s",
 		       schedule_node_count(r.s), schedule_node_count(r.s) == 1 ? "" : "s",
 		       schedule_broadcast_count(r.s), schedule_broadcast_count(r.s) == 1 ? "" : "s");
@@ -302,6 +302,7 @@ int cmd_check(int argc, char **argv)
 			printf(", %zu warning source%s, %zu sender%s, %zu rule%s", r.w->nsources,
 			       r.w->nsources == 1 ? "" : "s", r.w->nsenders, r.w->nsenders == 1 ? "" : "s",
 			       r.w->nrules, r.w->nrules == 1 ? "" : "s");
+		printf(", 0 errors");
 		if (w)
 			printf(", %zu warning%s", w, w == 1 ? "" : "s");
 		printf("\n");
