@@ -284,12 +284,14 @@ static void pick_geocode(struct pick *p, const struct cap_geocode *g)
 static void bad_shape(struct pick *p, const char *what, size_t k, const struct cap_area *a,
 		      const char *why)
 {
-	char desc[DESC_SHOWN + 4];
+	char desc[DESC_SHOWN + 4], clean_why[128];
 
 	if (p->bad++)
 		return;
 	shown(desc, sizeof(desc), a->desc, DESC_SHOWN);
-	snprintf(p->bad_why, sizeof(p->bad_why), "%s %zu of area '%s': %s", what, k + 1, desc, why);
+	shown(clean_why, sizeof(clean_why), why, sizeof(clean_why) - 4);
+	snprintf(p->bad_why, sizeof(p->bad_why), "%s %zu of area '%s': %s", what, k + 1, desc,
+		 clean_why);
 }
 
 static void pick_shapes(struct pick *p, const struct cap_area *a)

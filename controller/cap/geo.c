@@ -57,15 +57,18 @@ static int read_number(const char **s, const char *stop, double *out)
 	return 0;
 }
 
-/* The word at S (up to white space), for a reason, at most 24 bytes. */
+/* The word at S (up to white space or a control character), for a
+ * reason: at most 24 bytes, cut before a character, never inside one. */
 static void word(const char *s, char out[32])
 {
 	size_t n = 0;
 
-	while (s[n] && !is_space(s[n]) && n < 24)
+	while ((unsigned char)s[n] > ' ' && s[n] != 0x7f && n < 24)
 		n++;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
 	memcpy(out, s, n);
-	strcpy(out + n, s[n] && !is_space(s[n]) ? "..." : "");
+	strcpy(out + n, (unsigned char)s[n] > ' ' && s[n] != 0x7f ? "..." : "");
 }
 
 /* "lat,lon" at *S, moving past it. NTH (1-based) names it in WHY. */

@@ -113,6 +113,9 @@ static void refusals(void **state)
 	refused("38.4,106 38.5,0x10 38.6,107 38.4,106", "point 2");
 	refused("38.4 106 38.5,107 38.4,106 38.4,106", "point 1 '38.4'");
 	refused("38.4,106, 38.5,107 38.6,107 38.4,106", "point 1 '38.4,106,'");
+	/* A reason quotes at most 24 bytes of a word, never half a character. */
+	refused("38.4,一二三四五六七八九十 1,1 2,2 38.4,一", "point 1 '38.4,一二三四五六...' is not");
+	refused("38.4,\x01 1,1 2,2 38.4,1", "point 1 '38.4,' is not");
 	refused("91,0 0,1 1,1 91,0", "point 1: latitude 91 out of range");
 	refused("0,0 0,181 1,1 0,0", "point 2: longitude 181 out of range");
 	refused("10,179 10,-179 11,-179 10,179", "points 1 and 2 cross the antimeridian");
