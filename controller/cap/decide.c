@@ -81,10 +81,12 @@ static void shown(char *out, size_t size, const char *s, size_t max)
 			o += 3;
 			break;
 		}
-		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
 			out[o++] = ' ';
-		else
-			memcpy(out + o, s + i, k), o += k;
+		} else {
+			memcpy(out + o, s + i, k);
+			o += k;
+		}
 		i += k;
 	}
 	out[o] = '\0';

@@ -474,9 +474,12 @@ static bool word_ok(struct wload *L, yaml_node_t *n, const char *text, const voi
 	const struct match_key *k = ctx;
 	char all[200] = "";
 
-	if (!k->words)
-		return printable(text, MAX_VALUE) ||
-		       (ydoc_error(L->y, n, "event must be 1 to %d bytes", MAX_VALUE), false);
+	if (!k->words) {
+		if (printable(text, MAX_VALUE))
+			return true;
+		ydoc_error(L->y, n, "event must be 1 to %d bytes without control characters", MAX_VALUE);
+		return false;
+	}
 	for (size_t i = 0; k->words[i]; i++) {
 		if (!strcmp(text, k->words[i]))
 			return true;
