@@ -11,6 +11,7 @@
 #include "human.h"
 #include "schedule.h"
 #include "tts.h"
+#include "warnings.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -32,8 +33,10 @@ struct run {
 	int days;
 	const char *voices_opt;
 	const char *out;           /* compile only */
+	bool warnings;             /* check: warnings.yaml too */
 	struct diag *d;
 	struct schedule *s;
+	struct warnings *w;
 	struct compile *c;
 	char *voices;
 	char *cache;               /* render cache root */
@@ -58,6 +61,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void run_free(struct run *r)
 {
 	compile_free(r->c);
+	warnings_free(r->w);
 	schedule_free(r->s);
 	diag_free(r->d);
 	free(r->voices);
@@ -125,6 +129,12 @@ static int load_and_compile(struct run *r)
 	r->s = schedule_load(r->dir, r->d);
 	if (!r->s)
 		goto print;
+	/* Automatic warnings are the township's too: their file is checked
+	 * with the fleet whose villages it names. */
+	if (r->warnings && !(r->w = warnings_load(r->dir, r->s, r->d))) {
+		fprintf(stderr, "%s: out of memory\n", r->prog);
+		goto out;
+	}
 	/* Dates and times are the township's, for the compiler and for us. */
 	e = cx_tz_set(schedule_township(r->s)->timezone);
 	if (e < 0) {
@@ -212,9 +222,9 @@ static bool date_ok(const char *prog, const char *opt, const char *s)
 static void check_help(FILE *f)
 {
 	fprintf(f, "Usage: cunxiang check [DIR] [--from DATE] [--days N] [--voices DIR]\n\n"
-		   "Validate the schedules directory DIR (default .): every file and key, and the\n"
-		   "rules that need a compile (overlaps beyond max_delay, quiet hours) over the\n"
-		   "window from DATE's midnight for N days. Errors are printed as FILE:LINE:COL.\n\n"
+		   "Validate the schedules directory DIR (default .): every file and key (warnings.yaml\n"
+		   "too), and the rules that need a compile (overlaps beyond max_delay, quiet hours)\n"
+		   "over the window from DATE's midnight for N days. Errors are printed as FILE:LINE:COL.\n\n"
 		   "  -f --from DATE    first day of the window, YYYY-MM-DD (default today)\n"
 		   "  -d --days N       days in the window, 1..%d (default %d)\n"
 		   "     --voices DIR   voice profiles (default: DIR/voices, $CUNXIANG_VOICES, installed)\n"
@@ -275,7 +285,7 @@ static int parse_window(struct run *r, int argc, char **argv, bool with_output,
 
 int cmd_check(int argc, char **argv)
 {
-	struct run r = { .prog = "cunxiang check" };
+	struct run r = { .prog = "cunxiang check", .warnings = true };
 	int st = parse_window(&r, argc, argv, false, check_help);
 	size_t w;
 
@@ -284,10 +294,15 @@ int cmd_check(int argc, char **argv)
 	st = load_and_compile(&r);
 	if (st == CX_EXIT_OK) {
 		w = diag_warnings(r.d);
-		printf("%s: %zu village%s, %zu node%s, %zu broadcast%s, 0 errors", r.dir,
+		printf("%s: %zu village%s, %zu node%s, %zu broadcast%s", r.dir,
 		       schedule_village_count(r.s), schedule_village_count(r.s) == 1 ? "" : "s",
 		       schedule_node_count(r.s), schedule_node_count(r.s) == 1 ? "" : "s",
 		       schedule_broadcast_count(r.s), schedule_broadcast_count(r.s) == 1 ? "" : "s");
+		if (r.w && r.w->present)
+			printf(", %zu warning source%s, %zu sender%s, %zu rule%s", r.w->nsources,
+			       r.w->nsources == 1 ? "" : "s", r.w->nsenders, r.w->nsenders == 1 ? "" : "s",
+			       r.w->nrules, r.w->nrules == 1 ? "" : "s");
+		printf(", 0 errors");
 		if (w)
 			printf(", %zu warning%s", w, w == 1 ? "" : "s");
 		printf("\n");

@@ -71,6 +71,8 @@ struct schedule_node {
 	long households;
 	const char *const *tags;
 	size_t ntags;
+	bool has_location;             /* fleet.yaml gave location: [LAT, LON] */
+	double lat, lon;               /* WGS 84 decimal degrees, when has_location */
 	struct schedule_pos pos;
 };
 
@@ -108,8 +110,9 @@ struct schedule_broadcast {
 };
 
 /* Load the schedules directory DIR: fleet.yaml and every other regular
- * *.yaml file in it, in byte order of their names (subdirectories and
- * names starting with '.' are skipped). Files are shown in diagnostics as
+ * *.yaml file in it, in byte order of their names (subdirectories,
+ * names starting with '.' and warnings.yaml, which warnings.h reads, are
+ * skipped). Files are shown in diagnostics as
  * DIR/NAME exactly as DIR was given ("schedules/flood.yaml"), or NAME alone
  * when DIR is ".". Every problem is reported to D; loading continues after
  * an error, and items with errors are kept but marked not valid. Selects no

@@ -481,7 +481,9 @@ char **schedule_file_list(struct schedule *s, size_t *count)
 		struct stat st;
 		char *p;
 
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "fleet.yaml"))
+		/* fleet.yaml and warnings.yaml (automatic warnings) have readers of their own. */
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "fleet.yaml") ||
+		    !strcmp(e->d_name, "warnings.yaml"))
 			continue;
 		if (len > 4 && !strcmp(e->d_name + len - 4, ".yml")) {
 			char *shown = schedule_concat(s->prefix, e->d_name);

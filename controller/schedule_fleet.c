@@ -201,10 +201,28 @@ static void tag_item(struct schedule *s, struct ydoc *y, const char *file, yaml_
 	c->tags[c->node->ntags++] = schedule_sdup(s, text);
 }
 
+/* location: [LAT, LON], WGS 84 decimal degrees (where automatic warnings
+ * look for the pole in a CAP polygon or circle). */
+static void load_location(struct ydoc *y, yaml_node_t *v, struct schedule_node *nd)
+{
+	double lat, lon;
+
+	if (!ydoc_is_seq(v) || ydoc_seq_len(v) != 2) {
+		ydoc_error(y, v, "location must be [LAT, LON] in decimal degrees, such as [38.43, 106.37]");
+		return;
+	}
+	if (!ydoc_double(y, ydoc_seq_at(y, v, 0), -90.0, 90.0, "location latitude", &lat) ||
+	    !ydoc_double(y, ydoc_seq_at(y, v, 1), -180.0, 180.0, "location longitude", &lon))
+		return;
+	nd->has_location = true;
+	nd->lat = lat;
+	nd->lon = lon;
+}
+
 static void load_node(struct schedule *s, struct ydoc *y, const char *file, yaml_node_t *m,
 		      size_t village, size_t *cap)
 {
-	static const char *const keys[] = { "id", "households", "tags", NULL };
+	static const char *const keys[] = { "id", "households", "tags", "location", NULL };
 	struct schedule_node *nd;
 	yaml_node_t *v;
 	const char *id;
@@ -255,6 +273,8 @@ static void load_node(struct schedule *s, struct ydoc *y, const char *file, yaml
 			nd->tags = (const char *const *)tags;
 		}
 	}
+	if ((v = ydoc_get(y, m, "location")))
+		load_location(y, v, nd);
 	s->nnodes++;
 }
 

@@ -78,7 +78,7 @@ static inline void schedule_xfree(const void *p)
 void schedule_fleet_load(struct schedule *s);
 
 /* Names of the broadcast files of S->dir (every regular *.yaml but
- * fleet.yaml, not starting with '.'), sorted bytewise; *COUNT of them.
+ * fleet.yaml and warnings.yaml, not starting with '.'), sorted bytewise; *COUNT of them.
  * Each name and the array are to free(). NULL when there are none or the
  * directory cannot be read (reported). */
 char **schedule_file_list(struct schedule *s, size_t *count);

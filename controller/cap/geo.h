@@ -11,9 +11,24 @@
  * (a simple polygon); a polygon that breaks one of these is refused with a
  * reason, never guessed at. Inside is by the even-odd rule on the plane of
  * latitude and longitude (what CAP producers draw); a point on an edge is
- * inside. A circle is a centre and a radius in kilometres (0: the point
- * alone, which selects a pole within GEO_POINT_M of it); distance is on the
- * sphere (haversine, mean Earth radius 6371.0088 km).
+ * inside (within about 0.1 mm, 1e-9 degrees). A circle is a centre and a
+ * radius in kilometres (0: the point alone, which selects a pole within
+ * GEO_POINT_M of it; no circle reaches less far than that); distance is on
+ * the sphere (haversine, mean Earth radius 6371.0088 km).
+ *
+ * Numbers are plain decimals ("38.43", "-7", "+106.5"): no exponent, no
+ * hex, no inf or nan. A point repeated right after itself is dropped, not
+ * an error. Adjacent edges share a point and do not cross unless they fold
+ * back onto each other; any other edges that meet (crossing, touching,
+ * overlapping on a line) make the polygon not simple. Edges are numbered
+ * by the written point they start at (edge 1 runs from point 1 to 2).
+ * Simplicity is checked pair by pair below 2,000 points and with a grid
+ * over the polygon's box above; a polygon whose edges still need more than
+ * 20 million pair tests (long edges spanning most of it) is refused as too
+ * complex, so that a hostile document cannot take seconds.
+ * A polygon with a longitude jump of more than 180 degrees between
+ * consecutive points would cross the antimeridian (+-180): it is refused;
+ * China never needs one.
  */
 
 #define GEO_MAX_POINTS 10000

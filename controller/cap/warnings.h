@@ -16,6 +16,18 @@
  * language. The file is DIR/warnings.yaml; without it nothing is automatic
  * (warnings_load returns an empty model, present = false). Every problem is
  * reported to the diag as FILE:LINE:COL like the other schedule files.
+ * The format is cunxiang-schedules(5), WARNINGS.YAML.
+ *
+ * Every key is optional and checked; an unknown one is an error. An entry
+ * of a list (source, sender, rule, area) with any error, an unknown key
+ * included, is left out whole: a misspelt "signatrue: required" must not
+ * leave a sender trusted unsigned, nor a misspelt severity make a rule
+ * match more. A dir source must be an existing directory; each trust
+ * anchor a readable file holding "-----BEGIN CERTIFICATE-----" (what
+ * cap_verify reads it for is not checked here). Values of a rule's
+ * category, severity, urgency, certainty and status must be CAP 1.2's
+ * words, spelt exactly. Voice profiles are names only: whether the profile
+ * exists is known where the voices directory is (the renderer).
  */
 
 #define WARN_FILE "warnings.yaml"
@@ -26,8 +38,8 @@ struct warn_source {
 	const char *dir;               /* !is_url: resolved against the schedules directory */
 	const char *url;               /* is_url: http:// or https:// */
 	int64_t interval_ms;           /* polling, default 60 s, 5 s .. 1 day */
-	int64_t timeout_ms;            /* per request, default 10 s */
-	size_t max_bytes;              /* per document, default CAP_MAX_BYTES */
+	int64_t timeout_ms;            /* per request, default 10 s, 1 s .. 10 min */
+	size_t max_bytes;              /* per document, default CAP_MAX_BYTES, 1 KiB .. 16 MiB */
 	struct schedule_pos pos;
 };
 
@@ -36,7 +48,7 @@ struct warn_sender {
 	bool require_signature;
 	const char *const *anchors;    /* PEM files, resolved against the directory */
 	size_t nanchors;               /* > 0 when require_signature */
-	struct schedule_pos pos;
+	struct schedule_pos pos;          /* its sender: value */
 };
 
 enum warn_action { WARN_BROADCAST, WARN_HOLD, WARN_IGNORE };
@@ -72,9 +84,12 @@ struct warn_voice {
 struct warnings {
 	bool present;                  /* DIR/warnings.yaml exists */
 	const char *language;          /* the township's: its info block is chosen first; default "zh-CN" */
-	size_t max_text;               /* characters spoken at most, default 500 */
-	int64_t default_expires_ms;    /* when a block has no <expires>, default 1 h */
-	const char *const *admin_schemes;  /* valueNames read as administrative codes */
+	size_t max_text;               /* characters spoken at most, default 500, 50 .. 5000 */
+	int64_t default_expires_ms;    /* when a block has no <expires>, default 1 h, 1 min .. 7 days */
+	/* valueNames read as administrative codes (compared ignoring case);
+	 * default ADMIN_CODE, AdminCode, administrative_code, GB/T 2260,
+	 * GB2260, 行政区划代码; the file's list replaces them. */
+	const char *const *admin_schemes;
 	size_t nadmin_schemes;
 	const struct warn_source *sources;
 	size_t nsources;
@@ -84,7 +99,9 @@ struct warnings {
 	size_t nrules;
 	const struct warn_area *areas;
 	size_t nareas;
-	const struct warn_voice *voices;   /* the file's, then the built-in defaults */
+	/* The file's, then the built-in: zh, zh-CN, zh-Hans, cmn -> mandarin;
+	 * yue, zh-HK, zh-Yue -> cantonese; hak -> hakka. */
+	const struct warn_voice *voices;
 	size_t nvoices;
 };
 

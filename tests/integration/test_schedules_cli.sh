@@ -119,6 +119,32 @@ grep -q "^broken/safety.yaml:$l_at:9: error: " err || fail "compile broken"
 expect_rc 1 "$CUNXIANG" plan broken --date 2026-11-23
 expect_rc 1 "$CUNXIANG" check no-such-dir
 
+# ---- warnings.yaml: checked with the fleet, counted, not a broadcast file ----
+cp -r schedules warn
+mkdir warn/inbox
+cat > warn/warnings.yaml <<'EOF'
+sources:
+  - dir: inbox
+rules:
+  - match: {severity: Extreme}
+    level: 1
+EOF
+expect_rc 0 "$CUNXIANG" check warn
+grep -qx 'warn: 3 villages, 8 nodes, 12 broadcasts, 1 warning source, 0 senders, 1 rule, 0 errors' out ||
+	{ cat out err; fail "check warn: summary"; }
+cat >> warn/warnings.yaml <<'EOF'
+  - match: {severity: extreme}
+areas:
+  - {scheme: X, value: "1", villages: ["640104100299"]}
+EOF
+expect_rc 1 "$CUNXIANG" check warn
+cat > want <<'EOF'
+warn/warnings.yaml:6:23: error: severity 'extreme' is not a CAP 1.2 severity: Extreme, Severe, Moderate, Minor or Unknown
+warn/warnings.yaml:8:40: error: unknown village '640104100299' (not in fleet.yaml)
+cunxiang check: 2 errors in warn
+EOF
+diff want err || fail "check warn: diagnostics differ"
+
 # ---- usage errors: exit 2 ----
 expect_rc 2 "$CUNXIANG" compile schedules
 expect_rc 2 "$CUNXIANG" check schedules --days 0
