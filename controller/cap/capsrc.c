@@ -709,8 +709,12 @@ static void source_failed(struct capsrc *c, struct usrc *u, const char *why, boo
 	if (u->failing)
 		return;
 	u->failing = true;
-	log_warn("CAP source %s: %s; retried every %lld s", u->url, why,
-		 (long long)((u->interval_us + 999999) / 1000000));
+	if (u->interval_us % 1000000)
+		log_warn("CAP source %s: %s; retried every %lld ms", u->url, why,
+			 (long long)(u->interval_us / 1000));
+	else
+		log_warn("CAP source %s: %s; retried every %lld s", u->url, why,
+			 (long long)(u->interval_us / 1000000));
 	/* A document too large is delivered once, as the header promises,
 	 * not at every poll. */
 	if (deliver)
