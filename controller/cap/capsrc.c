@@ -483,6 +483,7 @@ struct fetch {
 	char *buf;
 	size_t len, cap, max;
 	bool too_big, nomem, woken;
+	long status;                  /* 0: no HTTP answer (DNS, connect, timeout) */
 	char *eff;                    /* the URL after redirects */
 	char etag[HDR_MAX], lastmod[HDR_MAX];
 	char errbuf[CURL_ERROR_SIZE];
@@ -656,6 +657,7 @@ static int fetch(struct capsrc *c, const char *url, long timeout_ms, size_t max,
 	rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdr);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	f->status = status;
 	if (curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
 		f->eff = strdup(eff);
 	if (f->woken)
@@ -839,6 +841,19 @@ static int poll_source(struct capsrc *c, struct usrc *u, int64_t now)
 	return r == FETCH_WOKEN ? -EINTR : 0;
 }
 
+/* Whether URLs A and B name the same scheme, host and port. */
+static bool same_server(const char *a, const char *b)
+{
+	const char *pa = strstr(a, "://"), *pb = strstr(b, "://");
+	size_t na, nb;
+
+	if (!pa || !pb)
+		return false;
+	na = (size_t)(pa - a) + 3 + strcspn(pa + 3, "/?#");
+	nb = (size_t)(pb - b) + 3 + strcspn(pb + 3, "/?#");
+	return na == nb && strncasecmp(a, b, na) == 0;
+}
+
 /* \retval 0 / -EINTR woken */
 static int fetch_entry(struct capsrc *c, struct usrc *u, size_t i)
 {
@@ -858,8 +873,18 @@ static int fetch_entry(struct capsrc *c, struct usrc *u, size_t i)
 		queue_error(c, e->url, "%s", f.why);
 		break;
 	default:
-		/* Retried after the next poll of the feed; logged once. */
+		/* Retried after the next poll of the feed; logged once. A
+		 * server that did not answer at all is not asked again in
+		 * this round: one timeout, not one per entry. */
 		e->tried = true;
+		for (size_t k = 0; f.status == 0 && k < u->npend; k++)
+			if (same_server(u->pend[k].url, e->url))
+				u->pend[k].tried = true;
+		/* To the end of the list: the next round starts with another. */
+		struct entry moved = *e;
+
+		memmove(e, e + 1, (u->npend - i - 1) * sizeof(*e));
+		u->pend[u->npend - 1] = moved;
 		if (!ring_has(&u->warned, e->url)) {
 			log_warn("CAP source %s: entry %.200s: %s; retried at the next poll",
 				 u->url, e->url, f.why);
@@ -1072,6 +1097,12 @@ int capsrc_next(struct capsrc *c, int timeout_ms, struct capsrc_doc *out)
 
 		if (pop(c, out))
 			return 1;
+		/* Files dropped in go first, even while feeds are slow. */
+		if (c->nd > 0 && c->nu > 0) {
+			read_events(c);
+			if (pop(c, out))
+				return 1;
+		}
 		now = cx_mono_us();
 		/* At most one fetch once the time is up: a caller polling
 		 * with timeout 0 still gets the sources read. */

@@ -46,7 +46,10 @@
  *    source are remembered; a URL delivered, refused or too large counts);
  *    an entry URL that is not http or https is refused and logged once; an
  *    entry whose fetch fails is logged once and retried after the next
- *    poll of the feed, even when that poll answers 304. An entry's body is
+ *    poll of the feed, even when that poll answers 304; it goes to the end
+ *    of the list, and when its server did not answer at all (DNS, connect,
+ *    timeout) the other entries on that server wait for the next round
+ *    too, so a dead server costs one timeout per poll, not one per entry. An entry's body is
  *    delivered as it is (origin: the entry URL), over max_bytes with ERROR.
  *    An inline alert (origin "FEED#ID") is delivered once per id.
  *  - Limits are not checked here beyond sanity: warnings.c enforces
@@ -54,6 +57,8 @@
  *    200 ms) and only raises one under 100 ms to 100 ms. timeout_ms <= 0 is
  *    10 s, max_bytes 0 is CAP_MAX_BYTES. The connect phase is bounded by
  *    min(timeout_ms, 5 s).
+ *  - Order: queued documents (files first when they arrive while feeds
+ *    are being read), then pending feed entries, then due sources.
  *  - Logging: this module logs (common/log.h) source failures and
  *    recoveries and refused entries, since it runs in its own thread.
  */

@@ -226,7 +226,7 @@ static void *conn_main(void *arg)
 		if (srv.nreqs < NREQS)
 			srv.reqs[srv.nreqs++] = rq;
 		pthread_mutex_unlock(&srv.mu);
-		if (strcmp(rq.path, "/stall") == 0)
+		if (strncmp(rq.path, "/stall", 6) == 0)
 			stall(fd);
 		else if (strncmp(rq.path, "/huge", 5) == 0)
 			huge(fd, strcmp(rq.path, "/huge-announced") == 0);
@@ -868,6 +868,34 @@ static void test_entry_failure_retried(void **state)
 	free(u), free(e), free(f);
 }
 
+/* An entry whose server hangs costs one timeout per round, and does not
+ * keep the other entries from being fetched. */
+static void test_entry_stall_does_not_starve_others(void **state)
+{
+	char *u = url("/slow.atom"), *ok = url("/s/ok.xml"), *f;
+	struct capsrc *c;
+	struct capsrc_doc d;
+
+	f = atom("s", "<entry><id>1</id><link href=\"/stall?a\"/></entry>"
+		 "<entry><id>2</id><link href=\"/stall?b\"/></entry>"
+		 "<entry><id>3</id><link href=\"/s/ok.xml\"/></entry>");
+	route("/slow.atom", 200, "\"s\"", NULL, f);
+	route("/s/ok.xml", 200, NULL, NULL, "OK");
+	c = open1(usrc(u, 300, 10000));
+	/* First round: /stall?a times out, the rest of the server waits. */
+	assert_int_equal(capsrc_next(c, 0, &d), 0);   /* the feed */
+	assert_int_equal(capsrc_next(c, 0, &d), 0);   /* /stall?a, 300 ms */
+	assert_int_equal(hits("/stall?a"), 1);
+	assert_int_equal(hits("/stall?b"), 0);
+	assert_int_equal(hits("/s/ok.xml"), 0);
+	/* Next rounds start elsewhere: ok.xml comes after at most one more timeout. */
+	expect_doc(c, ok, "OK");
+	assert_int_equal(hits("/s/ok.xml"), 1);
+	assert_true(hits("/stall?a") + hits("/stall?b") <= 3);
+	capsrc_free(c);
+	free(u), free(ok), free(f);
+}
+
 /* ---- waking ---- */
 
 static void *waker(void *arg)
@@ -927,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_huge_body_aborted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_file_link_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_failure_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_stall_does_not_starve_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_from_another_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_during_fetch, setup, teardown),
 	};
