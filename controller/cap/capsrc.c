@@ -444,7 +444,6 @@ static int read_item_file(struct item *it, struct capsrc_doc *out)
 			goto err;
 		}
 		n = read(fd, buf + len, cap - 1 - len);
-
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -561,13 +560,19 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+static bool woken(struct capsrc *c)
+{
+	struct pollfd p = { .fd = c->wake, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
 /* capsrc_wake() during a transfer ends it: the caller stops waiting. */
 static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
 {
 	struct fetch *f = ud;
-	struct pollfd p = { .fd = f->c->wake, .events = POLLIN };
 
-	if (poll(&p, 1, 0) > 0) {
+	if (woken(f->c)) {
 		f->woken = true;
 		return 1;
 	}
@@ -1108,6 +1113,10 @@ int capsrc_next(struct capsrc *c, int timeout_ms, struct capsrc_doc *out)
 		 * with timeout 0 still gets the sources read. */
 		if (fetched && now >= deadline)
 			return 0;
+		if (fetched && woken(c)) {
+			drain_wake(c);
+			return 0;
+		}
 		r = fetch_one(c, now);
 		if (r < 0) {
 			drain_wake(c);
