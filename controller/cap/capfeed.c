@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* capfeed.c -- what a fetched document is: a CAP alert, or an Atom or RSS feed and the CAP entries it names */
-#define _GNU_SOURCE /* asprintf, strndup */
+#define _GNU_SOURCE /* strndup */
 #include "capfeed.h"
 
 #include "vec.h"
@@ -24,7 +24,7 @@ void capfeed_free(struct capfeed *f)
 	for (size_t i = 0; i < f->n; i++) {
 		free(f->v[i].url);
 		free(f->v[i].doc);
-		free(f->v[i].origin);
+		free(f->v[i].id);
 	}
 	free(f->v);
 	f->v = NULL;
@@ -99,6 +99,22 @@ static char *trimmed_text(xmlNode *n)
 	return s;
 }
 
+/* An entry's id, or NULL when it has none fit to name it in an origin
+ * and in logs (too long, or with control characters). */
+static char *entry_id(xmlNode *n)
+{
+	char *id = trimmed_text(n);
+
+	if (!id)
+		return NULL;
+	for (const char *p = id; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || p - id >= CAPFEED_MAX_ID) {
+			free(id);
+			return NULL;
+		}
+	return id;
+}
+
 /* The element ALERT as a document of its own, its namespaces declared. */
 static int serialise(xmlNode *alert, char **buf, size_t *len)
 {
@@ -145,7 +161,7 @@ static xmlNode *inline_alert(xmlNode *entry)
 
 /* An Atom entry: its inline alert, else its link typed as CAP, else its
  * first link with rel="alternate" or no rel. */
-static void atom_entry(xmlDoc *doc, xmlNode *e, const char *feed, size_t pos, struct capfeed *ix)
+static void atom_entry(xmlDoc *doc, xmlNode *e, size_t pos, struct capfeed *ix)
 {
 	xmlNode *alert = inline_alert(e), *cap = NULL, *alt = NULL;
 	struct capfeed_entry *fo;
@@ -153,7 +169,7 @@ static void atom_entry(xmlDoc *doc, xmlNode *e, const char *feed, size_t pos, st
 
 	for (xmlNode *n = e->children; n; n = n->next) {
 		if (is_el(n, "id", ATOM_NS) && !id)
-			id = trimmed_text(n);
+			id = entry_id(n);
 		if (!is_el(n, "link", ATOM_NS) || !xmlHasProp(n, BAD_CAST "href"))
 			continue;
 		xmlChar *type = xmlGetProp(n, BAD_CAST "type"), *rel = xmlGetProp(n, BAD_CAST "rel");
@@ -170,17 +186,13 @@ static void atom_entry(xmlDoc *doc, xmlNode *e, const char *feed, size_t pos, st
 	if ((!alert && !cap) || !(fo = feed_add(ix)))
 		goto out;
 	if (alert) {
-		/* Without an id it is known by its place, and not remembered. */
-		fo->has_id = id != NULL;
-		if (id ? asprintf(&fo->origin, "%s#%s", feed, id) < 0
-		       : asprintf(&fo->origin, "%s#entry-%zu", feed, pos + 1) < 0)
-			fo->origin = NULL;
-		if (fo->origin && serialise(alert, &fo->doc, &fo->len) < 0) {
-			free(fo->origin);
-			fo->origin = NULL;
-		}
-		if (!fo->origin)
+		fo->pos = pos + 1;
+		fo->id = id;
+		id = NULL;
+		if (serialise(alert, &fo->doc, &fo->len) < 0) {
+			free(fo->id);
 			ix->n--;
+		}
 	} else {
 		xmlChar *href = xmlGetProp(cap, BAD_CAST "href");
 
@@ -278,7 +290,7 @@ int capfeed_parse(const char *buf, size_t len, const char *base, struct capfeed 
 		kind = CAPFEED_FEED;
 		for (ch = root->children; ch; ch = ch->next)
 			if (is_el(ch, "entry", ATOM_NS))
-				atom_entry(doc, ch, base, pos++, ix);
+				atom_entry(doc, ch, pos++, ix);
 	} else if (is_el(root, "rss", NULL)) {
 		kind = CAPFEED_FEED;
 		for (ch = root->children; ch; ch = ch->next)

@@ -26,6 +26,7 @@
  */
 
 #define CAPFEED_MAX_ENTRIES 1000
+#define CAPFEED_MAX_ID      512    /* bytes of an entry id kept */
 
 enum capfeed_kind { CAPFEED_ALERT, CAPFEED_FEED };
 
@@ -33,8 +34,8 @@ struct capfeed_entry {
 	char *url;         /* the document to fetch, or NULL when inline */
 	char *doc;         /* inline: the alert as a document, NUL-terminated */
 	size_t len;
-	char *origin;      /* inline: "BASE#ID", or "BASE#entry-N" (1-based) without an id */
-	bool has_id;       /* inline: ORIGIN names the entry's id, stable across polls */
+	char *id;          /* inline: the entry's <id>, or NULL (none, too long, control characters) */
+	size_t pos;        /* inline: the entry's place in the feed, from 1 */
 };
 
 struct capfeed {

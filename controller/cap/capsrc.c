@@ -750,6 +750,28 @@ static bool pending(const struct entry *v, size_t n, const char *url)
 	return false;
 }
 
+/* An alert carried inline, as "URL#ID", delivered once per id; without
+ * an id as "URL#entry-N", delivered each time the feed changes. */
+static void take_inline(struct capsrc *c, struct usrc *u, struct capfeed_entry *fo)
+{
+	char *origin;
+
+	if (fo->id ? asprintf(&origin, "%s#%s", u->url, fo->id) < 0
+		   : asprintf(&origin, "%s#entry-%zu", u->url, fo->pos) < 0) {
+		log_err("out of memory: document from %s dropped", u->url);
+		return;
+	}
+	if (fo->id && ring_has(&u->fetched, origin)) {
+		free(origin);
+		return;
+	}
+	if (fo->id)
+		ring_add(&u->fetched, origin);
+	queue_doc(c, origin, fo->doc, fo->len);
+	fo->doc = NULL;
+	free(origin);
+}
+
 /* A new feed document: deliver its new inline alerts; its entries not
  * fetched yet become the pending list (entries gone from it are dropped). */
 static void take_entries(struct capsrc *c, struct usrc *u, struct capfeed *ix)
@@ -765,12 +787,7 @@ static void take_entries(struct capsrc *c, struct usrc *u, struct capfeed *ix)
 		struct capfeed_entry *fo = &ix->v[i];
 
 		if (fo->doc) {
-			if (fo->has_id && ring_has(&u->fetched, fo->origin))
-				continue;
-			if (fo->has_id)
-				ring_add(&u->fetched, fo->origin);
-			queue_doc(c, fo->origin, fo->doc, fo->len);
-			fo->doc = NULL;
+			take_inline(c, u, fo);
 			continue;
 		}
 		if (ring_has(&u->fetched, fo->url) || pending(pend, np, fo->url))
