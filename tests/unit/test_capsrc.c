@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "capfeed.h"
 #include "capsrc.h"
 #include "cxtime.h"
 
@@ -896,6 +897,79 @@ static void test_entry_stall_does_not_starve_others(void **state)
 	free(u), free(ok), free(f);
 }
 
+/* ---- the feed reader alone ---- */
+
+static int parse(const char *doc, struct capfeed *f, char *why)
+{
+	memset(f, 0, sizeof(*f));
+	return capfeed_parse(doc, strlen(doc), "http://h.example/a/feed.xml", f, why, 200);
+}
+
+static void test_capfeed_choices(void **state)
+{
+	struct capfeed f;
+	char why[200], *many;
+	size_t n = 0;
+
+	/* Inline first, then a CAP-typed link, then alternate / no rel;
+	 * an entry with only rel="self" or no link yields nothing. */
+	assert_int_equal(parse("<feed xmlns='http://www.w3.org/2005/Atom' xml:base='http://b.example/x/'>"
+			       "<entry><link rel='self' href='self.xml'/></entry>"
+			       "<entry><id>i</id><link type='application/cap+xml' href='c.xml'/>"
+			       "<content><alert xmlns='" CAP_NS "'/></content></entry>"
+			       "<entry><link rel='alternate' href='alt.html'/>"
+			       "<link rel='enclosure' type='application/common-alerting-protocol+xml' href='/cap/2'/></entry>"
+			       "<entry><link href='../plain'/></entry>"
+			       "<entry><title>none</title></entry>"
+			       "</feed>", &f, why), CAPFEED_FEED);
+	assert_int_equal(f.n, 3);
+	assert_null(f.v[0].url);
+	assert_string_equal(f.v[0].id, "i");
+	assert_int_equal(f.v[0].pos, 2);
+	assert_non_null(strstr(f.v[0].doc, "<alert xmlns=\"" CAP_NS "\"/>"));
+	assert_string_equal(f.v[1].url, "http://b.example/cap/2");   /* xml:base */
+	assert_string_equal(f.v[2].url, "http://b.example/plain");
+	capfeed_free(&f);
+
+	/* RSS: a typed enclosure, else the link, else any enclosure. */
+	assert_int_equal(parse("<rss version='2.0'><channel>"
+			       "<item><link>l1</link><enclosure url='e1' type='application/cap+xml'/></item>"
+			       "<item><link> /l2 </link><enclosure url='e2' type='audio/mpeg'/></item>"
+			       "<item><enclosure url='e3'/></item>"
+			       "<item><title>nothing</title></item>"
+			       "</channel></rss>", &f, why), CAPFEED_FEED);
+	assert_int_equal(f.n, 3);
+	assert_string_equal(f.v[0].url, "http://h.example/a/e1");
+	assert_string_equal(f.v[1].url, "http://h.example/l2");
+	assert_string_equal(f.v[2].url, "http://h.example/a/e3");
+	capfeed_free(&f);
+
+	/* A CAP alert in any namespace is passed on; anything else is not. */
+	assert_int_equal(parse("<alert xmlns='urn:oasis:names:tc:emergency:cap:1.1'/>", &f, why), CAPFEED_ALERT);
+	capfeed_free(&f);
+	assert_int_equal(parse("<feed><entry/></feed>", &f, why), -1);   /* not Atom's namespace */
+	assert_non_null(strstr(why, "root element <feed>"));
+	capfeed_free(&f);
+	assert_int_equal(parse("", &f, why), -1);
+	assert_non_null(strstr(why, "not XML"));
+	capfeed_free(&f);
+	assert_int_equal(parse("<!DOCTYPE rss SYSTEM 'http://h.example/rss.dtd'><rss/>", &f, why), -1);
+	assert_string_equal(why, "a document with a DTD is refused");
+	capfeed_free(&f);
+
+	/* At most CAPFEED_MAX_ENTRIES entries. */
+	many = calloc(CAPFEED_MAX_ENTRIES + 10, 40);
+	assert_non_null(many);
+	n = (size_t)sprintf(many, "<rss><channel>");
+	for (int i = 0; i < CAPFEED_MAX_ENTRIES + 5; i++)
+		n += (size_t)sprintf(many + n, "<item><link>/%d</link></item>", i);
+	strcpy(many + n, "</channel></rss>");
+	assert_int_equal(parse(many, &f, why), CAPFEED_FEED);
+	assert_int_equal(f.n, CAPFEED_MAX_ENTRIES);
+	capfeed_free(&f);
+	free(many);
+}
+
 /* ---- waking ---- */
 
 static void *waker(void *arg)
@@ -956,6 +1030,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_entry_file_link_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_failure_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_stall_does_not_starve_others, setup, teardown),
+		cmocka_unit_test(test_capfeed_choices),
 		cmocka_unit_test_setup_teardown(test_wake_from_another_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_during_fetch, setup, teardown),
 	};
