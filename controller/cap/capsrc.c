@@ -119,6 +119,16 @@ static bool is_http(const char *url)
 	return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 }
 
+/* No spaces or control characters: a URL as a server may be asked for it,
+ * and safe to put in a log line. */
+static bool printable(const char *url)
+{
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static bool ring_has(const struct ring *r, const char *s)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -792,9 +802,16 @@ static void take_entries(struct capsrc *c, struct usrc *u, struct capfeed *ix)
 		}
 		if (ring_has(&u->fetched, fo->url) || pending(pend, np, fo->url))
 			continue;
-		if (!is_http(fo->url)) {
-			log_warn("CAP source %s: entry link %.200s refused: only http and https are fetched",
-				 u->url, fo->url);
+		if (!is_http(fo->url) || !printable(fo->url)) {
+			char shown[201];
+
+			snprintf(shown, sizeof(shown), "%s", fo->url);
+			for (char *p = shown; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
+			log_warn("CAP source %s: entry link %s refused: %s", u->url, shown,
+				 is_http(fo->url) ? "control characters or spaces in it"
+						  : "only http and https are fetched");
 			ring_add(&u->fetched, fo->url);
 			continue;
 		}
@@ -898,6 +915,11 @@ static int fetch_entry(struct capsrc *c, struct usrc *u, size_t i)
 		/* Retried after the next poll of the feed; logged once. A
 		 * server that did not answer at all is not asked again in
 		 * this round: one timeout, not one per entry. */
+		if (!ring_has(&u->warned, e->url)) {
+			log_warn("CAP source %s: entry %.200s: %s; retried at the next poll",
+				 u->url, e->url, f.why);
+			ring_add(&u->warned, e->url);
+		}
 		e->tried = true;
 		for (size_t k = 0; f.status == 0 && k < u->npend; k++)
 			if (same_server(u->pend[k].url, e->url))
@@ -907,11 +929,6 @@ static int fetch_entry(struct capsrc *c, struct usrc *u, size_t i)
 
 		memmove(e, e + 1, (u->npend - i - 1) * sizeof(*e));
 		u->pend[u->npend - 1] = moved;
-		if (!ring_has(&u->warned, e->url)) {
-			log_warn("CAP source %s: entry %.200s: %s; retried at the next poll",
-				 u->url, e->url, f.why);
-			ring_add(&u->warned, e->url);
-		}
 		fetch_done(&f);
 		return 0;
 	}
@@ -969,7 +986,7 @@ static int add_url(struct capsrc *c, const struct warn_source *s, int64_t now, c
 {
 	struct usrc *u = &c->u[c->nu];
 
-	if (!s->url || !is_http(s->url)) {
+	if (!s->url || !is_http(s->url) || !printable(s->url)) {
 		snprintf(err, errlen, "%s: not an http or https URL", s->url ? s->url : "(none)");
 		return -EINVAL;
 	}

@@ -829,7 +829,7 @@ static void test_huge_body_aborted(void **state)
 	free(u), free(ua), free(fu), free(f);
 }
 
-static void test_entry_file_link_refused(void **state)
+static void run_file_link(void)
 {
 	char *u = url("/evil.atom"), *ok = url("/ok.xml"), *f;
 	struct capsrc *c;
@@ -837,6 +837,7 @@ static void test_entry_file_link_refused(void **state)
 	f = atom("evil", "<entry><id>1</id><link href=\"file:///etc/passwd\"/></entry>"
 		 "<entry><id>2</id><link href=\"ftp://127.0.0.1/x\"/></entry>"
 		 "<entry><id>3</id><link href=\"/redirect\"/></entry>"
+		 "<entry><id>5</id><link href=\"/x&#10;y\"/></entry>"
 		 "<entry><id>4</id><link href=\"/ok.xml\"/></entry>");
 	route("/evil.atom", 200, NULL, NULL, f);
 	route("/redirect", 302, NULL, "Location: file:///etc/passwd\r\n", "");
@@ -845,8 +846,20 @@ static void test_entry_file_link_refused(void **state)
 	expect_doc(c, ok, "OK");
 	expect_nothing(c, 500);
 	assert_true(hits("/redirect") >= 1);   /* asked, the redirect not followed */
+	assert_int_equal(hits("/ok.xml"), 1);
 	capsrc_free(c);
 	free(u), free(ok), free(f);
+}
+
+static void test_entry_file_link_refused(void **state)
+{
+	char *log = logged(run_file_link);
+
+	assert_int_equal(count(log, "entry link file:///etc/passwd refused: only http and https"), 1);
+	assert_int_equal(count(log, "entry link ftp://127.0.0.1/x refused"), 1);
+	assert_int_equal(count(log, "/redirect: Protocol \"file\" not supported"), 1);
+	assert_int_equal(count(log, "/ok.xml:"), 0);
+	free(log);
 }
 
 static void test_entry_failure_retried(void **state)
