@@ -30,11 +30,12 @@
  *    followed (an operator may link a file in), but only a regular file is
  *    read: a FIFO, socket or device is skipped with a warning, without
  *    being opened for long or blocking. A file gone before it is read is
- *    skipped silently; one that cannot be opened is delivered with ERROR.
+ *    skipped silently; one that cannot be opened is delivered with ERROR,
+ *    and so is one over max_bytes ("larger than N bytes", not read).
  *    Files are read when delivered, not when queued. When inotify's queue
  *    overflows, the directories are read again from the start.
- *  - URL: fetched at once at capsrc_new, then every interval_ms after the
- *    start of the previous poll. No proxy is used (warnings.yaml has no
+ *  - URL: due at once (the first capsrc_next() fetches it), then every
+ *    interval_ms after the start of the previous poll. No proxy is used (warnings.yaml has no
  *    proxy setting). The ETag / Last-Modified kept are those of the last
  *    answer that was taken (a document or a feed that parsed); only the
  *    source URL is requested conditionally, never its entries. A 304 is
@@ -49,9 +50,12 @@
  *    poll of the feed, even when that poll answers 304; it goes to the end
  *    of the list, and when its server did not answer at all (DNS, connect,
  *    timeout) the other entries on that server wait for the next round
- *    too, so a dead server costs one timeout per poll, not one per entry. An entry's body is
- *    delivered as it is (origin: the entry URL), over max_bytes with ERROR.
- *    An inline alert (origin "FEED#ID") is delivered once per id.
+ *    too, so a dead server costs one timeout per poll, not one per entry.
+ *    An entry's body is delivered as it is (origin: the entry URL), over
+ *    max_bytes with ERROR. An inline alert has the origin "URL#ID" (URL:
+ *    the source's, as configured) and is delivered once per id; without
+ *    a usable id it is "URL#entry-N" and delivered each time the feed
+ *    changes.
  *  - Limits are not checked here beyond sanity: warnings.c enforces
  *    interval 5 s .. 1 day; capsrc accepts shorter intervals (tests use
  *    200 ms) and only raises one under 100 ms to 100 ms. timeout_ms <= 0 is
