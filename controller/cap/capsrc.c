@@ -5,7 +5,7 @@
 
 #include "cap.h"
 #include "capfeed.h"
-#include "config.h"
+#include "capfetch.h"
 #include "cxtime.h"
 #include "log.h"
 #include "vec.h"
@@ -31,18 +31,10 @@
 #include <unistd.h>
 
 #define SEEN_MAX        10000   /* entry URLs remembered per source; the oldest is forgotten first */
-#define HDR_MAX         256     /* an ETag or Last-Modified longer than this is not kept */
 #define MIN_INTERVAL_US 100000  /* only against a busy loop: warnings.c enforces 5 s */
-#define CONNECT_MAX_MS  5000
-#define MAX_REDIRS      5L
 
 #define CAPSRC_DEFAULT_MAX        CAP_MAX_BYTES
 #define CAPSRC_DEFAULT_TIMEOUT_MS 10000L
-
-static const char ACCEPT[] =
-	"Accept: application/cap+xml, application/common-alerting-protocol+xml, "
-	"application/atom+xml, application/rss+xml, application/xml;q=0.9, "
-	"text/xml;q=0.9, */*;q=0.1";
 
 /* One document to deliver. A file is read only when it is delivered, so
  * that a long queue costs names, not contents, and a file removed
@@ -228,9 +220,8 @@ static void queue_doc(struct capsrc *c, const char *origin, char *buf, size_t le
 	queue_push(c, it);
 }
 
-static void queue_error(struct capsrc *c, const char *origin, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void queue_error(struct capsrc *c, const char *origin, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+queue_error(struct capsrc *c, const char *origin, const char *fmt, ...)
 {
 	struct item *it = item_new(origin);
 	va_list ap;
@@ -483,242 +474,6 @@ err:
 	return 1;
 }
 
-/* ---- HTTP ---- */
-
-enum { FETCH_OK, FETCH_NOT_MODIFIED, FETCH_FAILED, FETCH_TOO_BIG, FETCH_WOKEN };
-
-struct fetch {
-	struct capsrc *c;
-	char *buf;
-	size_t len, cap, max;
-	bool too_big, nomem, woken;
-	long status;                  /* 0: no HTTP answer (DNS, connect, timeout) */
-	char *eff;                    /* the URL after redirects */
-	char etag[HDR_MAX], lastmod[HDR_MAX];
-	char errbuf[CURL_ERROR_SIZE];
-	char why[200];
-};
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct fetch *f = ud;
-	size_t n = size * nmemb;      /* size is 1 (curl's documentation) */
-
-	if (n > f->max - f->len) {
-		f->too_big = true;
-		return 0;             /* aborts the transfer */
-	}
-	if (f->len + n + 1 > f->cap) {
-		size_t cap = f->cap ? f->cap : 16384;
-		char *b;
-
-		while (cap < f->len + n + 1)
-			cap *= 2;
-		if (cap > f->max + 1)
-			cap = f->max + 1;
-		b = realloc(f->buf, cap);
-		if (!b) {
-			f->nomem = true;
-			return 0;
-		}
-		f->buf = b;
-		f->cap = cap;
-	}
-	memcpy(f->buf + f->len, p, n);
-	f->len += n;
-	f->buf[f->len] = '\0';
-	return n;
-}
-
-/* If line P (N bytes) is header NAME, keep its value in OUT; a value too
- * long or with control characters is not kept. */
-static void header_value(const char *p, size_t n, const char *name, char out[HDR_MAX])
-{
-	size_t k = strlen(name);
-
-	if (n <= k || strncasecmp(p, name, k) != 0 || p[k] != ':')
-		return;
-	p += k + 1;
-	n -= k + 1;
-	while (n > 0 && (*p == ' ' || *p == '\t'))
-		p++, n--;
-	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' || p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	out[0] = '\0';
-	if (n == 0 || n >= HDR_MAX)
-		return;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct fetch *f = ud;
-	size_t n = size * nmemb;
-
-	/* A new response (after a redirect): forget the previous one's. */
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-		f->etag[0] = '\0';
-		f->lastmod[0] = '\0';
-		return n;
-	}
-	header_value(p, n, "ETag", f->etag);
-	header_value(p, n, "Last-Modified", f->lastmod);
-	return n;
-}
-
-static bool woken(struct capsrc *c)
-{
-	struct pollfd p = { .fd = c->wake, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0;
-}
-
-/* capsrc_wake() during a transfer ends it: the caller stops waiting. */
-static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
-{
-	struct fetch *f = ud;
-
-	if (woken(f->c)) {
-		f->woken = true;
-		return 1;
-	}
-	return 0;
-}
-
-static struct curl_slist *request_headers(const struct usrc *cond)
-{
-	struct curl_slist *h = curl_slist_append(NULL, ACCEPT), *t;
-	char line[HDR_MAX + 32];
-
-	if (h && cond && cond->etag) {
-		snprintf(line, sizeof(line), "If-None-Match: %s", cond->etag);
-		t = curl_slist_append(h, line);
-		if (!t)
-			goto fail;
-		h = t;
-	}
-	if (h && cond && cond->lastmod) {
-		snprintf(line, sizeof(line), "If-Modified-Since: %s", cond->lastmod);
-		t = curl_slist_append(h, line);
-		if (!t)
-			goto fail;
-		h = t;
-	}
-	return h;
-fail:
-	curl_slist_free_all(h);
-	return NULL;
-}
-
-static bool set_options(CURL *h, const char *url, long timeout_ms, size_t max,
-			struct curl_slist *hdr, struct fetch *f)
-{
-	long connect_ms = timeout_ms < CONNECT_MAX_MS ? timeout_ms : CONNECT_MAX_MS;
-	bool bad = false;
-
-	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, MAX_REDIRS) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	/* No proxy from the environment: warnings.yaml has none to configure. */
-	bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "cunxiang/" CX_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) != CURLE_OK;
-	/* The size limit is on the decoded bytes (on_body), so compression
-	 * cannot inflate past it. */
-	bad |= curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-				(curl_off_t)(max < (size_t)INT64_MAX ? max : (size_t)INT64_MAX)) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, f) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, f) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, f) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->errbuf) != CURLE_OK;
-	return !bad;
-}
-
-/* GET URL into F, conditionally on COND's validators when COND is set.
- * \retval FETCH_OK (a 2xx body in f->buf) / FETCH_NOT_MODIFIED / FETCH_FAILED,
- * FETCH_TOO_BIG (f->why says why) / FETCH_WOKEN: capsrc_wake() interrupted it */
-static int fetch(struct capsrc *c, const char *url, long timeout_ms, size_t max,
-		 const struct usrc *cond, struct fetch *f)
-{
-	struct curl_slist *hdr;
-	long status = 0;
-	char *eff = NULL;
-	CURLcode rc;
-
-	memset(f, 0, sizeof(*f));
-	f->c = c;
-	f->max = max;
-	curl_easy_reset(c->curl);
-	hdr = request_headers(cond);
-	if (!hdr || !set_options(c->curl, url, timeout_ms, max, hdr, f)) {
-		curl_slist_free_all(hdr);
-		snprintf(f->why, sizeof(f->why), "cannot set up the request (libcurl)");
-		return FETCH_FAILED;
-	}
-	rc = curl_easy_perform(c->curl);
-	curl_slist_free_all(hdr);
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	f->status = status;
-	if (curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
-		f->eff = strdup(eff);
-	if (f->woken)
-		return FETCH_WOKEN;
-	if (status >= 400) {
-		snprintf(f->why, sizeof(f->why), "HTTP status %ld", status);
-		return FETCH_FAILED;
-	}
-	if (f->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(f->why, sizeof(f->why), "larger than %zu bytes", max);
-		return FETCH_TOO_BIG;
-	}
-	if (f->nomem) {
-		snprintf(f->why, sizeof(f->why), "out of memory");
-		return FETCH_FAILED;
-	}
-	if (rc != CURLE_OK) {
-		size_t n = strlen(f->errbuf);
-
-		while (n > 0 && f->errbuf[n - 1] == '\n')
-			f->errbuf[--n] = '\0';
-		snprintf(f->why, sizeof(f->why), "%s", n ? f->errbuf : curl_easy_strerror(rc));
-		return FETCH_FAILED;
-	}
-	if (status == 304)
-		return FETCH_NOT_MODIFIED;
-	if (status < 200 || status > 299) {
-		snprintf(f->why, sizeof(f->why), "HTTP status %ld", status);
-		return FETCH_FAILED;
-	}
-	if (!f->buf) {
-		f->buf = strdup("");
-		if (!f->buf) {
-			snprintf(f->why, sizeof(f->why), "out of memory");
-			return FETCH_FAILED;
-		}
-	}
-	return FETCH_OK;
-}
-
-static void fetch_done(struct fetch *f)
-{
-	free(f->buf);
-	free(f->eff);
-}
-
 /* ---- URL sources ---- */
 
 static void source_failed(struct capsrc *c, struct usrc *u, const char *why, bool deliver)
@@ -803,15 +558,9 @@ static void take_entries(struct capsrc *c, struct usrc *u, struct capfeed *ix)
 		if (ring_has(&u->fetched, fo->url) || pending(pend, np, fo->url))
 			continue;
 		if (!is_http(fo->url) || !printable(fo->url)) {
-			char shown[201];
-
-			snprintf(shown, sizeof(shown), "%s", fo->url);
-			for (char *p = shown; *p; p++)
-				if ((unsigned char)*p < 0x20 || *p == 0x7f)
-					*p = '?';
-			log_warn("CAP source %s: entry link %s refused: %s", u->url, shown,
-				 is_http(fo->url) ? "control characters or spaces in it"
-						  : "only http and https are fetched");
+			/* Logged once: remembered as if fetched. */
+			log_warn("CAP source %s: entry link %.200s refused: not a plain http or https URL",
+				 u->url, printable(fo->url) ? fo->url : "(with spaces or control characters)");
 			ring_add(&u->fetched, fo->url);
 			continue;
 		}
@@ -825,7 +574,7 @@ static void take_entries(struct capsrc *c, struct usrc *u, struct capfeed *ix)
 	u->npend = np;
 }
 
-static void take_body(struct capsrc *c, struct usrc *u, struct fetch *f)
+static void take_body(struct capsrc *c, struct usrc *u, struct capfetch *f)
 {
 	struct capfeed ix = { 0 };
 	char why[200];
@@ -853,31 +602,31 @@ out:
 /* \retval 0 / -EINTR woken */
 static int poll_source(struct capsrc *c, struct usrc *u, int64_t now)
 {
-	struct fetch f;
-	int r = fetch(c, u->url, u->timeout_ms, u->max_bytes, u, &f);
+	struct capfetch f;
+	int r = capfetch_get(c->curl, c->wake, u->url, u->timeout_ms, u->max_bytes, u->etag, u->lastmod, &f);
 
-	if (r != FETCH_WOKEN) {
+	if (r != CAPFETCH_WOKEN) {
 		u->due_us = now + u->interval_us;
 		/* Entries that failed get another try after each poll. */
 		for (size_t i = 0; i < u->npend; i++)
 			u->pend[i].tried = false;
 	}
 	switch (r) {
-	case FETCH_NOT_MODIFIED:
+	case CAPFETCH_NOT_MODIFIED:
 		source_ok(u);
 		break;
-	case FETCH_TOO_BIG:
+	case CAPFETCH_TOO_BIG:
 		source_failed(c, u, f.why, true);
 		break;
-	case FETCH_FAILED:
+	case CAPFETCH_FAILED:
 		source_failed(c, u, f.why, false);
 		break;
-	case FETCH_OK:
+	case CAPFETCH_OK:
 		take_body(c, u, &f);
 		break;
 	}
-	fetch_done(&f);
-	return r == FETCH_WOKEN ? -EINTR : 0;
+	capfetch_done(&f);
+	return r == CAPFETCH_WOKEN ? -EINTR : 0;
 }
 
 /* Whether URLs A and B name the same scheme, host and port. */
@@ -897,18 +646,18 @@ static bool same_server(const char *a, const char *b)
 static int fetch_entry(struct capsrc *c, struct usrc *u, size_t i)
 {
 	struct entry *e = &u->pend[i];
-	struct fetch f;
-	int r = fetch(c, e->url, u->timeout_ms, u->max_bytes, NULL, &f);
+	struct capfetch f;
+	int r = capfetch_get(c->curl, c->wake, e->url, u->timeout_ms, u->max_bytes, NULL, NULL, &f);
 
 	switch (r) {
-	case FETCH_WOKEN:
-		fetch_done(&f);
+	case CAPFETCH_WOKEN:
+		capfetch_done(&f);
 		return -EINTR;
-	case FETCH_OK:
+	case CAPFETCH_OK:
 		queue_doc(c, e->url, f.buf, f.len);
 		f.buf = NULL;
 		break;
-	case FETCH_TOO_BIG:
+	case CAPFETCH_TOO_BIG:
 		queue_error(c, e->url, "%s", f.why);
 		break;
 	default:
@@ -929,14 +678,14 @@ static int fetch_entry(struct capsrc *c, struct usrc *u, size_t i)
 
 		memmove(e, e + 1, (u->npend - i - 1) * sizeof(*e));
 		u->pend[u->npend - 1] = moved;
-		fetch_done(&f);
+		capfetch_done(&f);
 		return 0;
 	}
 	ring_add(&u->fetched, e->url);
 	free(e->url);
 	memmove(e, e + 1, (u->npend - i - 1) * sizeof(*e));
 	u->npend--;
-	fetch_done(&f);
+	capfetch_done(&f);
 	return 0;
 }
 
@@ -1120,6 +869,13 @@ static void drain_wake(struct capsrc *c)
 
 	while (read(c->wake, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
+}
+
+static bool woken(struct capsrc *c)
+{
+	struct pollfd p = { .fd = c->wake, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
 }
 
 int capsrc_next(struct capsrc *c, int timeout_ms, struct capsrc_doc *out)

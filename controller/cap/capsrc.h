@@ -41,8 +41,9 @@
  *    source URL is requested conditionally, never its entries. A 304 is
  *    nothing new. HTTP >= 400, a transport error, a timeout, or a body
  *    that is neither CAP nor Atom nor RSS (see capfeed.h) is a failure of
- *    the source; a source document over max_bytes is also one, and is
- *    delivered with ERROR once when the failure starts.
+ *    the source (the request itself: capfetch.h); a source document over
+ *    max_bytes is also one, and is delivered with ERROR once when the
+ *    failure starts.
  *  - Feed entries: each entry URL is fetched once (the last 10,000 per
  *    source are remembered; a URL delivered, refused or too large counts);
  *    an entry URL that is not http or https is refused and logged once; an

@@ -855,7 +855,7 @@ static void test_entry_file_link_refused(void **state)
 {
 	char *log = logged(run_file_link);
 
-	assert_int_equal(count(log, "entry link file:///etc/passwd refused: only http and https"), 1);
+	assert_int_equal(count(log, "entry link file:///etc/passwd refused: not a plain http or https URL"), 1);
 	assert_int_equal(count(log, "entry link ftp://127.0.0.1/x refused"), 1);
 	assert_int_equal(count(log, "/redirect: Protocol \"file\" not supported"), 1);
 	assert_int_equal(count(log, "/ok.xml:"), 0);
