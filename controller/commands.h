@@ -9,6 +9,7 @@ enum { CX_EXIT_OK = 0, CX_EXIT_USER = 1, CX_EXIT_USAGE = 2 };
 
 int cmd_alert(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
+int cmd_cap(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_enrol(int argc, char **argv);

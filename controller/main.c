@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "serve",   cmd_serve,   "publish plans, ingest receipts, track nodes" },
 	{ "alert",   cmd_alert,   "put an alert on the air now and show who started it" },
 	{ "cancel",  cmd_cancel,  "take an alert off the air" },
+	{ "cap",     cmd_cap,     "what a CAP warning does here, and doing it" },
 	{ "live",    cmd_live,    "speak to villages now: a live microphone alert" },
 	{ "nodes",   cmd_nodes,   "fleet status: online, playing, last seen, spool" },
 	{ "report",  cmd_report,  "reach, awareness and alert delivery over a period" },

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "asset.h"
+#include "capd.h"
 #include "cconf.h"
 #include "commands.h"
 #include "compile.h"
@@ -107,6 +108,7 @@ struct serve {
 	bool published_once;
 	struct ack_pending *acks;
 	size_t nacks, cap_acks;
+	struct capd *capd;           /* automatic warnings (CAP), on a thread of their own */
 };
 
 /* ---- plans ---- */
@@ -992,11 +994,15 @@ static int serve_setup(struct serve *s, const char *config)
 		free(audio);
 		watch_dir(s, s->voices);
 	}
+	/* After the zone and with the signals blocked: it inherits both. */
+	if (!(s->capd = capd_start(s->cf, err, sizeof(err))))
+		log_err("%s; no CAP warning will be taken", err);
 	return 0;
 }
 
 static void serve_teardown(struct serve *s)
 {
+	capd_stop(s->capd);
 	if (s->mqr) {
 		mq_flush(s->mqr, 2000);
 		mq_free(s->mqr);
@@ -1096,6 +1102,8 @@ int cmd_serve(int argc, char **argv)
 		}
 		if (s.rebuild_at_ms && now >= s.rebuild_at_ms && mq_connected(s.mqr)) {
 			s.rebuild_at_ms = 0;
+			if (s.published_once)
+				capd_reload(s.capd); /* it read the directory when it started */
 			if (rebuild(&s) == -EIO)
 				s.rebuild_at_ms = now + 5000; /* the broker went away; retry */
 		}
