@@ -76,6 +76,8 @@ static int ev_add(struct caprun *r, const struct cap_msg *m, struct caprun_out *
 	if (!c)
 		return -ENOMEM;
 	row_fill(c, m, o, acts(o->d.what) ? NOT_SENT "being sent" : o->d.reason, now);
+	if (o->untrusted)
+		store_cap_anon(c, buf, len);
 	rc = store_cap_add(r->st, c, buf, len);
 	if (rc == -EINVAL && *o->sender) {
 		/* Not a key the store can keep: nothing can tell its next
@@ -334,6 +336,21 @@ static void identity(struct caprun_out *o, const struct cap_msg *m, const char *
 	snprintf(o->identifier, sizeof(o->identifier), "sha256:%s", hex);
 }
 
+/* An Update that puts nothing on the air here (an all-clear with urgency
+ * Past, areas that no longer hold a pole, a rule that ignores it) still
+ * replaces what it updates: that comes off the air. */
+static void superseded(const struct cap_msg *m, struct cap_decision *d)
+{
+	char why[CAP_REASON_MAX];
+
+	if (strcmp(m->msg_type, "Update") || d->what != CAP_IGNORE || !m->nrefs)
+		return;
+	snprintf(why, sizeof(why), "%s", d->reason);
+	d->what = CAP_CANCEL;
+	snprintf(d->reason, sizeof(d->reason), "an update that plays nothing here (%.200s): what "
+		 "it updates comes off the air", why);
+}
+
 /* The message of O arrived before. A document that differs under the same
  * key is kept too, as a rejected anonymous one: nothing said vanishes.
  * \retval 0 */
@@ -400,9 +417,20 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 		rc = -EIO;
 		goto done;
 	}
-	if (m && trusted(r, m, buf, len, out) &&
-	    (rc = cap_decide(m, r->w, r->sch, now, &out->d)) < 0)
+	if (m && !trusted(r, m, buf, len, out)) {
+		/* Untrusted, its sender and identifier are only claims: it is
+		 * kept under its bytes, so that a forgery never takes the key
+		 * of the genuine message that may follow. */
+		size_t l = strlen(out->d.reason);
+
+		snprintf(out->d.reason + l, sizeof(out->d.reason) - l, " (it claims identifier %.80s)",
+			 m->identifier);
+		out->untrusted = true;
+	} else if (m && (rc = cap_decide(m, r->w, r->sch, now, &out->d)) < 0) {
 		goto done;
+	} else if (m) {
+		superseded(m, &out->d);
+	}
 	rc = 0;
 	if (!r->pub)
 		goto done;              /* a dry run */

@@ -22,7 +22,10 @@
  *  2. keep each message once, by sender and identifier: a second arrival
  *     is a duplicate and does nothing;
  *  3. the sender must be listed in warnings.yaml, and its signature verify
- *     against the sender's trust anchors when required;
+ *     against the sender's trust anchors when required; a message that
+ *     fails is rejected and kept under its bytes, never under the sender
+ *     and identifier it claims, so that a forgery cannot take the key of
+ *     the genuine message;
  *  4. decide (decide.h);
  *  5. record the message, its decision and reason in the store BEFORE
  *     anything goes on the air, then act: a broadcast or update speaks the
@@ -55,6 +58,9 @@ struct caprun_out {
 	char msg_type[16];
 	struct cap_decision d;
 	bool duplicate;                  /* already received: nothing done */
+	bool untrusted;                  /* rejected for its sender or signature: its
+	                                  * sender and identifier are claims, and it
+	                                  * is kept under its bytes (store_cap_anon) */
 	char alert_id[STORE_OCC_MAX + 1];  /* the alert issued, "" none */
 	char cancelled[CAPRUN_MAX_CANCEL][STORE_OCC_MAX + 1];
 	size_t ncancelled;

@@ -3,15 +3,18 @@
 # make-signed.sh -- signed CAP fixtures made at test time: a CA, a signer, another CA, and the
 # Chinese rainstorm warning signed (enveloped XML signature), then tampered with.
 #
-# Usage: make-signed.sh OUTDIR
+# Usage: make-signed.sh OUTDIR [CAP-FILE]
+# CAP-FILE (default: zh-rainstorm.xml here) is the message signed; its text
+# must hold "50毫米", which the tampered copy changes.
 # Writes OUTDIR/ca.pem, other-ca.pem, signer.pem (its certificate),
 # signed.xml, tampered.xml, sha1.xml (a weak algorithm), keyvalue.xml (a
 # bare key, no certificate). Needs openssl and the xmlsec1 program; fails
 # (never skips) without them. Keys live only in OUTDIR and only for the test.
 set -eu
 
-out=${1:?usage: make-signed.sh OUTDIR}
+out=${1:?usage: make-signed.sh OUTDIR [CAP-FILE]}
 here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$(dirname "${2:-$here/zh-rainstorm.xml}")" && pwd)/$(basename "${2:-zh-rainstorm.xml}")
 mkdir -p "$out"
 cd "$out"
 
@@ -55,7 +58,7 @@ template() {
 '<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms>'\
 "<DigestMethod Algorithm=\"$2\"/>"\
 "<DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo>$3</KeyInfo></Signature>"
-	sed "s|</alert>|$sig</alert>|" "$here/zh-rainstorm.xml"
+	sed "s|</alert>|$sig</alert>|" "$src"
 }
 
 rsa256=http://www.w3.org/2001/04/xmldsig-more#rsa-sha256

@@ -13,8 +13,11 @@
 # - `cunxiang cap --dry-run --format json` says the same decision without
 #   recording anything, and `cunxiang report` lists the CAP alerts and the
 #   messages not broadcast;
-# - an Update cancels the alert it references and issues its own; a held
-#   message plays only once `cunxiang cap --approve` approves it.
+# - an Update cancels the alert it references and issues its own, an
+#   all-clear Update (urgency Past) only cancels; a held
+#   message plays only once `cunxiang cap --approve` approves it;
+# - a sender whose signature is required: a tampered copy is refused (and
+#   does not take the genuine message's identifier), the signed one plays.
 . "$(dirname "$0")/lib.sh"
 need sqlite3
 need python3
@@ -40,6 +43,7 @@ villages:
       - { id: n4, households: 150 }
 CONF
 HTTP_PORT=$(free_port)
+SIGNER=yinchuan-met@weather.example.cn
 cat > "$T/sched/warnings.yaml" <<CONF
 language: zh-CN
 sources:
@@ -50,12 +54,13 @@ sources:
 senders:
   - sender: weather@example.cn
     signature: none
+  - sender: $SIGNER
+    signature: required
+    trust: [$T/sig/ca.pem]
 rules:
   - match: {event: 山体滑坡}
     action: hold
 CONF
-"$CUNXIANG" check "$T/sched" > "$T/check.out" 2>&1 || { cat "$T/check.out"; fail "the test schedules do not check"; }
-write_controller "$T/sched"
 
 # cap_doc ID TYPE [REFERENCES] [SENDER] [AREA-XML]: a CAP 1.2 message.
 cap_doc() {
@@ -77,13 +82,13 @@ cap_doc() {
     <language>zh-CN</language>
     <category>Met</category>
     <event>${EVENT:-暴雨}</event>
-    <urgency>Immediate</urgency>
+    <urgency>${URGENCY:-Immediate}</urgency>
     <severity>Severe</severity>
     <certainty>Likely</certainty>
     <expires>$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S-00:00)</expires>
     <senderName>测试气象台</senderName>
     <headline>${HEADLINE:-暴雨橙色预警}</headline>
-    <description>未来三小时内永南村、永北村将出现五十毫米以上降水，局地伴有雷电和短时大风，山洪和地质灾害风险高。</description>
+    <description>未来三小时内永南村、永北村将出现50毫米以上降水，局地伴有雷电和短时大风，山洪和地质灾害风险高。</description>
     <instruction>请沿河和低洼地带群众立即转移到安全地带，不要在河边停留，注意收听村里的广播。</instruction>
     <area>
       <areaDesc>永南村 永北村</areaDesc>
@@ -93,6 +98,13 @@ cap_doc() {
 </alert>
 XML
 }
+
+# A message of the signing sender, signed; and a copy tampered with.
+cap_doc sig-1 Alert "" "$SIGNER" > "$T/sig-src.xml"
+sh "$CX_SRC/tests/cap/make-signed.sh" "$T/sig" "$T/sig-src.xml" > "$T/sig.log" 2>&1 ||
+	{ cat "$T/sig.log"; fail "cannot make the signed messages"; }
+"$CUNXIANG" check "$T/sched" > "$T/check.out" 2>&1 || { cat "$T/check.out"; fail "the test schedules do not check"; }
+write_controller "$T/sched"
 
 alert_of() { # SENDER IDENTIFIER: the alert issued for a CAP message
 	sql "select alert_id from cap_messages where sender='$1' and identifier='$2'"
@@ -156,10 +168,10 @@ sleep 2
 # ---- an unlisted sender ----
 cap_doc forged-1 Alert "" intruder@example.com > "$T/forged.tmp"
 mv "$T/forged.tmp" "$T/sched/inbox/forged-1.xml"
-wait_for 10 decided forged-1 ||
-	fail "the unlisted sender's message was not recorded"
-[ "$(sql "select decision from cap_messages where identifier='forged-1'")" = reject ] ||
-	fail "the unlisted sender's message was not rejected"
+claimed() { [ -n "$(sql "select decision from cap_messages where reason like '%claims identifier $1%'")" ]; }
+wait_for 10 claimed forged-1 || fail "the unlisted sender's message was not recorded"
+[ "$(sql "select decision || ' ' || sender || ' ' || substr(identifier, 1, 7) from cap_messages where reason like '%claims identifier forged-1%'")" = "reject  sha256:" ] ||
+	fail "the unlisted sender's message was not rejected under its bytes"
 [ "$(sql "select count(*) from alerts")" = "$NALERTS" ] || fail "an unlisted sender issued an alert"
 
 # ---- Cancel ----
@@ -173,6 +185,21 @@ interrupted() {
 }
 wait_for 10 interrupted || fail "not silenced on every pole: $(sql "select node, state, reason from receipts where occ='$ID'")"
 echo "the Cancel silenced n1 n3 n4"
+
+# ---- a signature required: the tampered copy is refused, the genuine plays ----
+cp "$T/sig/tampered.xml" "$T/sched/inbox/.sig-1-tampered.xml"
+mv "$T/sched/inbox/.sig-1-tampered.xml" "$T/sched/inbox/sig-1-tampered.xml"
+wait_for 10 claimed sig-1 || fail "the tampered message was not recorded"
+sql "select reason from cap_messages where reason like '%claims identifier sig-1%'" | grep -q 'signature' ||
+	fail "the tampered message was not rejected for its signature"
+[ -z "$(alert_of "$SIGNER" sig-1)" ] || fail "a tampered message issued an alert"
+cp "$T/sig/signed.xml" "$T/sched/inbox/.sig-1.xml"
+mv "$T/sched/inbox/.sig-1.xml" "$T/sched/inbox/sig-1.xml"
+wait_for 10 has_alert "$SIGNER" sig-1 || fail "the genuine signed message was not issued after its forgery"
+SIG=$(alert_of "$SIGNER" sig-1)
+wait_for 10 started_on "$SIG" "n1 n3 n4 " || fail "the signed alert started on '$(nodes_with "$SIG" started)'"
+"$CUNXIANG" cancel -c "$T/controller.yaml" --wait 0 "$SIG" > /dev/null || fail "cannot cancel $SIG"
+echo "the tampered copy was refused and the signed message played"
 
 # ---- an Update replaces the alert it references ----
 cap_doc flood-2 Alert > "$T/sched/inbox/.flood-2.xml"
@@ -190,7 +217,16 @@ wait_for 10 started_on "$ID3" "n1 n2 " || fail "the Update started on '$(nodes_w
 [ "$(sql "select decision from cap_messages where identifier='flood-2-update'")" = update ] ||
 	fail "the Update is not recorded as an update"
 echo "the Update cancelled $ID2 and put $ID3 on n1 n2"
-"$CUNXIANG" cancel -c "$T/controller.yaml" --wait 0 "$ID3" > /dev/null || fail "cannot cancel $ID3"
+# The all-clear: an Update with urgency Past plays nothing and takes the
+# warning it updates off the air.
+SENT3=$(sed -n 's:.*<sent>\(.*\)</sent>.*:\1:p' "$T/sched/inbox/flood-2-update.xml")
+URGENCY=Past cap_doc flood-2-clear Update "weather@example.cn,flood-2-update,$SENT3" > "$T/clear.tmp"
+mv "$T/clear.tmp" "$T/sched/inbox/flood-2-clear.xml"
+wait_for 10 cancelled "$ID3" || fail "the all-clear did not cancel $ID3"
+[ "$(sql "select decision from cap_messages where identifier='flood-2-clear'")" = cancel ] ||
+	fail "the all-clear is not recorded as a cancel"
+[ -z "$(alert_of weather@example.cn flood-2-clear)" ] || fail "the all-clear issued an alert"
+echo "the all-clear took $ID3 off the air"
 
 # ---- a hold waits for an operator ----
 EVENT=山体滑坡 cap_doc slide-1 Alert > "$T/slide.tmp"
