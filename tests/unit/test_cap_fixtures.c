@@ -17,6 +17,7 @@
 #include "store.h"
 #include "warnings.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,7 @@ static void run_buf(int t, const char *origin, const char *buf, size_t len, int6
 {
 	struct caprun r = { .st = st, .sch = towns[t].sch, .w = towns[t].w,
 			    .area = "640104100000", .pub = NULL };
+	struct store_cap *anon;
 	double t0;
 	int rc;
 
@@ -306,6 +308,15 @@ static void run_buf(int t, const char *origin, const char *buf, size_t len, int6
 	assert_true(out.d.reason[0] != '\0');
 	assert_null(strchr(out.d.reason, '\n'));
 	assert_string_equal(out.origin, origin);
+	/* Nothing kept: under the key it claims, nor under its bytes. */
+	assert_int_equal(store_cap_get(st, out.sender, out.identifier, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(store_cap_find(st, out.identifier, NULL, NULL, NULL), -ENOENT);
+	anon = calloc(1, sizeof(*anon));
+	assert_non_null(anon);
+	store_cap_anon(anon, buf, len);
+	assert_int_equal(store_cap_get(st, anon->sender, anon->identifier, NULL, NULL, NULL),
+			 -ENOENT);
+	free(anon);
 }
 
 /* Fixture NAME of DIR through town T at NOW (a CAP time). */
