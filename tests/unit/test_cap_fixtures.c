@@ -674,6 +674,7 @@ static void rules_change_decisions(void **state)
 	assert_int_equal(out.d.nnodes, 0);
 	assert_null(out.d.voice);
 	assert_null(out.d.text);
+	assert_int_equal(out.d.expires_ms, at("2024-07-18T16:15:00-05:00"));
 	reason_has("rule 1 (warnings.yaml:");
 	reason_has("ignores it");
 
@@ -726,6 +727,44 @@ static void exercise_and_test(void **state)
 	free(buf);
 }
 
+/* Copies of fixtures with one thing changed, written by the test. */
+static void changed_copies(void **state)
+{
+	const char *poly = "41.20,-88.10 41.45,-88.10 41.45,-87.70 41.20,-87.70 41.20,-88.10";
+	size_t len;
+	char *buf = slurp_in(fixtures, "thunderstorm.xml", &len), *s, *t;
+
+	(void)state;
+	/* The polygon's last point is not its first: never guessed at. The
+	 * FIPS geocode still selects its village; the reason says what was
+	 * left out. */
+	s = replace(buf, poly, "41.20,-88.10 41.45,-88.10 41.45,-87.70 41.20,-87.70");
+	run_buf(T_MAIN, "open-polygon", s, strlen(s), at("2024-07-18T15:30:00-05:00"));
+	plays("broadcast", 2, "actual", "english", "Severe thunderstorm warning",
+	      at("2024-07-18T16:15:00-05:00"));
+	nodes_are("lk-seat", NULL);
+	reason_has("ignored 1 invalid shape (polygon 1 of area 'Lake County, northern half': not closed");
+	/* Without the geocode nothing else selects a pole: rejected. */
+	t = replace(s, "<value>017097</value>", "<value>017031</value>");
+	run_buf(T_MAIN, "open-polygon-alone", t, strlen(t), at("2024-07-18T15:30:00-05:00"));
+	/* The block's expiry stays in the decision (the record keeps it). */
+	silent("reject", at("2024-07-18T16:15:00-05:00"));
+	reason_has("invalid area, nothing else selects a pole: polygon 1");
+	free(t);
+	free(s);
+	free(buf);
+
+	/* The earthquake Update given an expiry already past: it cancels what
+	 * it updates. */
+	buf = slurp_in(fixtures, "earthquake-update.xml", &len);
+	s = replace(buf, "</onset>", "</onset>\n    <expires>2024-03-01T08:40:00+00:00</expires>");
+	run_buf(T_RULES, "expired-update", s, strlen(s), at("2024-03-01T08:45:00+00:00"));
+	silent("cancel", 0);
+	reason_has("expired at 2024-03-01 16:40 +08:00: cancels the 1 message it updates");
+	free(s);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +781,7 @@ int main(void)
 		cmocka_unit_test_teardown(generated, each_teardown),
 		cmocka_unit_test_teardown(rules_change_decisions, each_teardown),
 		cmocka_unit_test_teardown(exercise_and_test, each_teardown),
+		cmocka_unit_test_teardown(changed_copies, each_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
