@@ -497,7 +497,7 @@ static int approve(struct caprun *r, const struct cap_msg *m, const struct store
 	if ((rc = cap_decide(m, r->w, r->sch, now, &o->d)) < 0)
 		return rc;
 	if (o->d.what != CAP_HOLD) {
-		snprintf(o->error, sizeof(o->error), "it no longer waits: %s (%s)",
+		snprintf(o->error, sizeof(o->error), "it no longer waits: %s (%.300s)",
 			 cap_what_name(o->d.what), o->d.reason);
 		if (r->pub)
 			(void)store_cap_decide(r->st, o->sender, o->identifier, "expired",

@@ -14,7 +14,7 @@ enum cap_what { CAP_BROADCAST, CAP_CANCEL, CAP_UPDATE, CAP_HOLD, CAP_IGNORE, CAP
 /* "broadcast", "cancel", "update", "hold", "ignore", "reject" */
 const char *cap_what_name(enum cap_what w);
 
-#define CAP_REASON_MAX 300
+#define CAP_REASON_MAX 600
 
 struct cap_decision {
 	enum cap_what what;
