@@ -201,8 +201,11 @@ static void title_of(const char *t, char out[ALERT_TITLE_MAX + 1])
 	out[n] = '\0';
 }
 
-/* The alert of O->d on the air: audio, record, publish. \retval 0 / -errno
- * (O->error) */
+/* The alert of O->d on the air: audio, record, publish. The audio goes
+ * first: with the broker away that fails before the alert is recorded, so
+ * that retrying every few seconds does not use up the day's alert ids
+ * (AREA-YYYYMMDD-NNNN, 9999 a day, shared with `cunxiang alert`) nor
+ * leave a cancelled alert behind each time. \retval 0 / -errno (O->error) */
 static int issue(struct caprun *r, struct caprun_out *o, int64_t now)
 {
 	const struct cap_decision *d = &o->d;
@@ -220,28 +223,26 @@ static int issue(struct caprun *r, struct caprun_out *o, int64_t now)
 	if (rc == 0)
 		rc = alert_audio_speech(r->voices_dir, d->voice, d->text, r->assets_dir,
 					r->cache_dir, &au, o->error, sizeof(o->error));
+	if (rc == 0)
+		rc = alert_audio_publish(r->pub, r->st, &au, now, r->flush_ms, o->error,
+					 sizeof(o->error));
 	if (rc < 0)
 		goto out;
 	desc.duration_ms = au.duration_ms;
 	desc.scope = (struct alerting_scope){ .areas = areas, .nareas = nareas, .nodes = nodes,
 					      .nnodes = nnodes };
 	if ((rc = alerting_message(&desc, &msg)) < 0) {
-		snprintf(o->error, sizeof(o->error), "the targets do not fit an alert message");
-		goto out;
-	}
-	rc = alerting_record(r->st, r->area, msg, false, (const char *const *)d->nodes, d->nnodes,
-			     o->error, sizeof(o->error));
-	if (rc < 0)
-		goto out;
-	rc = alert_audio_publish(r->pub, r->st, &au, now, r->flush_ms, o->error, sizeof(o->error));
-	if (rc < 0) {
-		/* Certainly not on the air: keep the record truthful. */
-		store_alert_cancel(r->st, msg->id, now);
+		if (rc != -ENOMEM)
+			snprintf(o->error, sizeof(o->error), "the targets do not fit an alert message");
 		goto out;
 	}
 	for (size_t i = 0; i < au.n; i++)
 		memcpy(shas[i], au.a[i].sha, sizeof(shas[i]));
 	if ((rc = alert_set_assets(msg, (const char (*)[65])shas, au.n)) < 0)
+		goto out;
+	rc = alerting_record(r->st, r->area, msg, false, (const char *const *)d->nodes, d->nnodes,
+			     o->error, sizeof(o->error));
+	if (rc < 0)
 		goto out;
 	/* From here the alert may be on the air: its id is the evidence. */
 	snprintf(o->alert_id, sizeof(o->alert_id), "%s", msg->id);
