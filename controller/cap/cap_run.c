@@ -64,9 +64,8 @@ static bool acts(enum cap_what w)
 }
 
 /* Record what arrived and what was decided, before anything is done
- * about it: a message to act on is stored "not sent" until it was. One
- * whose sender or identifier cannot be a key is kept as a rejected
- * anonymous document. \retval 0 / -EEXIST / -ENOMEM / -errno */
+ * about it: a message to act on is stored "not sent" until it was.
+ * \retval 0 / -EEXIST / -ENOMEM / -errno */
 static int ev_add(struct caprun *r, const struct cap_msg *m, struct caprun_out *o,
 		  const char *buf, size_t len, int64_t now)
 {
@@ -79,20 +78,6 @@ static int ev_add(struct caprun *r, const struct cap_msg *m, struct caprun_out *
 	if (o->untrusted)
 		store_cap_anon(c, buf, len);
 	rc = store_cap_add(r->st, c, buf, len);
-	if (rc == -EINVAL && *o->sender) {
-		/* Not a key the store can keep: nothing can tell its next
-		 * arrival apart, so it must not play. */
-		cap_decision_free(&o->d);
-		o->d = (struct cap_decision){ .what = CAP_REJECT, .info = SIZE_MAX };
-		snprintf(o->d.reason, sizeof(o->d.reason), "its sender or identifier cannot be "
-			 "kept (control characters, not UTF-8 or longer than %d bytes)",
-			 STORE_CAP_ID_MAX);
-		store_cap_anon(c, buf, len);
-		snprintf(o->sender, sizeof(o->sender), "%s", c->sender);
-		snprintf(o->identifier, sizeof(o->identifier), "%s", c->identifier);
-		row_fill(c, m, o, o->d.reason, now);
-		rc = store_cap_add(r->st, c, buf, len);
-	}
 	free(c);
 	return rc;
 }
@@ -323,14 +308,32 @@ static int act(struct caprun *r, const struct cap_msg *m, struct caprun_out *o, 
 
 /* ---- a document ---- */
 
+/* Can S be a key of the store (store_cap_add): at most STORE_CAP_ID_MAX
+ * bytes of UTF-8 without control characters? Checked before anything is
+ * looked up, so that a longer one is never cut into another's key. */
+static bool key_fits(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > STORE_CAP_ID_MAX || utf8_invalid_at(s, n) >= 0)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/* The key of O: the message's sender and identifier when M parsed and
+ * they can be a key, else the document's bytes (store_cap_anon). */
 static void identity(struct caprun_out *o, const struct cap_msg *m, const char *buf, size_t len)
 {
 	char hex[CX_SHA256_HEX];
 
-	if (m) {
+	if (m)
+		snprintf(o->msg_type, sizeof(o->msg_type), "%s", m->msg_type);
+	if (m && key_fits(m->sender) && key_fits(m->identifier)) {
 		snprintf(o->sender, sizeof(o->sender), "%s", m->sender);
 		snprintf(o->identifier, sizeof(o->identifier), "%s", m->identifier);
-		snprintf(o->msg_type, sizeof(o->msg_type), "%s", m->msg_type);
 		return;
 	}
 	cx_sha256_hex(buf, len, hex);
@@ -344,8 +347,9 @@ static void superseded(const struct cap_msg *m, struct cap_decision *d)
 {
 	char why[CAP_REASON_MAX];
 
-	if (strcmp(m->msg_type, "Update") || d->what != CAP_IGNORE || !m->nrefs)
-		return;
+	if (strcmp(m->msg_type, "Update") || d->what != CAP_IGNORE || !m->nrefs ||
+	    !strcmp(m->status, "Draft") || !strcmp(m->status, "System"))
+		return;                 /* not actionable: decide.h ignores it */
 	snprintf(why, sizeof(why), "%s", d->reason);
 	d->what = CAP_CANCEL;
 	snprintf(d->reason, sizeof(d->reason), "an update that plays nothing here (%.200s): what "
@@ -405,8 +409,16 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 	if (rc == -ENOMEM)
 		goto done;
 	identity(out, rc == 0 ? m : NULL, buf, len);
-	if (rc < 0)
+	if (rc < 0) {
 		decide_as(&out->d, CAP_REJECT, "%s", why);
+	} else if (!*out->sender) {
+		/* Nothing could tell its next arrival apart, nor a reference
+		 * find it: it must not play. */
+		decide_as(&out->d, CAP_REJECT, "its sender or identifier cannot be kept (control "
+			  "characters, not UTF-8 or longer than %d bytes)", STORE_CAP_ID_MAX);
+		capmsg_free(m);
+		m = NULL;
+	}
 	rc = store_cap_get(r->st, out->sender, out->identifier, c, NULL, NULL);
 	if (rc == 0) {
 		rc = duplicate(r, out, c, buf, len, now);

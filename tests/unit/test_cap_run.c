@@ -442,6 +442,58 @@ static void different_document_under_a_stored_key_is_kept_rejected(void **state)
 	assert_int_equal(sql_int(f, "select count(*) from cap_messages"), 2);
 }
 
+/* A Draft or System Update is not actionable (decide.h ignores it, as it
+ * ignores a Draft Cancel): it must not take the warning it updates off the
+ * air either. An Actual all-clear does. */
+static void draft_update_cancels_nothing(void **state)
+{
+	struct fx *f = *state;
+	const char *refs = A ",w-1,2026-07-01T10:00:00+08:00";
+
+	f->r.pub = NULL;
+	assert_int_equal(take_doc(f, (struct d){ .id = "w-2", .type = "Update", .status = "Draft",
+						 .refs = refs, .urgency = "Past" }), 0);
+	assert_int_equal(f->o.d.what, CAP_IGNORE);
+	assert_int_equal(take_doc(f, (struct d){ .id = "w-2", .type = "Update", .status = "System",
+						 .refs = refs }), 0);
+	assert_int_equal(f->o.d.what, CAP_IGNORE);
+	assert_int_equal(take_doc(f, (struct d){ .id = "w-2", .type = "Update", .refs = refs,
+						 .urgency = "Past" }), 0);
+	assert_int_equal(f->o.d.what, CAP_CANCEL);
+}
+
+/* An identifier longer than the store keeps is not cut into another
+ * message's key: it is rejected and kept under its bytes, like one that
+ * holds a control character. Cut, two messages sharing the first 255
+ * bytes would be one (the second never plays), and a Cancel naming the
+ * whole identifier would find nothing. */
+static char long_id[300];
+
+static void long_identifier_is_kept_under_its_bytes(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	memset(long_id, 'x', sizeof(long_id) - 2);
+	long_id[sizeof(long_id) - 2] = '1';
+	f->r.pub = NULL;
+	assert_int_equal(take_doc(f, (struct d){ .id = long_id, .event = "山体滑坡" }), 0);
+	assert_int_equal(f->o.d.what, CAP_REJECT);
+	assert_non_null(strstr(f->o.d.reason, "cannot be kept"));
+	f->r.pub = &away;
+	assert_int_equal(take_doc(f, (struct d){ .id = long_id, .event = "山体滑坡" }), 0);
+	assert_int_equal(f->o.d.what, CAP_REJECT);
+	assert_string_equal(f->o.sender, "");
+	assert_memory_equal(f->o.identifier, "sha256:", 7);
+	long_id[sizeof(long_id) - 2] = '2';
+	s = doc((struct d){ .id = long_id, .event = "山体滑坡" });
+	assert_int_equal(take(f, s), 0);
+	assert_false(f->o.duplicate);
+	free(s);
+	assert_int_equal(sql_int(f, "select count(*) from cap_messages where sender = ''"), 2);
+	assert_int_equal(sql_int(f, "select count(*) from cap_messages where sender != ''"), 0);
+}
+
 /* ---- the broker away -------------------------------------------------------------- */
 
 static void broker_away_is_recorded_not_sent(void **state)
@@ -489,6 +541,8 @@ int main(void)
 		T(unsigned_copy_of_a_signed_sender_is_kept_under_its_bytes),
 		T(same_document_twice_is_a_duplicate),
 		T(different_document_under_a_stored_key_is_kept_rejected),
+		T(draft_update_cancels_nothing),
+		T(long_identifier_is_kept_under_its_bytes),
 		T(broker_away_is_recorded_not_sent),
 		T(broker_away_takes_no_alert_id),
 	};
