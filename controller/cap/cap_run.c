@@ -245,34 +245,82 @@ out:
 	return rc;
 }
 
+/* The alerts of message (SENDER, IDENTIFIER) and of those referencing it
+ * (store_cap_alerts_of) into *IDS (malloc'd, grown as needed up to
+ * CANCEL_MAX: a warning updated every hour for days has many, and the one
+ * on the air is the newest). \retval 0 / -ENOENT / -ENOMEM / -errno */
+#define CANCEL_MAX 4096
+
+static int alerts_of(struct store *st, const char *sender, const char *identifier,
+		     char (**ids)[STORE_OCC_MAX + 1], size_t *n)
+{
+	size_t max = 64;
+	int rc;
+
+	for (;;) {
+		void *p = realloc(*ids, max * sizeof(**ids));
+
+		if (!p)
+			return -ENOMEM;
+		*ids = p;
+		rc = store_cap_alerts_of(st, sender, identifier, *ids, max, n);
+		if (rc != -E2BIG)
+			return rc;
+		if (max == CANCEL_MAX)
+			return 0;       /* the first CANCEL_MAX: a sender gone mad */
+		max *= 4;
+	}
+}
+
 /* Cancel what the references of M put on the air (and what messages
- * referencing them did); withdraw holds among them. \retval 0 / -errno
+ * referencing them did); withdraw holds among them. Only references to
+ * M's own sender are followed: a listed sender speaks for itself, and
+ * must not take another's warning off the air. \retval 0 / -errno
  * (O->error) */
 static int cancel_refs(struct caprun *r, const struct cap_msg *m, struct caprun_out *o,
 		       int64_t now)
 {
-	char ids[CAPRUN_MAX_CANCEL][STORE_OCC_MAX + 1], why[300];
+	char (*ids)[STORE_OCC_MAX + 1] = NULL, why[300];
+	size_t foreign = 0;
 	int rc = 0;
 
 	snprintf(why, sizeof(why), "withdrawn by %s %s", m->msg_type, m->identifier);
-	for (size_t i = 0; i < m->nrefs; i++) {
+	for (size_t i = 0; i < m->nrefs && rc != -ENOMEM; i++) {
 		const struct cap_ref *ref = &m->refs[i];
 		size_t n = 0;
+		int a;
 
-		if (store_cap_alerts_of(r->st, ref->sender, ref->identifier, ids, CAPRUN_MAX_CANCEL,
-					&n) == -ENOENT)
+		if (strcmp(ref->sender, m->sender)) {
+			foreign++;
 			continue;
+		}
+		a = alerts_of(r->st, ref->sender, ref->identifier, &ids, &n);
+		if (a == -ENOENT)
+			continue;
+		if (a < 0) {
+			snprintf(o->error, sizeof(o->error), "cannot read what %.100s put on the air: %s",
+				 ref->identifier, a == -ENOMEM ? "out of memory" : store_errmsg(r->st));
+			rc = a;
+			continue;
+		}
 		/* A hold among them never plays now. */
 		(void)store_cap_decide(r->st, ref->sender, ref->identifier, "expired", why, NULL, now);
-		for (size_t k = 0; k < n && o->ncancelled < CAPRUN_MAX_CANCEL; k++) {
+		for (size_t k = 0; k < n; k++) {
 			int c = alerting_cancel(r->st, r->pub, ids[k], now, r->flush_ms, o->error,
 						sizeof(o->error));
 
 			if (c < 0)
 				rc = c;
-			else if (c == 0)
+			else if (c == 0 && o->ncancelled < CAPRUN_MAX_CANCEL)
 				memcpy(o->cancelled[o->ncancelled++], ids[k], sizeof(ids[k]));
 		}
+	}
+	free(ids);
+	if (foreign) {
+		size_t l = strlen(o->d.reason);
+
+		snprintf(o->d.reason + l, sizeof(o->d.reason) - l, "; %zu reference%s to another "
+			 "sender's message not followed", foreign, foreign == 1 ? "" : "s");
 	}
 	return rc;
 }

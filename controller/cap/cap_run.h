@@ -31,15 +31,17 @@
  *     anything goes on the air, then act: a broadcast or update speaks the
  *     text with the voice and issues an alert through the same path as
  *     `cunxiang alert` (alerting.h, alert_audio.h); a cancel or update
- *     cancels every alert issued for the messages it references (and
- *     withdraws a hold among them); and the alert's id is then recorded
- *     with the message.
+ *     cancels every alert issued for the messages of its own sender that
+ *     it references (and withdraws a hold among them): a reference to
+ *     another sender's message is not followed; and the alert's id is then
+ *     recorded with the message.
  * When acting fails (the broker away), the message stays recorded as
  * "not sent" and the next arrival of the same document, or
  * caprun_retry(), acts again; nothing else is ever done twice.
  */
 
-#define CAPRUN_MAX_CANCEL 16         /* alerts cancelled by one message */
+#define CAPRUN_MAX_CANCEL 16         /* alerts listed in caprun_out.cancelled (all
+                                      * that a message cancels are cancelled) */
 
 struct caprun {
 	struct store *st;

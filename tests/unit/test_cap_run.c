@@ -494,6 +494,96 @@ static void long_identifier_is_kept_under_its_bytes(void **state)
 	assert_int_equal(sql_int(f, "select count(*) from cap_messages where sender != ''"), 0);
 }
 
+/* ---- cancels and updates ----------------------------------------------------------- */
+
+static char sent_at[32];
+
+/* A stored message of SENDER, IDENTIFIER that issued alert ALERT_ID
+ * (cancelled already when CANCELLED), referencing REFS. */
+static void stored(struct fx *f, const char *sender, const char *identifier, const char *type,
+		   const char *refs, const char *alert_id, bool cancelled)
+{
+	int64_t now = now_ms();
+	struct store_alert a = { .id = alert_id, .level = 2, .alert_class = "actual",
+		.issued_ms = now, .start_ms = now, .expires_ms = now + 60 * MIN, .title = "暴雨",
+		.targets_json = "{\"nodes\":[\"yn-01\"]}" };
+	const char *nodes[] = { "yn-01" };
+	struct store_cap *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	assert_int_equal(store_alert_add(f->st, &a, nodes, 1), 0);
+	if (cancelled)
+		assert_int_equal(store_alert_cancel(f->st, alert_id, now), 0);
+	snprintf(c->sender, sizeof(c->sender), "%s", sender);
+	snprintf(c->identifier, sizeof(c->identifier), "%s", identifier);
+	snprintf(c->msg_type, sizeof(c->msg_type), "%s", type);
+	snprintf(c->status, sizeof(c->status), "Actual");
+	snprintf(c->decision, sizeof(c->decision), "%s", *refs ? "update" : "broadcast");
+	snprintf(c->reason, sizeof(c->reason), "level 2");
+	snprintf(c->alert_id, sizeof(c->alert_id), "%s", alert_id);
+	snprintf(c->refs, sizeof(c->refs), "%s", refs);
+	c->sent_ms = c->received_ms = c->decided_ms = now;
+	c->expires_ms = now + 60 * MIN;
+	c->level = 2;
+	c->nodes = 1;
+	assert_int_equal(store_cap_add(f->st, c, "<alert/>", 8), 0);
+	free(c);
+}
+
+static int64_t cancelled_ms(struct fx *f, const char *alert_id)
+{
+	char q[200];
+
+	snprintf(q, sizeof(q), "select coalesce(cancelled_ms, 0) from alerts where id = '%s'", alert_id);
+	return sql_int(f, q);
+}
+
+/* A listed sender cancels its own messages only: B (perhaps listed
+ * unsigned, so that anyone who can write into the watched directory can
+ * speak as B) must not take A's warning off the air, nor withdraw A's
+ * hold. */
+static void cancel_follows_only_its_senders_references(void **state)
+{
+	struct fx *f = *state;
+	char refs[300];
+
+	cap_time(now_ms(), sent_at);
+	stored(f, A, "w-1", "Alert", "", "640104100000-20260701-0001", false);
+	snprintf(refs, sizeof(refs), A ",w-1,%s", sent_at);
+	assert_int_equal(take_doc(f, (struct d){ .id = "c-1", .sender = B, .type = "Cancel",
+						 .refs = refs }), 0);
+	assert_int_equal(f->o.d.what, CAP_CANCEL);
+	assert_int_equal(f->o.ncancelled, 0);
+	assert_non_null(strstr(f->o.d.reason, "another sender"));
+	assert_int_equal(cancelled_ms(f, "640104100000-20260701-0001"), 0);
+	/* A's own Cancel does (recorded, though the broker is away). */
+	assert_int_equal(take_doc(f, (struct d){ .id = "c-2", .type = "Cancel", .refs = refs }),
+			 -EAGAIN);
+	assert_true(cancelled_ms(f, "640104100000-20260701-0001") > 0);
+}
+
+/* A warning updated many times: every Update references the first
+ * message, so the Cancel of the first reaches more than 16 alerts; the one
+ * on the air is the newest, and must come off it. */
+static void cancel_reaches_the_newest_of_a_long_chain(void **state)
+{
+	struct fx *f = *state;
+	char refs[300], id[40], alert[64];
+
+	cap_time(now_ms(), sent_at);
+	snprintf(refs, sizeof(refs), A ",w-1,%s", sent_at);
+	stored(f, A, "w-1", "Alert", "", "640104100000-20260701-0001", true);
+	for (int i = 2; i <= 24; i++) {
+		snprintf(id, sizeof(id), "w-%d", i);
+		snprintf(alert, sizeof(alert), "640104100000-20260701-%04d", i);
+		stored(f, A, id, "Update", refs, alert, i < 24);
+	}
+	assert_int_equal(cancelled_ms(f, "640104100000-20260701-0024"), 0);
+	assert_int_equal(take_doc(f, (struct d){ .id = "c-3", .type = "Cancel", .refs = refs }),
+			 -EAGAIN);
+	assert_true(cancelled_ms(f, "640104100000-20260701-0024") > 0);
+}
+
 /* ---- the broker away -------------------------------------------------------------- */
 
 static void broker_away_is_recorded_not_sent(void **state)
@@ -543,6 +633,8 @@ int main(void)
 		T(different_document_under_a_stored_key_is_kept_rejected),
 		T(draft_update_cancels_nothing),
 		T(long_identifier_is_kept_under_its_bytes),
+		T(cancel_follows_only_its_senders_references),
+		T(cancel_reaches_the_newest_of_a_long_chain),
 		T(broker_away_is_recorded_not_sent),
 		T(broker_away_takes_no_alert_id),
 	};
