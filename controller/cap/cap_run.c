@@ -17,6 +17,11 @@
 #include <string.h>
 
 #define NOT_SENT STORE_CAP_NOT_SENT   /* the reason of a message still to act on */
+#define BEING_SENT NOT_SENT "being sent"  /* ... while a process acts on it */
+/* How long a message "being sent" is left to the process acting on it
+ * (`cunxiang cap`, or serve itself) before a retry takes it up: longer
+ * than rendering and publishing take, short enough after a crash. */
+#define CLAIM_MS (5 * 60 * 1000)
 
 /* ---- the evidence ---- */
 
@@ -74,7 +79,7 @@ static int ev_add(struct caprun *r, const struct cap_msg *m, struct caprun_out *
 
 	if (!c)
 		return -ENOMEM;
-	row_fill(c, m, o, acts(o->d.what) ? NOT_SENT "being sent" : o->d.reason, now);
+	row_fill(c, m, o, acts(o->d.what) ? BEING_SENT : o->d.reason, now);
 	if (o->untrusted)
 		store_cap_anon(c, buf, len);
 	rc = store_cap_add(r->st, c, buf, len);
@@ -619,13 +624,21 @@ static int unsent_fn(const struct store_cap *c, void *ud)
 	struct store_cap *row = cap_row();
 	struct cap_msg *m = NULL;
 
+	/* Another process (`cunxiang cap`) is acting on it now: acting too
+	 * would put it on the air twice. */
+	if (!strcmp(c->reason, BEING_SENT) && c->decided_ms > t->now - CLAIM_MS)
+		goto out;
 	if (row && stored_msg(t->r, c->sender, c->identifier, row, &m, &o) == 0 &&
 	    cap_decide(m, t->r->w, t->r->sch, t->now, &o.d) == 0) {
-		if (acts(o.d.what))
+		superseded(m, &o.d);    /* as when it arrived: an all-clear cancels */
+		if (acts(o.d.what)) {
+			ev_outcome(t->r, &o, BEING_SENT, t->now);
 			t->done += act(t->r, m, &o, t->now) == 0;
-		else
+		} else {
 			ev_outcome(t->r, &o, o.d.reason, t->now);
+		}
 	}
+out:
 	capmsg_free(m);
 	free(row);
 	caprun_out_free(&o);

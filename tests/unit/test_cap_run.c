@@ -619,6 +619,66 @@ static void broker_away_takes_no_alert_id(void **state)
 	assert_int_equal(sql_int(f, "select count(*) from alerts"), 0);
 }
 
+/* A message recorded "not sent: being sent" DECIDED_MS, as caprun_doc
+ * leaves it while it acts. */
+static void being_sent(struct fx *f, const char *identifier, int64_t decided_ms)
+{
+	char *s = doc((struct d){ .id = identifier });
+	struct store_cap *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	snprintf(c->sender, sizeof(c->sender), A);
+	snprintf(c->identifier, sizeof(c->identifier), "%s", identifier);
+	snprintf(c->msg_type, sizeof(c->msg_type), "Alert");
+	snprintf(c->decision, sizeof(c->decision), "broadcast");
+	snprintf(c->reason, sizeof(c->reason), STORE_CAP_NOT_SENT "being sent");
+	c->sent_ms = STORE_NONE;
+	c->received_ms = c->decided_ms = decided_ms;
+	c->expires_ms = now_ms() + 60 * MIN;
+	c->level = 2;
+	assert_int_equal(store_cap_add(f->st, c, s, strlen(s)), 0);
+	free(c);
+	free(s);
+}
+
+/* `cunxiang cap FILE` records the message "being sent" and then renders
+ * and publishes it, which takes seconds; serve's retry every 5 s must not
+ * issue it a second time meanwhile (the warning would play twice). One
+ * left "being sent" by a process that died is taken up after a while. */
+static void retry_leaves_a_message_being_sent_alone(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = now_ms();
+
+	being_sent(f, "r-1", now - 2000);
+	being_sent(f, "r-2", now - 30 * MIN);
+	assert_int_equal(caprun_retry(&f->r, now), 0);
+	assert_string_equal(row(f, A, "r-1")->reason, STORE_CAP_NOT_SENT "being sent");
+	assert_string_not_equal(row(f, A, "r-2")->reason, STORE_CAP_NOT_SENT "being sent");
+	assert_memory_equal(row(f, A, "r-2")->reason, STORE_CAP_NOT_SENT,
+			    strlen(STORE_CAP_NOT_SENT));
+}
+
+/* The all-clear (an Update that plays nothing here) is a cancel of what
+ * it updates; when the broker was away, the retry must still cancel, not
+ * decide it again as nothing to do and leave the warning on the air. */
+static void retried_all_clear_still_cancels(void **state)
+{
+	struct fx *f = *state;
+	char refs[300];
+
+	cap_time(now_ms(), sent_at);
+	snprintf(refs, sizeof(refs), A ",w-1,%s", sent_at);
+	stored(f, A, "w-1", "Alert", "", "640104100000-20260701-0001", false);
+	/* The cancel is recorded, not published: cancel it again on retry. */
+	assert_int_equal(take_doc(f, (struct d){ .id = "w-2", .type = "Update", .refs = refs,
+						 .urgency = "Past" }), -EAGAIN);
+	assert_int_equal(f->o.d.what, CAP_CANCEL);
+	assert_int_equal(caprun_retry(&f->r, now_ms()), 0);
+	assert_memory_equal(row(f, A, "w-2")->reason, STORE_CAP_NOT_SENT,
+			    strlen(STORE_CAP_NOT_SENT));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -637,6 +697,8 @@ int main(void)
 		T(cancel_reaches_the_newest_of_a_long_chain),
 		T(broker_away_is_recorded_not_sent),
 		T(broker_away_takes_no_alert_id),
+		T(retry_leaves_a_message_being_sent_alone),
+		T(retried_all_clear_still_cancels),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
