@@ -419,7 +419,7 @@ static int duplicate(struct caprun *r, struct caprun_out *o, const struct store_
 	size_t dlen = 0;
 	bool same;
 
-	o->duplicate = true;
+	o->duplicate = o->decided = true;
 	o->d.what = CAP_IGNORE;
 	snprintf(o->d.reason, sizeof(o->d.reason), "already received (%s)", c->decision);
 	if (!r->pub || store_cap_get(r->st, c->sender, c->identifier, NULL, &doc, &dlen) < 0)
@@ -498,10 +498,14 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 		superseded(m, &out->d);
 	}
 	rc = 0;
+	out->decided = true;
 	if (!r->pub)
 		goto done;              /* a dry run */
 	rc = ev_add(r, m, out, buf, len, now);
 	if (rc == -EEXIST) {            /* another process took it meanwhile */
+		cap_decision_free(&out->d);
+		out->d = (struct cap_decision){ .what = CAP_IGNORE, .info = SIZE_MAX };
+		snprintf(out->d.reason, sizeof(out->d.reason), "already received");
 		out->duplicate = true;
 		rc = 0;
 		goto done;
@@ -562,6 +566,7 @@ static int approve(struct caprun *r, const struct cap_msg *m, const struct store
 	}
 	if ((rc = cap_decide(m, r->w, r->sch, now, &o->d)) < 0)
 		return rc;
+	o->decided = true;
 	if (o->d.what != CAP_HOLD) {
 		snprintf(o->error, sizeof(o->error), "it no longer waits: %s (%s)",
 			 cap_what_name(o->d.what), o->d.reason);
@@ -675,7 +680,8 @@ json_t *caprun_json(const struct caprun_out *o)
 {
 	const struct cap_decision *d = &o->d;
 	json_t *j = json_object(), *nodes = json_array(), *cancelled = json_array();
-	bool plays = d->what == CAP_BROADCAST || d->what == CAP_UPDATE || d->what == CAP_HOLD;
+	bool plays = o->decided &&
+		     (d->what == CAP_BROADCAST || d->what == CAP_UPDATE || d->what == CAP_HOLD);
 
 	if (!j || !nodes || !cancelled)
 		goto oom;
@@ -683,12 +689,14 @@ json_t *caprun_json(const struct caprun_out *o)
 		json_array_append_new(nodes, json_string(d->nodes[i]));
 	for (size_t i = 0; i < o->ncancelled; i++)
 		json_array_append_new(cancelled, json_string(o->cancelled[i]));
-	json_object_set_new(j, "identifier", json_string(o->identifier));
+	json_object_set_new(j, "identifier", str_or_null(o->identifier));
 	json_object_set_new(j, "sender", json_string(o->sender));
 	json_object_set_new(j, "origin", json_string(o->origin));
-	json_object_set_new(j, "decision", json_string(cap_what_name(d->what)));
-	json_object_set_new(j, "reason", json_string(d->reason));
+	json_object_set_new(j, "decision", o->decided ? json_string(cap_what_name(d->what)) :
+			    json_null());
+	json_object_set_new(j, "reason", o->decided ? json_string(d->reason) : json_null());
 	json_object_set_new(j, "duplicate", json_boolean(o->duplicate));
+	json_object_set_new(j, "untrusted", json_boolean(o->untrusted));
 	json_object_set_new(j, "level", plays && d->level ? json_integer(d->level) : json_null());
 	json_object_set_new(j, "class", plays ? str_or_null(d->klass) : json_null());
 	json_object_set_new(j, "nodes", nodes);

@@ -59,6 +59,8 @@ struct caprun_out {
 	char origin[STORE_CAP_ORIGIN_MAX + 1];
 	char msg_type[16];
 	struct cap_decision d;
+	bool decided;                    /* D holds a decision; false when the store
+	                                  * or memory failed before one was made */
 	bool duplicate;                  /* already received: nothing done */
 	bool untrusted;                  /* rejected for its sender or signature: its
 	                                  * sender and identifier are claims, and it
@@ -94,7 +96,10 @@ int caprun_retry(struct caprun *r, int64_t now);
 
 void caprun_out_free(struct caprun_out *o);
 
-/* OUT as a JSON object: identifier, sender, decision, reason, level, class,
- * nodes, voice, text, expires_ms, and alert_id, cancelled, duplicate,
- * error, origin. NULL on ENOMEM. */
+/* OUT as a JSON object: identifier, sender, origin, decision, reason,
+ * duplicate, untrusted, level, class, nodes, voice, text, expires_ms,
+ * alert_id, cancelled, error. Without a decision (OUT->decided false)
+ * decision, reason, level, class, voice, text and expires_ms are null;
+ * identifier is null when there is none (a document never read). NULL on
+ * ENOMEM. */
 json_t *caprun_json(const struct caprun_out *o);

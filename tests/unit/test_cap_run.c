@@ -343,6 +343,47 @@ static void json_has_the_promised_fields(void **state)
 	json_decref(j);
 }
 
+/* The store failing before anything was decided: the output must not
+ * claim a decision (a zeroed decision reads "broadcast"). */
+static void store_failure_decides_nothing(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	json_t *j;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "drop table cap_messages", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(take_doc(f, (struct d){ 0 }), -EIO);
+	assert_false(f->o.decided);
+	assert_non_null(strstr(f->o.error, "cannot read the store"));
+	j = caprun_json(&f->o);
+	assert_non_null(j);
+	assert_true(json_is_null(json_object_get(j, "decision")));
+	assert_true(json_is_null(json_object_get(j, "level")));
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "cannot read"));
+	json_decref(j);
+}
+
+/* A forgery's sender and identifier are claims: JSON says so. */
+static void json_says_untrusted(void **state)
+{
+	struct fx *f = *state;
+	json_t *j;
+
+	assert_int_equal(take_doc(f, (struct d){ .id = "u-2", .sender = "intruder@example.com" }), 0);
+	assert_true(f->o.decided);
+	j = caprun_json(&f->o);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "untrusted")));
+	assert_string_equal(json_string_value(json_object_get(j, "decision")), "reject");
+	json_decref(j);
+	assert_int_equal(take_doc(f, (struct d){ .id = "u-2" }), -EAGAIN);
+	j = caprun_json(&f->o);
+	assert_true(json_is_false(json_object_get(j, "untrusted")));
+	json_decref(j);
+}
+
 /* ---- the evidence: what is kept, under which key ---------------------------------- */
 
 static void parse_failure_is_kept_under_its_bytes(void **state)
@@ -686,6 +727,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(dry_run_decides_and_records_nothing),
 		T(json_has_the_promised_fields),
+		T(store_failure_decides_nothing),
+		T(json_says_untrusted),
 		T(parse_failure_is_kept_under_its_bytes),
 		T(unlisted_sender_never_takes_its_claimed_key),
 		T(unsigned_copy_of_a_signed_sender_is_kept_under_its_bytes),
