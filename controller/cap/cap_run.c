@@ -195,8 +195,12 @@ static void title_of(const char *t, char out[ALERT_TITLE_MAX + 1])
  * first: with the broker away that fails before the alert is recorded, so
  * that retrying every few seconds does not use up the day's alert ids
  * (AREA-YYYYMMDD-NNNN, 9999 a day, shared with `cunxiang alert`) nor
- * leave a cancelled alert behind each time. \retval 0 / -errno (O->error) */
-static int issue(struct caprun *r, struct caprun_out *o, int64_t now)
+ * leave a cancelled alert behind each time. With APPROVAL (the reason),
+ * the hold is claimed as approved with the alert's id before the alert is
+ * published: a second approval, an expiry or a Cancel that withdrew the
+ * hold meanwhile wins, and the alert is then never sent.
+ * \retval 0 / -EALREADY (APPROVAL: no longer held) / -errno (O->error) */
+static int issue(struct caprun *r, struct caprun_out *o, int64_t now, const char *approval)
 {
 	const struct cap_decision *d = &o->d;
 	const char **areas = NULL, **nodes = NULL;
@@ -234,6 +238,12 @@ static int issue(struct caprun *r, struct caprun_out *o, int64_t now)
 			     o->error, sizeof(o->error));
 	if (rc < 0)
 		goto out;
+	if (approval && (rc = store_cap_decide(r->st, o->sender, o->identifier, "approved",
+					       approval, msg->id, now)) < 0) {
+		snprintf(o->error, sizeof(o->error), "%s", store_errmsg(r->st));
+		store_alert_cancel(r->st, msg->id, now);      /* never sent */
+		goto out;
+	}
 	/* From here the alert may be on the air: its id is the evidence. */
 	snprintf(o->alert_id, sizeof(o->alert_id), "%s", msg->id);
 	rc = alerting_publish(r->pub, msg, r->flush_ms);
@@ -341,7 +351,7 @@ static int act(struct caprun *r, const struct cap_msg *m, struct caprun_out *o, 
 	if (w == CAP_CANCEL || w == CAP_UPDATE)
 		rc = cancel_refs(r, m, o, now);
 	if (rc == 0 && (w == CAP_BROADCAST || w == CAP_UPDATE))
-		rc = issue(r, o, now);
+		rc = issue(r, o, now, NULL);
 	if (rc < 0) {
 		snprintf(reason, sizeof(reason), NOT_SENT "%s", o->error);
 		ev_outcome(r, o, reason, now);
@@ -581,14 +591,10 @@ static int approve(struct caprun *r, const struct cap_msg *m, const struct store
 		return 0;
 	if (o->d.what == CAP_UPDATE && (rc = cancel_refs(r, m, o, now)) < 0)
 		return -EAGAIN;
-	if ((rc = issue(r, o, now)) < 0)
-		return -EAGAIN;         /* still held: the operator may try again */
-	rc = store_cap_decide(r->st, o->sender, o->identifier, "approved", o->d.reason, o->alert_id,
-			      now);
-	if (rc < 0)
-		snprintf(o->error, sizeof(o->error), "alert %s is on the air, but the approval "
-			 "could not be recorded: %s", o->alert_id, store_errmsg(r->st));
-	return rc < 0 ? -EIO : 0;
+	rc = issue(r, o, now, o->d.reason);
+	if (rc == -EALREADY || (rc < 0 && !*o->alert_id))
+		return rc == -EALREADY ? rc : -EAGAIN;  /* not claimed: still held, try again */
+	return rc < 0 ? -EAGAIN : 0;    /* claimed; the broker did not confirm (O->error) */
 }
 
 int caprun_approve(struct caprun *r, const char *sender, const char *identifier, int64_t now,

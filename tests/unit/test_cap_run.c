@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
@@ -25,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +73,8 @@ static struct diag *diag;
 static struct schedule *sch;
 static struct warnings *warn;
 static struct pub away;            /* a key, and a session to a broker that is not there */
+static struct pub live;            /* the key, and a session to a real mosquitto (if any) */
+static pid_t broker = -1;
 
 struct fx {
 	char db[128];
@@ -107,6 +112,37 @@ static int dead_port(void)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
 	close(fd);
 	return ntohs(a.sin_port);
+}
+
+/* mosquitto on a loopback port, and LIVE connected to it; without
+ * mosquitto the tests that need it are skipped. */
+static void start_broker(void)
+{
+	struct mq_cfg mc = { .client_id = "test-cap-run-live", .host = "127.0.0.1",
+			     .clean_start = true, .keepalive_s = 30 };
+	char port[16];
+
+	live = away;
+	live.mq = NULL;
+	if (access("/usr/sbin/mosquitto", X_OK) && system("command -v mosquitto >/dev/null") != 0)
+		return;
+	mc.port = dead_port();
+	snprintf(port, sizeof(port), "%d", mc.port);
+	broker = fork();
+	assert_true(broker >= 0);
+	if (broker == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("mosquitto", "mosquitto", "-p", port, (char *)NULL);
+		execl("/usr/sbin/mosquitto", "mosquitto", "-p", port, (char *)NULL);
+		_exit(127);
+	}
+	live.mq = mq_new(&mc);
+	assert_non_null(live.mq);
+	if (mq_wait_connected(live.mq, 10000) < 0)
+		fail_msg("mosquitto -p %s did not answer", port);
 }
 
 static int group_setup(void **state)
@@ -147,6 +183,7 @@ static int group_setup(void **state)
 	mc.port = dead_port();
 	away.mq = mq_new(&mc);
 	assert_non_null(away.mq);
+	start_broker();
 	return 0;
 }
 
@@ -154,6 +191,12 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	mq_free(away.mq);
+	if (live.mq)
+		mq_free(live.mq);
+	if (broker > 0) {
+		kill(broker, SIGTERM);
+		waitpid(broker, NULL, 0);
+	}
 	pub_wipe(&away);
 	warnings_free(warn);
 	schedule_free(sch);
@@ -720,6 +763,68 @@ static void retried_all_clear_still_cancels(void **state)
 			    strlen(STORE_CAP_NOT_SENT));
 }
 
+/* ---- on the air, through a real broker ------------------------------------------- */
+
+static void need_broker(struct fx *f)
+{
+	if (!live.mq)
+		skip();
+	f->r.pub = &live;
+	f->r.flush_ms = 10000;
+}
+
+static void broadcast_goes_on_the_air(void **state)
+{
+	struct fx *f = *state;
+	struct store_cap *c;
+	char refs[300];
+
+	need_broker(f);
+	assert_int_equal(take_doc(f, (struct d){ .id = "air-1" }), 0);
+	assert_string_equal(f->o.error, "");
+	assert_string_not_equal(f->o.alert_id, "");
+	assert_non_null(c = row(f, A, "air-1"));
+	assert_string_equal(c->alert_id, f->o.alert_id);
+	assert_string_equal(c->decision, "broadcast");
+	assert_memory_not_equal(c->reason, STORE_CAP_NOT_SENT, strlen(STORE_CAP_NOT_SENT));
+	assert_int_equal(sql_int(f, "select count(*) from alerts where cancelled_ms is null"), 1);
+	/* Its Cancel takes it off the air. */
+	snprintf(refs, sizeof(refs), A ",air-1,2026-07-01T10:00:00+08:00");
+	assert_int_equal(take_doc(f, (struct d){ .id = "air-2", .type = "Cancel", .refs = refs }), 0);
+	assert_int_equal(f->o.ncancelled, 1);
+	assert_int_equal(sql_int(f, "select count(*) from alerts where cancelled_ms is null"), 0);
+	assert_int_equal(caprun_retry(&f->r, now_ms()), 0);
+}
+
+/* An approval claims the hold before its alert is sent: when the hold was
+ * withdrawn meanwhile (here by the held Update itself, as a Cancel racing
+ * the operator would), nothing goes on the air. */
+static void approval_claims_the_hold_before_sending(void **state)
+{
+	struct fx *f = *state;
+	char refs[300];
+
+	need_broker(f);
+	snprintf(refs, sizeof(refs), A ",h-9,2026-07-01T10:00:00+08:00");
+	assert_int_equal(take_doc(f, (struct d){ .id = "h-9", .type = "Update", .refs = refs,
+						 .event = "山体滑坡" }), 0);
+	assert_int_equal(f->o.d.what, CAP_HOLD);
+	caprun_out_free(&f->o);
+	assert_int_equal(caprun_approve(&f->r, A, "h-9", now_ms(), &f->o), -EALREADY);
+	assert_int_equal(sql_int(f, "select count(*) from alerts where cancelled_ms is null"), 0);
+	assert_string_equal(row(f, A, "h-9")->decision, "expired");
+	/* An ordinary hold is approved once. */
+	assert_int_equal(take_doc(f, (struct d){ .id = "h-10", .event = "山体滑坡" }), 0);
+	caprun_out_free(&f->o);
+	assert_int_equal(caprun_approve(&f->r, NULL, "h-10", now_ms(), &f->o), 0);
+	assert_string_not_equal(f->o.alert_id, "");
+	assert_string_equal(row(f, A, "h-10")->decision, "approved");
+	assert_string_equal(row(f, A, "h-10")->alert_id, f->o.alert_id);
+	caprun_out_free(&f->o);
+	assert_int_equal(caprun_approve(&f->r, NULL, "h-10", now_ms(), &f->o), -EALREADY);
+	assert_int_equal(sql_int(f, "select count(*) from alerts where cancelled_ms is null"), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -742,6 +847,8 @@ int main(void)
 		T(broker_away_takes_no_alert_id),
 		T(retry_leaves_a_message_being_sent_alone),
 		T(retried_all_clear_still_cancels),
+		T(broadcast_goes_on_the_air),
+		T(approval_claims_the_hold_before_sending),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
