@@ -114,9 +114,11 @@ static void decide_as(struct cap_decision *d, enum cap_what w, const char *fmt, 
 }
 
 /* Is the sender listed, and its signature good when required? Decides a
- * reject into O->d when not. \retval true trusted */
-static bool trusted(struct caprun *r, const struct cap_msg *m, const char *buf, size_t len,
-		    struct caprun_out *o)
+ * reject into O->d when not. \retval 1 trusted / 0 not / -ENOMEM (verifying
+ * failed, not the signature: a reject would be kept under its bytes for a
+ * message that may well be genuine) */
+static int trusted(struct caprun *r, const struct cap_msg *m, const char *buf, size_t len,
+		   struct caprun_out *o)
 {
 	const struct warn_sender *s = warnings_sender(r->w, m->sender);
 	char why[300];
@@ -124,16 +126,18 @@ static bool trusted(struct caprun *r, const struct cap_msg *m, const char *buf, 
 
 	if (!s) {
 		decide_as(&o->d, CAP_REJECT, "sender %s is not listed in %s", m->sender, WARN_FILE);
-		return false;
+		return 0;
 	}
 	if (!s->require_signature)
-		return true;
+		return 1;
 	rc = capmsg_verify(buf, len, s->anchors, s->nanchors, why, sizeof(why));
+	if (rc == -ENOMEM)
+		return rc;
 	if (rc < 0) {
 		decide_as(&o->d, CAP_REJECT, "signature required for %s: %s", m->sender, why);
-		return false;
+		return 0;
 	}
-	return true;
+	return 1;
 }
 
 /* ---- acting ---- */
@@ -471,6 +475,13 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 	rc = capmsg_parse(buf, len, &m, why, sizeof(why));
 	if (rc == -ENOMEM)
 		goto done;
+	if (rc == -ENOENT) {
+		/* The schema is not installed: the document was not judged, and
+		 * kept as rejected it would stay a duplicate once it is. */
+		snprintf(out->error, sizeof(out->error), "cannot check the document: %s", why);
+		rc = -EIO;
+		goto done;
+	}
 	identity(out, rc == 0 ? m : NULL, buf, len);
 	if (rc < 0) {
 		decide_as(&out->d, CAP_REJECT, "%s", why);
@@ -493,7 +504,9 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 		rc = -EIO;
 		goto done;
 	}
-	if (m && !trusted(r, m, buf, len, out)) {
+	if (m && (rc = trusted(r, m, buf, len, out)) < 0)
+		goto done;
+	if (m && rc == 0) {
 		/* Untrusted, its sender and identifier are only claims: it is
 		 * kept under its bytes, so that a forgery never takes the key
 		 * of the genuine message that may follow. */

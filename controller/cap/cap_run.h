@@ -76,7 +76,8 @@ struct caprun_out {
  * \retval 0 done (also for a rejected or duplicate message)
  * \retval -EAGAIN recorded, but putting it on the air failed (OUT->error):
  *                 try again later with caprun_retry() or the same document
- * \retval -EIO    the store failed (OUT->error): nothing was recorded
+ * \retval -EIO    the store failed, or the CAP schema is not installed
+ *                 (OUT->error): nothing was recorded
  * \retval -ENOMEM */
 int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len, int64_t now,
 	       struct caprun_out *out);
