@@ -435,7 +435,8 @@ static int duplicate(struct caprun *r, struct caprun_out *o, const struct store_
 
 	o->duplicate = o->decided = true;
 	o->d.what = CAP_IGNORE;
-	snprintf(o->d.reason, sizeof(o->d.reason), "already received (%s)", c->decision);
+	snprintf(o->d.reason, sizeof(o->d.reason), "already received (%s: %.200s)", c->decision,
+		 c->reason);
 	if (!r->pub || store_cap_get(r->st, c->sender, c->identifier, NULL, &doc, &dlen) < 0)
 		return 0;
 	same = dlen == len && (!len || !memcmp(doc, buf, len));

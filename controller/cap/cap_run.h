@@ -36,8 +36,13 @@
  *     another sender's message is not followed; and the alert's id is then
  *     recorded with the message.
  * When acting fails (the broker away), the message stays recorded as
- * "not sent" and the next arrival of the same document, or
- * caprun_retry(), acts again; nothing else is ever done twice.
+ * "not sent" and caprun_retry() (serve, every 5 s) acts again; another
+ * arrival of the same document is a duplicate that only says so (two
+ * processes acting at once would put it on the air twice). A message
+ * being acted on is recorded "not sent: being sent"; a retry leaves it to
+ * the process acting on it for 5 minutes. Nothing else is ever done twice.
+ * What stays: a power cut between publishing an alert and recording its
+ * id makes the retry issue it again.
  */
 
 #define CAPRUN_MAX_CANCEL 16         /* alerts listed in caprun_out.cancelled (all

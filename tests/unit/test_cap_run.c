@@ -682,9 +682,11 @@ static void broker_away_is_recorded_not_sent(void **state)
 	assert_memory_equal(row(f, A, "b-1")->reason, STORE_CAP_NOT_SENT,
 			    strlen(STORE_CAP_NOT_SENT));
 	assert_string_equal(row(f, A, "b-1")->alert_id, "");
-	/* A second arrival is a duplicate: caprun_retry acts again. */
+	/* A second arrival is a duplicate that says it was not sent:
+	 * caprun_retry acts again. */
 	assert_int_equal(take_doc(f, (struct d){ .id = "b-1" }), 0);
 	assert_true(f->o.duplicate);
+	assert_non_null(strstr(f->o.d.reason, "already received (broadcast: not sent: "));
 	assert_int_equal(caprun_retry(&f->r, now_ms()), 0);
 	assert_memory_equal(row(f, A, "b-1")->reason, STORE_CAP_NOT_SENT,
 			    strlen(STORE_CAP_NOT_SENT));
