@@ -221,9 +221,6 @@ static int issue(struct caprun *r, struct caprun_out *o, int64_t now, const char
 	if (rc == 0)
 		rc = alert_audio_speech(r->voices_dir, d->voice, d->text, r->assets_dir,
 					r->cache_dir, &au, o->error, sizeof(o->error));
-	if (rc == 0)
-		rc = alert_audio_publish(r->pub, r->st, &au, now, r->flush_ms, o->error,
-					 sizeof(o->error));
 	if (rc < 0)
 		goto out;
 	desc.duration_ms = au.duration_ms;
@@ -237,6 +234,9 @@ static int issue(struct caprun *r, struct caprun_out *o, int64_t now, const char
 	for (size_t i = 0; i < au.n; i++)
 		memcpy(shas[i], au.a[i].sha, sizeof(shas[i]));
 	if ((rc = alert_set_assets(msg, (const char (*)[65])shas, au.n)) < 0)
+		goto out;
+	rc = alert_audio_publish(r->pub, r->st, &au, now, r->flush_ms, o->error, sizeof(o->error));
+	if (rc < 0)
 		goto out;
 	rc = alerting_record(r->st, r->area, msg, false, (const char *const *)d->nodes, d->nnodes,
 			     o->error, sizeof(o->error));
