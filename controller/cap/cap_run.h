@@ -80,7 +80,7 @@ struct caprun_out {
  * OUT says what it was and what was done (caprun_out_free() it).
  * \retval 0 done (also for a rejected or duplicate message)
  * \retval -EAGAIN recorded, but putting it on the air failed (OUT->error):
- *                 try again later with caprun_retry() or the same document
+ *                 caprun_retry() tries again
  * \retval -EIO    the store failed, or the CAP schema is not installed
  *                 (OUT->error): nothing was recorded
  * \retval -ENOMEM */
