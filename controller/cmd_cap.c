@@ -126,11 +126,16 @@ static void print_text(const struct caprun_out *o, const char *file)
 {
 	const struct cap_decision *d = &o->d;
 
+	if (!o->decided) {
+		printf("%s: %s%s%s: not decided: %s\n", file, o->identifier,
+		       *o->sender ? " from " : "", o->sender, o->error);
+		return;
+	}
 	printf("%s: %s%s%s: %s", file, o->identifier, *o->sender ? " from " : "", o->sender,
 	       cap_what_name(d->what));
 	if (d->what == CAP_BROADCAST || d->what == CAP_UPDATE || d->what == CAP_HOLD)
-		printf(" level %d %s to %zu node%s, voice %s", d->level, d->klass, d->nnodes,
-		       d->nnodes == 1 ? "" : "s", d->voice);
+		printf(" level %d %s to %zu node%s, voice %s", d->level, d->klass ? d->klass : "",
+		       d->nnodes, d->nnodes == 1 ? "" : "s", d->voice ? d->voice : "");
 	printf(" (%s)\n", d->reason);
 	if (*o->alert_id)
 		printf("  alert %s is on the air\n", o->alert_id);
@@ -157,11 +162,26 @@ static int emit(const struct cap_opts *o, json_t *all, const struct caprun_out *
 
 /* ---- the runs ---- */
 
+/* A FILE that could not be read: said on stderr, and in JSON an object
+ * of its own, so that the array still has one object per FILE. */
+static int unread(const struct cap_opts *o, json_t *all, const char *file, int r)
+{
+	struct caprun_out out = { .d = { .info = SIZE_MAX } };
+
+	snprintf(out.origin, sizeof(out.origin), "%s", file);
+	snprintf(out.error, sizeof(out.error), "%s", r == -EFBIG ?
+		 "larger than a CAP message may be (1 MiB)" : strerror(-r));
+	fprintf(stderr, "cunxiang cap: %s: %s\n", file, out.error);
+	return o->json ? emit(o, all, &out, file) : 0;
+}
+
 static int run_files(struct cap_setup *s, const struct cap_opts *o, char **files, size_t n)
 {
 	json_t *all = o->json ? json_array() : NULL;
 	int rc = CX_EXIT_OK;
 
+	if (o->json && !all)
+		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		struct caprun_out out;
 		char *buf = NULL;
@@ -169,25 +189,23 @@ static int run_files(struct cap_setup *s, const struct cap_opts *o, char **files
 		int r = fio_read_all(files[i], CAP_MAX_BYTES, &buf, &len);
 
 		if (r < 0) {
-			fprintf(stderr, "cunxiang cap: %s: %s\n", files[i], r == -EFBIG ?
-				"larger than a CAP message may be (1 MiB)" : strerror(-r));
 			rc = CX_EXIT_USER;
+			if (unread(o, all, files[i], r) < 0)
+				goto oom;
 			continue;
 		}
 		r = caprun_doc(&s->run, files[i], buf, len, cx_now_ms(), &out);
 		free(buf);
-		if (r < 0 && r != -EAGAIN && r != -EIO) {
-			fprintf(stderr, "cunxiang cap: %s: %s\n", files[i], strerror(-r));
-			return CX_EXIT_USER;
+		if (r == -ENOMEM) {
+			caprun_out_free(&out);
+			goto oom;
 		}
 		if (r < 0)
 			rc = CX_EXIT_USER;
-		if (emit(o, all, &out, files[i]) < 0) {
-			caprun_out_free(&out);
-			fprintf(stderr, "cunxiang cap: out of memory\n");
-			return CX_EXIT_USER;
-		}
+		r = emit(o, all, &out, files[i]);
 		caprun_out_free(&out);
+		if (r < 0)
+			goto oom;
 	}
 	if (all) {
 		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -195,6 +213,10 @@ static int run_files(struct cap_setup *s, const struct cap_opts *o, char **files
 		json_decref(all);
 	}
 	return rc;
+oom:
+	json_decref(all);
+	fprintf(stderr, "cunxiang cap: out of memory\n");
+	return CX_EXIT_USER;
 }
 
 static int run_approve(struct cap_setup *s, const struct cap_opts *o)

@@ -17,6 +17,11 @@
 #include <string.h>
 
 #define NOT_SENT STORE_CAP_NOT_SENT   /* the reason of a message still to act on */
+#define BEING_SENT NOT_SENT "being sent"  /* ... while a process acts on it */
+/* How long a message "being sent" is left to the process acting on it
+ * (`cunxiang cap`, or serve itself) before a retry takes it up: longer
+ * than rendering and publishing take, short enough after a crash. */
+#define CLAIM_MS (5 * 60 * 1000)
 
 /* ---- the evidence ---- */
 
@@ -64,9 +69,8 @@ static bool acts(enum cap_what w)
 }
 
 /* Record what arrived and what was decided, before anything is done
- * about it: a message to act on is stored "not sent" until it was. One
- * whose sender or identifier cannot be a key is kept as a rejected
- * anonymous document. \retval 0 / -EEXIST / -ENOMEM / -errno */
+ * about it: a message to act on is stored "not sent" until it was.
+ * \retval 0 / -EEXIST / -ENOMEM / -errno */
 static int ev_add(struct caprun *r, const struct cap_msg *m, struct caprun_out *o,
 		  const char *buf, size_t len, int64_t now)
 {
@@ -75,24 +79,10 @@ static int ev_add(struct caprun *r, const struct cap_msg *m, struct caprun_out *
 
 	if (!c)
 		return -ENOMEM;
-	row_fill(c, m, o, acts(o->d.what) ? NOT_SENT "being sent" : o->d.reason, now);
+	row_fill(c, m, o, acts(o->d.what) ? BEING_SENT : o->d.reason, now);
 	if (o->untrusted)
 		store_cap_anon(c, buf, len);
 	rc = store_cap_add(r->st, c, buf, len);
-	if (rc == -EINVAL && *o->sender) {
-		/* Not a key the store can keep: nothing can tell its next
-		 * arrival apart, so it must not play. */
-		cap_decision_free(&o->d);
-		o->d = (struct cap_decision){ .what = CAP_REJECT, .info = SIZE_MAX };
-		snprintf(o->d.reason, sizeof(o->d.reason), "its sender or identifier cannot be "
-			 "kept (control characters, not UTF-8 or longer than %d bytes)",
-			 STORE_CAP_ID_MAX);
-		store_cap_anon(c, buf, len);
-		snprintf(o->sender, sizeof(o->sender), "%s", c->sender);
-		snprintf(o->identifier, sizeof(o->identifier), "%s", c->identifier);
-		row_fill(c, m, o, o->d.reason, now);
-		rc = store_cap_add(r->st, c, buf, len);
-	}
 	free(c);
 	return rc;
 }
@@ -124,9 +114,11 @@ static void decide_as(struct cap_decision *d, enum cap_what w, const char *fmt, 
 }
 
 /* Is the sender listed, and its signature good when required? Decides a
- * reject into O->d when not. \retval true trusted */
-static bool trusted(struct caprun *r, const struct cap_msg *m, const char *buf, size_t len,
-		    struct caprun_out *o)
+ * reject into O->d when not. \retval 1 trusted / 0 not / -ENOMEM (verifying
+ * failed, not the signature: a reject would be kept under its bytes for a
+ * message that may well be genuine) */
+static int trusted(struct caprun *r, const struct cap_msg *m, const char *buf, size_t len,
+		   struct caprun_out *o)
 {
 	const struct warn_sender *s = warnings_sender(r->w, m->sender);
 	char why[300];
@@ -134,16 +126,18 @@ static bool trusted(struct caprun *r, const struct cap_msg *m, const char *buf, 
 
 	if (!s) {
 		decide_as(&o->d, CAP_REJECT, "sender %s is not listed in %s", m->sender, WARN_FILE);
-		return false;
+		return 0;
 	}
 	if (!s->require_signature)
-		return true;
+		return 1;
 	rc = capmsg_verify(buf, len, s->anchors, s->nanchors, why, sizeof(why));
+	if (rc == -ENOMEM)
+		return rc;
 	if (rc < 0) {
 		decide_as(&o->d, CAP_REJECT, "signature required for %s: %s", m->sender, why);
-		return false;
+		return 0;
 	}
-	return true;
+	return 1;
 }
 
 /* ---- acting ---- */
@@ -201,9 +195,16 @@ static void title_of(const char *t, char out[ALERT_TITLE_MAX + 1])
 	out[n] = '\0';
 }
 
-/* The alert of O->d on the air: audio, record, publish. \retval 0 / -errno
- * (O->error) */
-static int issue(struct caprun *r, struct caprun_out *o, int64_t now)
+/* The alert of O->d on the air: audio, record, publish. The audio goes
+ * first: with the broker away that fails before the alert is recorded, so
+ * that retrying every few seconds does not use up the day's alert ids
+ * (AREA-YYYYMMDD-NNNN, 9999 a day, shared with `cunxiang alert`) nor
+ * leave a cancelled alert behind each time. With APPROVAL (the reason),
+ * the hold is claimed as approved with the alert's id before the alert is
+ * published: a second approval, an expiry or a Cancel that withdrew the
+ * hold meanwhile wins, and the alert is then never sent.
+ * \retval 0 / -EALREADY (APPROVAL: no longer held) / -errno (O->error) */
+static int issue(struct caprun *r, struct caprun_out *o, int64_t now, const char *approval)
 {
 	const struct cap_decision *d = &o->d;
 	const char **areas = NULL, **nodes = NULL;
@@ -226,23 +227,27 @@ static int issue(struct caprun *r, struct caprun_out *o, int64_t now)
 	desc.scope = (struct alerting_scope){ .areas = areas, .nareas = nareas, .nodes = nodes,
 					      .nnodes = nnodes };
 	if ((rc = alerting_message(&desc, &msg)) < 0) {
-		snprintf(o->error, sizeof(o->error), "the targets do not fit an alert message");
-		goto out;
-	}
-	rc = alerting_record(r->st, r->area, msg, false, (const char *const *)d->nodes, d->nnodes,
-			     o->error, sizeof(o->error));
-	if (rc < 0)
-		goto out;
-	rc = alert_audio_publish(r->pub, r->st, &au, now, r->flush_ms, o->error, sizeof(o->error));
-	if (rc < 0) {
-		/* Certainly not on the air: keep the record truthful. */
-		store_alert_cancel(r->st, msg->id, now);
+		if (rc != -ENOMEM)
+			snprintf(o->error, sizeof(o->error), "the targets do not fit an alert message");
 		goto out;
 	}
 	for (size_t i = 0; i < au.n; i++)
 		memcpy(shas[i], au.a[i].sha, sizeof(shas[i]));
 	if ((rc = alert_set_assets(msg, (const char (*)[65])shas, au.n)) < 0)
 		goto out;
+	rc = alert_audio_publish(r->pub, r->st, &au, now, r->flush_ms, o->error, sizeof(o->error));
+	if (rc < 0)
+		goto out;
+	rc = alerting_record(r->st, r->area, msg, false, (const char *const *)d->nodes, d->nnodes,
+			     o->error, sizeof(o->error));
+	if (rc < 0)
+		goto out;
+	if (approval && (rc = store_cap_decide(r->st, o->sender, o->identifier, "approved",
+					       approval, msg->id, now)) < 0) {
+		snprintf(o->error, sizeof(o->error), "%s", store_errmsg(r->st));
+		store_alert_cancel(r->st, msg->id, now);      /* never sent */
+		goto out;
+	}
 	/* From here the alert may be on the air: its id is the evidence. */
 	snprintf(o->alert_id, sizeof(o->alert_id), "%s", msg->id);
 	rc = alerting_publish(r->pub, msg, r->flush_ms);
@@ -259,34 +264,82 @@ out:
 	return rc;
 }
 
+/* The alerts of message (SENDER, IDENTIFIER) and of those referencing it
+ * (store_cap_alerts_of) into *IDS (malloc'd, grown as needed up to
+ * CANCEL_MAX: a warning updated every hour for days has many, and the one
+ * on the air is the newest). \retval 0 / -ENOENT / -ENOMEM / -errno */
+#define CANCEL_MAX 4096
+
+static int alerts_of(struct store *st, const char *sender, const char *identifier,
+		     char (**ids)[STORE_OCC_MAX + 1], size_t *n)
+{
+	size_t max = 64;
+	int rc;
+
+	for (;;) {
+		void *p = realloc(*ids, max * sizeof(**ids));
+
+		if (!p)
+			return -ENOMEM;
+		*ids = p;
+		rc = store_cap_alerts_of(st, sender, identifier, *ids, max, n);
+		if (rc != -E2BIG)
+			return rc;
+		if (max == CANCEL_MAX)
+			return 0;       /* the first CANCEL_MAX: a sender gone mad */
+		max *= 4;
+	}
+}
+
 /* Cancel what the references of M put on the air (and what messages
- * referencing them did); withdraw holds among them. \retval 0 / -errno
+ * referencing them did); withdraw holds among them. Only references to
+ * M's own sender are followed: a listed sender speaks for itself, and
+ * must not take another's warning off the air. \retval 0 / -errno
  * (O->error) */
 static int cancel_refs(struct caprun *r, const struct cap_msg *m, struct caprun_out *o,
 		       int64_t now)
 {
-	char ids[CAPRUN_MAX_CANCEL][STORE_OCC_MAX + 1], why[300];
+	char (*ids)[STORE_OCC_MAX + 1] = NULL, why[300];
+	size_t foreign = 0;
 	int rc = 0;
 
 	snprintf(why, sizeof(why), "withdrawn by %s %s", m->msg_type, m->identifier);
-	for (size_t i = 0; i < m->nrefs; i++) {
+	for (size_t i = 0; i < m->nrefs && rc != -ENOMEM; i++) {
 		const struct cap_ref *ref = &m->refs[i];
 		size_t n = 0;
+		int a;
 
-		if (store_cap_alerts_of(r->st, ref->sender, ref->identifier, ids, CAPRUN_MAX_CANCEL,
-					&n) == -ENOENT)
+		if (strcmp(ref->sender, m->sender)) {
+			foreign++;
 			continue;
+		}
+		a = alerts_of(r->st, ref->sender, ref->identifier, &ids, &n);
+		if (a == -ENOENT)
+			continue;
+		if (a < 0) {
+			snprintf(o->error, sizeof(o->error), "cannot read what %.100s put on the air: %s",
+				 ref->identifier, a == -ENOMEM ? "out of memory" : store_errmsg(r->st));
+			rc = a;
+			continue;
+		}
 		/* A hold among them never plays now. */
 		(void)store_cap_decide(r->st, ref->sender, ref->identifier, "expired", why, NULL, now);
-		for (size_t k = 0; k < n && o->ncancelled < CAPRUN_MAX_CANCEL; k++) {
+		for (size_t k = 0; k < n; k++) {
 			int c = alerting_cancel(r->st, r->pub, ids[k], now, r->flush_ms, o->error,
 						sizeof(o->error));
 
 			if (c < 0)
 				rc = c;
-			else if (c == 0)
+			else if (c == 0 && o->ncancelled < CAPRUN_MAX_CANCEL)
 				memcpy(o->cancelled[o->ncancelled++], ids[k], sizeof(ids[k]));
 		}
+	}
+	free(ids);
+	if (foreign) {
+		size_t l = strlen(o->d.reason);
+
+		snprintf(o->d.reason + l, sizeof(o->d.reason) - l, "; %zu reference%s to another "
+			 "sender's message not followed", foreign, foreign == 1 ? "" : "s");
 	}
 	return rc;
 }
@@ -302,7 +355,7 @@ static int act(struct caprun *r, const struct cap_msg *m, struct caprun_out *o, 
 	if (w == CAP_CANCEL || w == CAP_UPDATE)
 		rc = cancel_refs(r, m, o, now);
 	if (rc == 0 && (w == CAP_BROADCAST || w == CAP_UPDATE))
-		rc = issue(r, o, now);
+		rc = issue(r, o, now, NULL);
 	if (rc < 0) {
 		snprintf(reason, sizeof(reason), NOT_SENT "%s", o->error);
 		ev_outcome(r, o, reason, now);
@@ -322,14 +375,32 @@ static int act(struct caprun *r, const struct cap_msg *m, struct caprun_out *o, 
 
 /* ---- a document ---- */
 
+/* Can S be a key of the store (store_cap_add): at most STORE_CAP_ID_MAX
+ * bytes of UTF-8 without control characters? Checked before anything is
+ * looked up, so that a longer one is never cut into another's key. */
+static bool key_fits(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > STORE_CAP_ID_MAX || utf8_invalid_at(s, n) >= 0)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/* The key of O: the message's sender and identifier when M parsed and
+ * they can be a key, else the document's bytes (store_cap_anon). */
 static void identity(struct caprun_out *o, const struct cap_msg *m, const char *buf, size_t len)
 {
 	char hex[CX_SHA256_HEX];
 
-	if (m) {
+	if (m)
+		snprintf(o->msg_type, sizeof(o->msg_type), "%s", m->msg_type);
+	if (m && key_fits(m->sender) && key_fits(m->identifier)) {
 		snprintf(o->sender, sizeof(o->sender), "%s", m->sender);
 		snprintf(o->identifier, sizeof(o->identifier), "%s", m->identifier);
-		snprintf(o->msg_type, sizeof(o->msg_type), "%s", m->msg_type);
 		return;
 	}
 	cx_sha256_hex(buf, len, hex);
@@ -343,8 +414,9 @@ static void superseded(const struct cap_msg *m, struct cap_decision *d)
 {
 	char why[CAP_REASON_MAX];
 
-	if (strcmp(m->msg_type, "Update") || d->what != CAP_IGNORE || !m->nrefs)
-		return;
+	if (strcmp(m->msg_type, "Update") || d->what != CAP_IGNORE || !m->nrefs ||
+	    !strcmp(m->status, "Draft") || !strcmp(m->status, "System"))
+		return;                 /* not actionable: decide.h ignores it */
 	snprintf(why, sizeof(why), "%s", d->reason);
 	d->what = CAP_CANCEL;
 	snprintf(d->reason, sizeof(d->reason), "an update that plays nothing here (%.200s): what "
@@ -361,9 +433,10 @@ static int duplicate(struct caprun *r, struct caprun_out *o, const struct store_
 	size_t dlen = 0;
 	bool same;
 
-	o->duplicate = true;
+	o->duplicate = o->decided = true;
 	o->d.what = CAP_IGNORE;
-	snprintf(o->d.reason, sizeof(o->d.reason), "already received (%s)", c->decision);
+	snprintf(o->d.reason, sizeof(o->d.reason), "already received (%s: %.200s)", c->decision,
+		 c->reason);
 	if (!r->pub || store_cap_get(r->st, c->sender, c->identifier, NULL, &doc, &dlen) < 0)
 		return 0;
 	same = dlen == len && (!len || !memcmp(doc, buf, len));
@@ -403,9 +476,24 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 	rc = capmsg_parse(buf, len, &m, why, sizeof(why));
 	if (rc == -ENOMEM)
 		goto done;
+	if (rc == -ENOENT) {
+		/* The schema is not installed: the document was not judged, and
+		 * kept as rejected it would stay a duplicate once it is. */
+		snprintf(out->error, sizeof(out->error), "cannot check the document: %s", why);
+		rc = -EIO;
+		goto done;
+	}
 	identity(out, rc == 0 ? m : NULL, buf, len);
-	if (rc < 0)
+	if (rc < 0) {
 		decide_as(&out->d, CAP_REJECT, "%s", why);
+	} else if (!*out->sender) {
+		/* Nothing could tell its next arrival apart, nor a reference
+		 * find it: it must not play. */
+		decide_as(&out->d, CAP_REJECT, "its sender or identifier cannot be kept (control "
+			  "characters, not UTF-8 or longer than %d bytes)", STORE_CAP_ID_MAX);
+		capmsg_free(m);
+		m = NULL;
+	}
 	rc = store_cap_get(r->st, out->sender, out->identifier, c, NULL, NULL);
 	if (rc == 0) {
 		rc = duplicate(r, out, c, buf, len, now);
@@ -417,7 +505,9 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 		rc = -EIO;
 		goto done;
 	}
-	if (m && !trusted(r, m, buf, len, out)) {
+	if (m && (rc = trusted(r, m, buf, len, out)) < 0)
+		goto done;
+	if (m && rc == 0) {
 		/* Untrusted, its sender and identifier are only claims: it is
 		 * kept under its bytes, so that a forgery never takes the key
 		 * of the genuine message that may follow. */
@@ -432,10 +522,14 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 		superseded(m, &out->d);
 	}
 	rc = 0;
+	out->decided = true;
 	if (!r->pub)
 		goto done;              /* a dry run */
 	rc = ev_add(r, m, out, buf, len, now);
 	if (rc == -EEXIST) {            /* another process took it meanwhile */
+		cap_decision_free(&out->d);
+		out->d = (struct cap_decision){ .what = CAP_IGNORE, .info = SIZE_MAX };
+		snprintf(out->d.reason, sizeof(out->d.reason), "already received");
 		out->duplicate = true;
 		rc = 0;
 		goto done;
@@ -496,6 +590,7 @@ static int approve(struct caprun *r, const struct cap_msg *m, const struct store
 	}
 	if ((rc = cap_decide(m, r->w, r->sch, now, &o->d)) < 0)
 		return rc;
+	o->decided = true;
 	if (o->d.what != CAP_HOLD) {
 		snprintf(o->error, sizeof(o->error), "it no longer waits: %s (%.300s)",
 			 cap_what_name(o->d.what), o->d.reason);
@@ -510,14 +605,10 @@ static int approve(struct caprun *r, const struct cap_msg *m, const struct store
 		return 0;
 	if (o->d.what == CAP_UPDATE && (rc = cancel_refs(r, m, o, now)) < 0)
 		return -EAGAIN;
-	if ((rc = issue(r, o, now)) < 0)
-		return -EAGAIN;         /* still held: the operator may try again */
-	rc = store_cap_decide(r->st, o->sender, o->identifier, "approved", o->d.reason, o->alert_id,
-			      now);
-	if (rc < 0)
-		snprintf(o->error, sizeof(o->error), "alert %s is on the air, but the approval "
-			 "could not be recorded: %s", o->alert_id, store_errmsg(r->st));
-	return rc < 0 ? -EIO : 0;
+	rc = issue(r, o, now, o->d.reason);
+	if (rc == -EALREADY || (rc < 0 && !*o->alert_id))
+		return rc == -EALREADY ? rc : -EAGAIN;  /* not claimed: still held, try again */
+	return rc < 0 ? -EAGAIN : 0;    /* claimed; the broker did not confirm (O->error) */
 }
 
 int caprun_approve(struct caprun *r, const char *sender, const char *identifier, int64_t now,
@@ -558,13 +649,21 @@ static int unsent_fn(const struct store_cap *c, void *ud)
 	struct store_cap *row = cap_row();
 	struct cap_msg *m = NULL;
 
+	/* Another process (`cunxiang cap`) is acting on it now: acting too
+	 * would put it on the air twice. */
+	if (!strcmp(c->reason, BEING_SENT) && c->decided_ms > t->now - CLAIM_MS)
+		goto out;
 	if (row && stored_msg(t->r, c->sender, c->identifier, row, &m, &o) == 0 &&
 	    cap_decide(m, t->r->w, t->r->sch, t->now, &o.d) == 0) {
-		if (acts(o.d.what))
+		superseded(m, &o.d);    /* as when it arrived: an all-clear cancels */
+		if (acts(o.d.what)) {
+			ev_outcome(t->r, &o, BEING_SENT, t->now);
 			t->done += act(t->r, m, &o, t->now) == 0;
-		else
+		} else {
 			ev_outcome(t->r, &o, o.d.reason, t->now);
+		}
 	}
+out:
 	capmsg_free(m);
 	free(row);
 	caprun_out_free(&o);
@@ -601,7 +700,8 @@ json_t *caprun_json(const struct caprun_out *o)
 {
 	const struct cap_decision *d = &o->d;
 	json_t *j = json_object(), *nodes = json_array(), *cancelled = json_array();
-	bool plays = d->what == CAP_BROADCAST || d->what == CAP_UPDATE || d->what == CAP_HOLD;
+	bool plays = o->decided &&
+		     (d->what == CAP_BROADCAST || d->what == CAP_UPDATE || d->what == CAP_HOLD);
 
 	if (!j || !nodes || !cancelled)
 		goto oom;
@@ -609,12 +709,14 @@ json_t *caprun_json(const struct caprun_out *o)
 		json_array_append_new(nodes, json_string(d->nodes[i]));
 	for (size_t i = 0; i < o->ncancelled; i++)
 		json_array_append_new(cancelled, json_string(o->cancelled[i]));
-	json_object_set_new(j, "identifier", json_string(o->identifier));
+	json_object_set_new(j, "identifier", str_or_null(o->identifier));
 	json_object_set_new(j, "sender", json_string(o->sender));
 	json_object_set_new(j, "origin", json_string(o->origin));
-	json_object_set_new(j, "decision", json_string(cap_what_name(d->what)));
-	json_object_set_new(j, "reason", json_string(d->reason));
+	json_object_set_new(j, "decision", o->decided ? json_string(cap_what_name(d->what)) :
+			    json_null());
+	json_object_set_new(j, "reason", o->decided ? json_string(d->reason) : json_null());
 	json_object_set_new(j, "duplicate", json_boolean(o->duplicate));
+	json_object_set_new(j, "untrusted", json_boolean(o->untrusted));
 	json_object_set_new(j, "level", plays && d->level ? json_integer(d->level) : json_null());
 	json_object_set_new(j, "class", plays ? str_or_null(d->klass) : json_null());
 	json_object_set_new(j, "nodes", nodes);

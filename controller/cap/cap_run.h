@@ -31,15 +31,22 @@
  *     anything goes on the air, then act: a broadcast or update speaks the
  *     text with the voice and issues an alert through the same path as
  *     `cunxiang alert` (alerting.h, alert_audio.h); a cancel or update
- *     cancels every alert issued for the messages it references (and
- *     withdraws a hold among them); and the alert's id is then recorded
- *     with the message.
+ *     cancels every alert issued for the messages of its own sender that
+ *     it references (and withdraws a hold among them): a reference to
+ *     another sender's message is not followed; and the alert's id is then
+ *     recorded with the message.
  * When acting fails (the broker away), the message stays recorded as
- * "not sent" and the next arrival of the same document, or
- * caprun_retry(), acts again; nothing else is ever done twice.
+ * "not sent" and caprun_retry() (serve, every 5 s) acts again; another
+ * arrival of the same document is a duplicate that only says so (two
+ * processes acting at once would put it on the air twice). A message
+ * being acted on is recorded "not sent: being sent"; a retry leaves it to
+ * the process acting on it for 5 minutes. Nothing else is ever done twice.
+ * What stays: a power cut between publishing an alert and recording its
+ * id makes the retry issue it again.
  */
 
-#define CAPRUN_MAX_CANCEL 16         /* alerts cancelled by one message */
+#define CAPRUN_MAX_CANCEL 16         /* alerts listed in caprun_out.cancelled (all
+                                      * that a message cancels are cancelled) */
 
 struct caprun {
 	struct store *st;
@@ -57,6 +64,8 @@ struct caprun_out {
 	char origin[STORE_CAP_ORIGIN_MAX + 1];
 	char msg_type[16];
 	struct cap_decision d;
+	bool decided;                    /* D holds a decision; false when the store
+	                                  * or memory failed before one was made */
 	bool duplicate;                  /* already received: nothing done */
 	bool untrusted;                  /* rejected for its sender or signature: its
 	                                  * sender and identifier are claims, and it
@@ -71,8 +80,9 @@ struct caprun_out {
  * OUT says what it was and what was done (caprun_out_free() it).
  * \retval 0 done (also for a rejected or duplicate message)
  * \retval -EAGAIN recorded, but putting it on the air failed (OUT->error):
- *                 try again later with caprun_retry() or the same document
- * \retval -EIO    the store failed (OUT->error): nothing was recorded
+ *                 caprun_retry() tries again
+ * \retval -EIO    the store failed, or the CAP schema is not installed
+ *                 (OUT->error): nothing was recorded
  * \retval -ENOMEM */
 int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len, int64_t now,
 	       struct caprun_out *out);
@@ -92,7 +102,10 @@ int caprun_retry(struct caprun *r, int64_t now);
 
 void caprun_out_free(struct caprun_out *o);
 
-/* OUT as a JSON object: identifier, sender, decision, reason, level, class,
- * nodes, voice, text, expires_ms, and alert_id, cancelled, duplicate,
- * error, origin. NULL on ENOMEM. */
+/* OUT as a JSON object: identifier, sender, origin, decision, reason,
+ * duplicate, untrusted, level, class, nodes, voice, text, expires_ms,
+ * alert_id, cancelled, error. Without a decision (OUT->decided false)
+ * decision, reason, level, class, voice, text and expires_ms are null;
+ * identifier is null when there is none (a document never read). NULL on
+ * ENOMEM. */
 json_t *caprun_json(const struct caprun_out *o);

@@ -211,11 +211,12 @@ struct capd *capd_start(const struct cconf *cf, char *err, size_t errlen)
 	c->cf = cf;
 	pthread_mutex_init(&c->lock, NULL);
 	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->efd < 0 || (r = pthread_create(&c->thread, NULL, run, c)) != 0) {
-		r = c->efd < 0 ? errno : r;
+	r = c->efd < 0 ? errno : pthread_create(&c->thread, NULL, run, c);
+	if (r != 0) {
 		snprintf(err, errlen, "cannot start the automatic warnings: %s", strerror(r));
 		if (c->efd >= 0)
 			close(c->efd);
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		errno = r;
 		return NULL;

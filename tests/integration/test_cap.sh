@@ -11,7 +11,7 @@
 #   rejected with its reason;
 # - a CAP entry of an Atom feed served over HTTP plays on its poles;
 # - `cunxiang cap --dry-run --format json` says the same decision without
-#   recording anything, and `cunxiang report` lists the CAP alerts and the
+#   recording anything (one object per FILE, an unreadable one too), and `cunxiang report` lists the CAP alerts and the
 #   messages not broadcast;
 # - an Update cancels the alert it references and issues its own, an
 #   all-clear Update (urgency Past) only cancels; a held
@@ -260,6 +260,17 @@ assert m["nodes"] == ["n1", "n3", "n4"] and m["voice"] == "mandarin", m
 assert m["text"].startswith("暴雨橙色预警") and m["expires_ms"] > 0, m
 PY
 [ "$(sql "select count(*) from cap_messages")" = "$NCAP" ] || fail "a dry run recorded something"
+# A FILE that cannot be read: exit 1, and still one object per FILE.
+"$CUNXIANG" cap -c "$T/controller.yaml" --dry-run --format json "$T/missing.xml" "$T/dry.xml" \
+	> "$T/dry2.json" 2> "$T/dry2.err" && fail "cap with an unreadable FILE exited 0"
+grep -q "missing.xml: No such file" "$T/dry2.err" || fail "cap did not name the unreadable FILE: $(cat "$T/dry2.err")"
+python3 - "$T/dry2.json" "$T/missing.xml" <<'PY' || fail "cap --format json with an unreadable FILE: $(cat "$T/dry2.json")"
+import json, sys
+[gone, m] = json.load(open(sys.argv[1]))
+assert gone["origin"] == sys.argv[2] and gone["decision"] is None and gone["identifier"] is None, gone
+assert "No such file" in gone["error"], gone
+assert m["identifier"] == "dry-1" and m["decision"] == "broadcast" and m["untrusted"] is False, m
+PY
 
 # ---- the report ----
 "$CUNXIANG" report -c "$T/controller.yaml" --format json > "$T/report.json" 2> "$T/report.err" ||
