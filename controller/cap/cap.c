@@ -139,6 +139,12 @@ static void xml_init(void)
 	xmlInitParser();
 }
 
+static void quiet_generic(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 int cap_xml_read(const char *buf, size_t len, xmlDocPtr *out, char *err, size_t errlen)
 {
 	struct xerr e = { err, errlen, 0, 0, 0 };
@@ -157,6 +163,10 @@ int cap_xml_read(const char *buf, size_t len, xmlDocPtr *out, char *err, size_t 
 		return -EINVAL;
 	}
 	pthread_once(&xml_once, xml_init);
+	/* What libxml2 reports outside a context (an input that is not the
+	 * encoding it declares) goes to the thread's generic handler, which
+	 * would print on stderr: the context's handler has said it already. */
+	xmlSetGenericErrorFunc(NULL, quiet_generic);
 	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
 	if (!ctxt) {
 		xerr_set(&e, "out of memory");
