@@ -376,6 +376,13 @@ int store_cap_decide(struct store *s, const char *sender, const char *identifier
 int store_cap_alerts_of(struct store *s, const char *sender, const char *identifier,
 			char ids[][STORE_OCC_MAX + 1], size_t max, size_t *n);
 
+/* Did a Cancel or Update of SENDER that references (SENDER, IDENTIFIER)
+ * arrive already (a feed or a directory may hand them over before what they
+ * replace)? Its identifier into BY and its msgType into TYPE.
+ * \retval 0 yes / -ENOENT no / -errno */
+int store_cap_superseded(struct store *s, const char *sender, const char *identifier,
+			 char by[STORE_CAP_ID_MAX + 1], char type[16]);
+
 /* The reason of a message whose decision is still being acted on, or
  * could not be (the broker away): "not sent: WHY". */
 #define STORE_CAP_NOT_SENT "not sent: "

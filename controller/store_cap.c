@@ -43,6 +43,12 @@ static const char *const sql[S__COUNT] = {
 		" AND alert_id IS NOT NULL ORDER BY received_ms, id",
 	[S_CAP_HELD] = "SELECT " STORE_DB_CAP_COLS " FROM cap_messages WHERE decision = 'hold'"
 		" ORDER BY received_ms, id",
+	/* A Cancel or Update of the same sender naming the message (the
+	 * references are stored cleaned: single spaces between entries). */
+	[S_CAP_SUPERSEDED] = "SELECT identifier, msg_type FROM cap_messages"
+		" WHERE sender = ?1 AND msg_type IN ('Cancel', 'Update') AND refs IS NOT NULL"
+		" AND instr(' ' || refs || ' ', ' ' || ?1 || ',' || ?2 || ',') > 0"
+		" ORDER BY received_ms, id LIMIT 1",
 	[S_CAP_OUTCOME] = "UPDATE cap_messages SET reason = ?3, alert_id = coalesce(?4, alert_id),"
 		" decided_ms = ?5 WHERE identifier = ?2 AND sender = ?1",
 	[S_CAP_UNSENT] = "SELECT " STORE_DB_CAP_COLS " FROM cap_messages"
@@ -591,5 +597,27 @@ int store_cap_unsent(struct store *s, int64_t now_ms,
 			r = fn(&c, ud);
 	}
 	free(key);
+	return r;
+}
+
+int store_cap_superseded(struct store *s, const char *sender, const char *identifier,
+			 char by[STORE_CAP_ID_MAX + 1], char type[16])
+{
+	sqlite3_stmt *st = stmt(s, S_CAP_SUPERSEDED);
+	int rc, r = -ENOENT;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, identifier, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(by, STORE_CAP_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(type, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		r = store_db_err(s, "CAP references", rc);
+	}
+	store_db_release(st);
 	return r;
 }

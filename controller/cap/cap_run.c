@@ -423,6 +423,26 @@ static void superseded(const struct cap_msg *m, struct cap_decision *d)
 		 "it updates comes off the air", why);
 }
 
+/* A message that would play, replaced before it arrived by a Cancel or
+ * Update of its sender that came first: it never plays. \retval 0 / -EIO */
+static int overtaken(struct caprun *r, const struct cap_msg *m, struct cap_decision *d)
+{
+	char by[STORE_CAP_ID_MAX + 1], type[16];
+	int rc;
+
+	if (d->what != CAP_BROADCAST && d->what != CAP_UPDATE && d->what != CAP_HOLD)
+		return 0;
+	rc = store_cap_superseded(r->st, m->sender, m->identifier, by, type);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return -EIO;
+	d->what = CAP_IGNORE;
+	snprintf(d->reason, sizeof(d->reason), "the %s %.200s that references it came first: it "
+		 "does not play", type, by);
+	return 0;
+}
+
 /* The message of O arrived before. A document that differs under the same
  * key is kept too, as a rejected anonymous one: nothing said vanishes.
  * \retval 0 */
@@ -520,6 +540,12 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 		goto done;
 	} else if (m) {
 		superseded(m, &out->d);
+		if (overtaken(r, m, &out->d) < 0) {
+			snprintf(out->error, sizeof(out->error), "cannot read the store: %s",
+				 store_errmsg(r->st));
+			rc = -EIO;
+			goto done;
+		}
 	}
 	rc = 0;
 	out->decided = true;

@@ -14,7 +14,8 @@
 #   recording anything (one object per FILE, an unreadable one too), and `cunxiang report` lists the CAP alerts and the
 #   messages not broadcast;
 # - an Update cancels the alert it references and issues its own, an
-#   all-clear Update (urgency Past) only cancels; a held
+#   all-clear Update (urgency Past) only cancels, a Cancel that comes before
+#   its Alert keeps it off the air; a held
 #   message plays only once `cunxiang cap --approve` approves it;
 # - a sender whose signature is required: a tampered copy is refused (and
 #   does not take the genuine message's identifier), the signed one plays.
@@ -227,6 +228,20 @@ wait_for 10 cancelled "$ID3" || fail "the all-clear did not cancel $ID3"
 	fail "the all-clear is not recorded as a cancel"
 [ -z "$(alert_of weather@example.cn flood-2-clear)" ] || fail "the all-clear issued an alert"
 echo "the all-clear took $ID3 off the air"
+
+# ---- a Cancel that comes before its Alert: the Alert never plays ----
+cap_doc early-1 Alert > "$T/early-1.xml"
+SENTE=$(sed -n 's:.*<sent>\(.*\)</sent>.*:\1:p' "$T/early-1.xml")
+cap_doc early-1-cancel Cancel "weather@example.cn,early-1,$SENTE" > "$T/early-c.tmp"
+mv "$T/early-c.tmp" "$T/sched/inbox/early-1-cancel.xml"
+wait_for 10 decided early-1-cancel || fail "the early Cancel was not recorded"
+cp "$T/early-1.xml" "$T/sched/inbox/.early-1.xml"
+mv "$T/sched/inbox/.early-1.xml" "$T/sched/inbox/early-1.xml"
+wait_for 10 decided early-1 || fail "the overtaken Alert was not recorded"
+[ "$(sql "select decision from cap_messages where identifier='early-1'")" = ignore ] ||
+	fail "an Alert cancelled before it came was not ignored: $(sql "select decision, reason from cap_messages where identifier='early-1'")"
+[ -z "$(alert_of weather@example.cn early-1)" ] || fail "an Alert cancelled before it came was issued"
+echo "an Alert whose Cancel came first did not play"
 
 # ---- a hold waits for an operator ----
 EVENT=山体滑坡 cap_doc slide-1 Alert > "$T/slide.tmp"
