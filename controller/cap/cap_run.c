@@ -181,7 +181,14 @@ static int targets_of(const struct schedule *sch, const struct cap_decision *d,
 /* The title cut to what an alert carries, at a character boundary. */
 static void title_of(const char *t, char out[ALERT_TITLE_MAX + 1])
 {
-	size_t n = 0, len = strlen(t);
+	size_t n = 0, len;
+
+	while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+		t++;
+	len = strlen(t);
+	while (len && (t[len - 1] == ' ' || t[len - 1] == '\t' || t[len - 1] == '\n' ||
+		       t[len - 1] == '\r'))
+		len--;
 
 	while (n < len) {
 		uint32_t cp;
@@ -694,6 +701,42 @@ out:
 	free(row);
 	caprun_out_free(&o);
 	return 0;
+}
+
+int caprun_unread(struct caprun *r, const char *origin, const char *why, int64_t now,
+		  struct caprun_out *out)
+{
+	struct store_cap *c = cap_row();
+	char key[STORE_CAP_ORIGIN_MAX + 300], hex[CX_SHA256_HEX];
+	int n, rc;
+
+	*out = (struct caprun_out){ .d = { .info = SIZE_MAX, .what = CAP_REJECT } };
+	if (!c)
+		return -ENOMEM;
+	n = snprintf(key, sizeof(key), "unread\n%s\n%s", origin, why);
+	cx_sha256_hex(key, n < (int)sizeof(key) ? (size_t)n : sizeof(key) - 1, hex);
+	snprintf(out->identifier, sizeof(out->identifier), "sha256:%s", hex);
+	snprintf(out->origin, sizeof(out->origin), "%s", origin);
+	snprintf(out->d.reason, sizeof(out->d.reason), "not read: %.500s", why);
+	out->decided = true;
+	rc = 0;
+	if (r->pub) {
+		memcpy(c->identifier, out->identifier, sizeof(c->identifier));
+		snprintf(c->origin, sizeof(c->origin), "%s", origin);
+		snprintf(c->decision, sizeof(c->decision), "reject");
+		snprintf(c->reason, sizeof(c->reason), "%s", out->d.reason);
+		c->received_ms = c->decided_ms = now;
+		c->sent_ms = c->expires_ms = STORE_NONE;
+		rc = store_cap_add(r->st, c, NULL, 0);
+		out->duplicate = rc == -EEXIST;
+		if (rc == -EEXIST)
+			rc = 0;
+		else if (rc < 0)
+			snprintf(out->error, sizeof(out->error), "cannot record it: %s",
+				 store_errmsg(r->st));
+	}
+	free(c);
+	return rc < 0 ? -EIO : 0;
 }
 
 int caprun_retry(struct caprun *r, int64_t now)

@@ -95,6 +95,13 @@ int caprun_doc(struct caprun *r, const char *origin, const char *buf, size_t len
 int caprun_approve(struct caprun *r, const char *sender, const char *identifier, int64_t now,
 		   struct caprun_out *out);
 
+/* A document from ORIGIN that could not be read at all (WHY: "larger than
+ * 1048576 bytes", a read error): recorded as rejected, keyed by its origin
+ * and WHY (the same failure again is a duplicate), so that its arrival is
+ * on record. \retval 0 / -EIO (OUT->error) / -ENOMEM */
+int caprun_unread(struct caprun *r, const char *origin, const char *why, int64_t now,
+		  struct caprun_out *out);
+
 /* Act again on the messages recorded as not sent that have not expired,
  * and expire holds past their expiry. \retval how many were put on the air,
  * or -errno */

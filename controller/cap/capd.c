@@ -132,7 +132,10 @@ static void take(struct capd *c, const struct capsrc_doc *doc)
 	int r;
 
 	if (doc->error) {
-		log_warn("CAP document %s not read: %s", doc->origin, doc->error);
+		r = caprun_unread(&c->s.run, doc->origin, doc->error, cx_now_ms(), &o);
+		log_warn("CAP document %s not read: %s%s%s", doc->origin, doc->error,
+			 r < 0 ? "; " : "", r < 0 ? o.error : "");
+		caprun_out_free(&o);
 		return;
 	}
 	if (!c->s.run.pub) {

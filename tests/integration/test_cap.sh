@@ -175,6 +175,12 @@ wait_for 10 claimed forged-1 || fail "the unlisted sender's message was not reco
 	fail "the unlisted sender's message was not rejected under its bytes"
 [ "$(sql "select count(*) from alerts")" = "$NALERTS" ] || fail "an unlisted sender issued an alert"
 
+# ---- a document too large to read is on record, and plays nothing ----
+head -c 2000000 /dev/zero | tr '\0' x > "$T/huge.tmp"
+mv "$T/huge.tmp" "$T/sched/inbox/huge.xml"
+unread() { [ -n "$(sql "select decision from cap_messages where origin like '%/huge.xml' and reason like 'not read: %'")" ]; }
+wait_for 10 unread || fail "a document too large to read is not on record"
+
 # ---- Cancel ----
 SENT=$(sed -n 's:.*<sent>\(.*\)</sent>.*:\1:p' "$T/sched/inbox/flood-1.xml")
 cap_doc flood-1-cancel Cancel "weather@example.cn,flood-1,$SENT" > "$T/cancel.tmp"
