@@ -71,6 +71,7 @@ cap_doc() { # ID
 XML
 }
 
+issued() { [ -n "$(sql "select alert_id from cap_messages where identifier='$1'")" ]; }
 all_started() { # ID
 	[ "$(sql "select count(*) from receipts where occ='$1' and state='started'")" -ge "$SIMS" ]
 }
@@ -92,7 +93,7 @@ for k in $(seq "$rounds"); do
 	cap_doc "bench-$k" > "$T/bench-$k.tmp"
 	t0=$(now_ms)
 	mv "$T/bench-$k.tmp" "$T/sched/inbox/bench-$k.xml"
-	wait_for 30 test -n "\$(sql \"select alert_id from cap_messages where identifier='bench-$k'\")" ||
+	wait_for 30 issued "bench-$k" ||
 		fail "CAP round $k was not issued"
 	id=$(sql "select alert_id from cap_messages where identifier='bench-$k'")
 	wait_for 30 all_started "$id" || fail "CAP round $k did not start everywhere"
