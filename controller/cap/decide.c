@@ -453,7 +453,21 @@ static bool decide_expiry(const struct cap_msg *m, const struct cap_info *in,
 		}
 		return false;
 	}
-	d->expires_ms = in->expires_ms != CAP_NO_TIME ? in->expires_ms : now + w->default_expires_ms;
+	if (in->expires_ms == CAP_NO_TIME && m->sent_ms + w->default_expires_ms <= now) {
+		/* Without an end of its own, a warning lasts the default from
+		 * when it was sent: an old one replayed never plays again. */
+		when(m->sent_ms, t);
+		if (!strcmp(m->msg_type, "Update")) {
+			cancel_refs(m, d, "sent too long ago to play");
+		} else {
+			d->klass = NULL;
+			reason(d, "sent at %s without an expiry: older than warnings.yaml's expires",
+			       t);
+		}
+		return false;
+	}
+	d->expires_ms = in->expires_ms != CAP_NO_TIME ? in->expires_ms :
+			m->sent_ms + w->default_expires_ms;
 	if (d->expires_ms > now + MAX_HOLD_MS)
 		d->expires_ms = now + MAX_HOLD_MS;
 	return true;

@@ -44,7 +44,9 @@ struct cap_decision {
  *   whose primary subtag is W's, else the first. No block: ignore (an
  *   Update: cancel its references).
  * - Expired (expires <= NOW): ignore (an Update: cancel its references).
- *   No expires: NOW + W's default; never more than 7 days from NOW.
+ *   No expires: its <sent> + W's default, and when that has passed,
+ *   ignore (an Update: cancel its references), so that an old message
+ *   replayed never plays; never more than 7 days from NOW.
  *   An onset or effective time ahead does not delay it: a warning issued
  *   is meant to be heard when it is issued, and its words say when the
  *   danger comes; the reason says "onset ... is ahead, announced now".

@@ -449,16 +449,16 @@ static void earthquake_update(void **state)
 	assert_null(out.d.text);
 	reason_has("urgency Past");
 	reason_has("what it updates comes off the air");
-	/* The block has no expiry: the default hour from now, kept with the
-	 * record. */
-	assert_int_equal(out.d.expires_ms, at("2024-03-01T08:45:00+00:00") + HOUR);
+	/* The block has no expiry: the default hour from when it was sent,
+	 * kept with the record. */
+	assert_int_equal(out.d.expires_ms, at("2024-03-01T08:42:10+00:00") + HOUR);
 
 	/* A rule giving it a level: it plays as an update, on the poles
 	 * within 50 m of the epicentre (a zero radius). */
 	run(T_RULES, "earthquake-update.xml", "2024-03-01T08:45:00+00:00");
 	plays("update", 4, "actual", "english",
 	      "M 4.6 earthquake, 12 km NE of Ridgefield. A magnitude 4.6 earthquake",
-	      at("2024-03-01T09:45:00+00:00"));
+	      at("2024-03-01T08:42:10+00:00") + HOUR); /* sent + the default */
 	nodes_are("eq-33m-n", "eq-45m-e", NULL);
 	reason_has("level 4 by rule 4 (warnings.yaml:");
 	reason_has("updating 1 message");

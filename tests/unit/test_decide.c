@@ -318,10 +318,15 @@ static void expiry(void **state)
 	decide(&x);
 	nothing_plays(CAP_IGNORE);
 	base(&x);
-	x.in[0].expires_ms = CAP_NO_TIME;      /* warnings.yaml: expires: 2h */
+	x.in[0].expires_ms = CAP_NO_TIME;      /* warnings.yaml: expires: 2h, from <sent> */
 	decide(&x);
 	assert_int_equal(d.what, CAP_BROADCAST);
-	assert_int_equal(d.expires_ms, now + 2 * HOUR);
+	assert_int_equal(d.expires_ms, x.m.sent_ms + 2 * HOUR);
+	/* Sent longer ago than that: an old message replayed never plays. */
+	x.m.sent_ms = now - 2 * HOUR;
+	decide(&x);
+	nothing_plays(CAP_IGNORE);
+	assert_non_null(strstr(d.reason, "without an expiry: older than"));
 	base(&x);
 	x.in[0].expires_ms = now + 30 * 24 * HOUR;
 	decide(&x);
