@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh -- install what is missing, build, run every test suite, and end with
 # "N passed, N failed". Usage: tests/run.sh [--bench] [MESON-TEST-ARGS...]
+# With CI=true (or CX_STAGES=all) it also runs the stages of tests/ci/ in
+# name order (sanitizers, fuzzers, ARM under emulation, packages): each
+# installs what it needs, ends with its own "N passed, N failed" line, and
+# its counts are added. CX_STAGES="fuzz deb" runs only those stages.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -39,6 +43,32 @@ fi
 if [ $(( passed + failed )) -eq 0 ]; then
 	echo "no test ran"
 	failed=1
+fi
+
+# The stages: tests/ci/NN-NAME.sh, each ending with "N passed, N failed".
+stages=${CX_STAGES:-}
+[ "${CI:-}" = true ] && [ -z "$stages" ] && stages=all
+if [ -n "$stages" ]; then
+	for s in tests/ci/[0-9]*.sh; do
+		[ -f "$s" ] || continue
+		name=$(basename "$s" .sh)
+		name=${name#*-}
+		case " $stages " in
+		*" all "*|*" $name "*) ;;
+		*) continue ;;
+		esac
+		echo "==== stage $name ===="
+		sh "$s" 2>&1 | tee "$log"
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+		if [ -z "$line" ]; then
+			echo "stage $name: no result line; counted as one failure"
+			failed=$(( failed + 1 ))
+			continue
+		fi
+		set -- $line
+		passed=$(( passed + $1 ))
+		failed=$(( failed + $3 ))
+	done
 fi
 
 if [ "$bench" = 1 ]; then
