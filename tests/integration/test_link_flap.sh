@@ -1,5 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
+# Not in the suite yet (see tests/integration/meson.build): the product
+# misses this goal today; run it by hand to see by how much.
 # The link between three poles and the broker flaps (5 s up, 5 s down:
 # every connection closed and new ones reset) for 2 minutes across a
 # planned broadcast and an alert sent while the link is down. Afterwards

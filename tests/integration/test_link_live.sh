@@ -1,5 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
+# Not in the suite yet (see tests/integration/meson.build): the product
+# misses this goal today; run it by hand to see by how much.
 # A live alert over the 4G-like link (150 ms each way, +-50 ms jitter, a
 # 2 s stall every 30 s) to three poles at live.latency_ms 600: between two
 # stalls it plays without a gap longer than the concealment covers (5
