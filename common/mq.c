@@ -145,14 +145,14 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid, int rc,
 static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
 		       const mosquitto_property *props)
 {
-	int64_t now = cx_now_us();
+	int64_t now = cx_now_us(), mono = cx_mono_us();
 	struct mq *m = ud;
 	struct qnode *n;
 
 	if (m->cfg.max_packet && (uint32_t)msg->payloadlen > m->cfg.max_packet)
 		return;
 	if (m->cfg.direct &&
-	    m->cfg.direct(m->cfg.direct_ud, msg->topic, msg->payload, (size_t)msg->payloadlen, now))
+	    m->cfg.direct(m->cfg.direct_ud, msg->topic, msg->payload, (size_t)msg->payloadlen, mono))
 		return;
 	/* A flood must not grow the queue without end: what is dropped here
 	 * was acknowledged to the broker, so only messages whose sender
@@ -171,6 +171,7 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
 		return;
 	n->ev.type = MQ_EV_MESSAGE;
 	n->ev.recv_us = now;
+	n->ev.recv_mono_us = mono;
 	n->ev.topic = strdup(msg->topic);
 	n->ev.payload = malloc((size_t)msg->payloadlen + 1);
 	if (!n->ev.topic || !n->ev.payload) {

@@ -39,9 +39,10 @@ struct mq_cfg {
 	/* Optional: offered each message on the session thread as it arrives,
 	 * before it is queued; true if it took the message, which is then not
 	 * queued. For traffic that must not wait behind the main loop (live
-	 * audio while the main loop is in an fsync). Must not block. */
+	 * audio while the main loop is in an fsync). Must not block.
+	 * RECV_MONO_US: CLOCK_MONOTONIC when it arrived. */
 	bool (*direct)(void *ud, const char *topic, const void *payload, size_t len,
-		       int64_t recv_us);
+		       int64_t recv_mono_us);
 	void *direct_ud;
 };
 
@@ -59,6 +60,8 @@ struct mq_event {
 	size_t len;
 	bool retain;
 	int64_t recv_us;              /* MESSAGE: wall clock when it arrived */
+	int64_t recv_mono_us;         /* MESSAGE: CLOCK_MONOTONIC then (steps of the
+				       * wall clock do not move it) */
 	char reason[128];             /* DISCONNECTED: why */
 };
 

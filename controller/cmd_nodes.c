@@ -9,6 +9,7 @@
 #include "fileio.h"
 #include "human.h"
 #include "report/query.h"
+#include "report/report.h"
 #include "schedule.h"
 #include "store.h"
 
@@ -53,7 +54,10 @@ static void nodes_help(FILE *f)
 		   "this store did not publish the one it runs. DISK is full when the pole's\n"
 		   "state directory is out of space (it lives on its reserve); LOST counts\n"
 		   "receipts the pole could not keep; KEY is the id of the pole's enrolled key,\n"
-		   "none when it is not enrolled (nothing it sends counts).\n\n"
+		   "none when it is not enrolled (nothing it sends counts). OFFSET MS is how\n"
+		   "far the controller's clock is ahead of the pole's system clock; CLOCK is\n"
+		   "off when that is more than 10 ms either way (the pole's NTP is not\n"
+		   "working; it still plays on the controller's time), ok when not.\n\n"
 		   "See cunxiang(1).\n");
 }
 
@@ -138,13 +142,21 @@ static void num_text(int64_t v, char *out, size_t size)
 		snprintf(out, size, "%" PRId64, v);
 }
 
-enum { C_NODE, C_VILLAGE, C_STATE, C_SEEN, C_PLAN, C_MISSING, C_SPOOL, C_OFFSET, C_REJECTED,
-       C_XRUNS, C_DISK, C_LOST, C_KEY, NCOLS };
+enum { C_NODE, C_VILLAGE, C_STATE, C_SEEN, C_PLAN, C_MISSING, C_SPOOL, C_OFFSET, C_CLOCK,
+       C_REJECTED, C_XRUNS, C_DISK, C_LOST, C_KEY, NCOLS };
 
 static const char *const headers[NCOLS] = {
-	"NODE", "VILLAGE", "STATE", "LAST SEEN", "PLAN", "MISSING", "SPOOL", "OFFSET MS",
+	"NODE", "VILLAGE", "STATE", "LAST SEEN", "PLAN", "MISSING", "SPOOL", "OFFSET MS", "CLOCK",
 	"REJECTED", "XRUNS", "DISK", "LOST", "KEY",
 };
+
+/* The pole's system clock is off the controller's by more than the
+ * report's limit (the same flag as its fleet health). */
+static bool clock_off(const struct store_node *n)
+{
+	return n->clock_offset_us != STORE_NONE && (n->clock_offset_us > REPORT_CLOCK_LIMIT_US ||
+						    n->clock_offset_us < -REPORT_CLOCK_LIMIT_US);
+}
 
 #define CELL 1100 /* the longest village name (STORE_TEXT_MAX characters) fits */
 
@@ -163,6 +175,8 @@ static void cells(const struct row *r, int64_t now, char c[NCOLS][CELL])
 		snprintf(c[C_OFFSET], CELL, "-");
 	else
 		snprintf(c[C_OFFSET], CELL, "%.1f", (double)n->clock_offset_us / 1000.0);
+	snprintf(c[C_CLOCK], CELL, "%s", n->clock_offset_us == STORE_NONE ? "-" :
+					 clock_off(n) ? "off" : "ok");
 	num_text(n->rejected, c[C_REJECTED], CELL);
 	num_text(n->xruns, c[C_XRUNS], CELL);
 	snprintf(c[C_DISK], CELL, "%s", n->disk[0] ? n->disk : "-");
@@ -186,7 +200,7 @@ static void put_cell(const char *s, int width, bool right, bool last)
 /* Numbers are aligned right. */
 static bool right(int k)
 {
-	return k >= C_MISSING && k != C_DISK && k != C_KEY;
+	return k >= C_MISSING && k != C_DISK && k != C_KEY && k != C_CLOCK;
 }
 
 static int print_text(const struct row *rows, size_t n, int64_t now)
@@ -266,6 +280,8 @@ static int print_json(const struct row *rows, size_t n, int64_t now)
 		json_object_set_new(o, "assets_missing", opt_json(x->assets_missing));
 		json_object_set_new(o, "spool", opt_json(x->spool));
 		json_object_set_new(o, "clock_offset_us", opt_json(x->clock_offset_us));
+		json_object_set_new(o, "clock_off", x->clock_offset_us == STORE_NONE
+						    ? json_null() : json_boolean(clock_off(x)));
 		json_object_set_new(o, "rejected", opt_json(x->rejected));
 		json_object_set_new(o, "xruns", opt_json(x->xruns));
 		json_object_set_new(o, "volume", opt_json(x->volume));

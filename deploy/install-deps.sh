@@ -15,7 +15,7 @@ build_pkgs="gcc meson ninja-build pkg-config
 run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
 test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
- psmisc time man-db xmlsec1 openssl"
+ psmisc time man-db xmlsec1 openssl faketime"
 
 pkgs=$build_pkgs
 case "${1:-}" in

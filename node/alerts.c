@@ -129,7 +129,7 @@ static void take_live_alert(struct node *n, const struct alert *a, int64_t now)
 void alerts_on_live(struct node *n, const char *stream, const struct mq_event *ev)
 {
 	int r = live_on_frame(n->live, stream, ev->payload, ev->len,
-			      ev->recv_us + tsync_offset_us(n->tsync));
+			      ev->recv_mono_us + tsync_offset_us(n->tsync));
 
 	if (r >= 0)
 		return;
@@ -149,14 +149,14 @@ void alerts_on_live(struct node *n, const char *stream, const struct mq_event *e
  * rest, and frames this does not keep (a stream not opened yet, a bad
  * frame, to be counted), are queued for the main loop in order. */
 bool alerts_direct_live(void *ud, const char *topic, const void *payload, size_t len,
-			int64_t recv_us)
+			int64_t recv_mono_us)
 {
 	struct node *n = ud;
 	char arg[WIRE_ARG_MAX + 1];
 
 	if (wire_topic_parse(topic, arg) != WIRE_T_LIVE || !live_is_open(n->live, arg))
 		return false;
-	return live_on_frame(n->live, arg, payload, len, recv_us + live_offset(n->live)) >= 0;
+	return live_on_frame(n->live, arg, payload, len, recv_mono_us + live_offset(n->live)) >= 0;
 }
 
 /* Streams that are over: their item completes (if the player has not

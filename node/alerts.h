@@ -28,7 +28,7 @@ void alerts_on_live(struct node *n, const char *stream, const struct mq_event *e
  * of an open stream goes straight into its jitter buffer. \retval true
  * taken / false to be queued for the main loop */
 bool alerts_direct_live(void *ud, const char *topic, const void *payload, size_t len,
-			int64_t recv_us);
+			int64_t recv_mono_us);
 
 /* Streams that are over: their scheduler item completes. */
 void alerts_end_live(struct node *n);

@@ -94,7 +94,7 @@ void amp_set(struct amp *a, bool on)
 	}
 	a->on = on;
 	if (on)
-		a->on_since = cx_now_us();
+		a->on_since = cx_mono_us();
 }
 
 void amp_retry(struct amp *a)

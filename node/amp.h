@@ -13,7 +13,7 @@ struct amp {
 	bool on;                /* the line is driven high now */
 	bool fault;             /* the line could not be requested or set */
 	bool tried;             /* a request failed since amp_retry() */
-	int64_t on_since;       /* wall clock, when it went on */
+	int64_t on_since;       /* CLOCK_MONOTONIC, when it went on */
 	char reason[128];       /* why it is at fault */
 };
 

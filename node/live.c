@@ -415,7 +415,7 @@ int live_read(struct live *l, const char *name, int16_t *pcm, int max, int64_t p
 	s = find(l, name);
 	if (!s)
 		goto out;
-	now = cx_now_us() + l->offset_us;
+	now = cx_mono_us() + l->offset_us;
 	/* The pts of the sample that leaves the device at PLAY_US. */
 	t = play_us + l->offset_us - l->latency_us;
 	if (!s->anchored) {

@@ -17,7 +17,7 @@
  * clock (`cunxiang live` keeps pts_us = pts of seq 0 + seq × 20 ms, also
  * across capture overruns, by skipping seqs). The sample at pts P leaves
  * the speaker at P + latency on the controller's clock, i.e. at local time
- * P + latency - offset.
+ * P + latency - offset. The local clock is CLOCK_MONOTONIC (tsync.h).
  *
  * Concealment, decided when the player first needs a frame (about
  * buffer_ms before it is heard): the frame itself; else the in-band FEC
@@ -80,7 +80,7 @@ struct live *live_new(const struct env_key *keys, size_t nkeys, int latency_ms);
 /* Accepts NULL. The player must no longer read from it. */
 void live_free(struct live *l);
 
-/* controller clock = local clock + OFFSET_US (tsync). */
+/* controller clock = CLOCK_MONOTONIC + OFFSET_US (tsync). */
 void live_set_offset(struct live *l, int64_t offset_us);
 
 /* From now on frames verify against KEYS (1..), as the node's trust changed.

@@ -33,7 +33,7 @@
 
 int64_t node_now_ms(const struct node *n)
 {
-	return (cx_now_us() + tsync_offset_us(n->tsync)) / 1000;
+	return (cx_mono_us() + tsync_offset_us(n->tsync)) / 1000;
 }
 
 void node_reject(struct node *n, const char *what, const char *why)
@@ -172,7 +172,7 @@ static int open_playout(struct node *n)
 	struct player_cfg pc;
 
 	n->sched = sched_new(LEAD_MS + n->cf->warmup_ms);
-	n->tsync = tsync_new();
+	n->tsync = tsync_new(cx_now_us(), cx_mono_us());
 	n->seen = seen_new();
 	if (!n->sched || !n->tsync || !n->seen)
 		return -ENOMEM;
@@ -251,12 +251,29 @@ void node_close(struct node *n)
 
 /* ---- the main loop ---- */
 
+/* A step of the system clock (NTP after a long outage, someone setting
+ * the date) moves nothing that plays: the controller's time is kept on the
+ * monotonic clock. It is logged, re-measured at once, and reported. */
+static void watch_clock(struct node *n)
+{
+	int64_t wall = cx_now_us(), mono = cx_mono_us();
+	int64_t step = tsync_observe(n->tsync, wall, mono);
+
+	if (!step)
+		return;
+	log_warn("the system clock stepped %+.3f s; it is %+.3f s off the controller's "
+		 "(playout keeps the controller's time)", (double)step / 1e6,
+		 -(double)tsync_wall_offset_us(n->tsync, wall, mono) / 1e6);
+	n->status_dirty = true;
+}
+
 /* One round: what came in, then the scheduler, then what goes out.
  * \retval how long the loop may sleep, ms */
 static int64_t step(struct node *n)
 {
 	int64_t now, wake, timeout;
 
+	watch_clock(n);
 	session_pump(n);
 	playout_player_events(n);
 	alerts_hand(n);

@@ -58,6 +58,8 @@ struct node {
 	int64_t last_cmd_ms;         /* issued_ms of the newest command taken */
 	int64_t next_status_ms, next_resend_ms;
 	char last_state[16];
+	bool clock_reported;         /* the last status carried a measured offset ... */
+	int64_t reported_offset_us;  /* ... this one (controller - system clock) */
 	char t_plan[NODE_TOPIC_MAX], t_alert[NODE_TOPIC_MAX], t_cmd[NODE_TOPIC_MAX];
 	char t_ack[NODE_TOPIC_MAX], t_pong[NODE_TOPIC_MAX], t_ping[NODE_TOPIC_MAX];
 	char t_status[NODE_TOPIC_MAX], t_receipt[NODE_TOPIC_MAX], t_want[NODE_TOPIC_MAX];

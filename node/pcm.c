@@ -277,7 +277,7 @@ int64_t pcm_current_queue(struct pcm *pc)
 
 	if (!pc->h || snd_pcm_delay(pc->h, &d) < 0)
 		d = 0;
-	return pcm_queued(pc, d, cx_now_us(), &modelled);
+	return pcm_queued(pc, d, cx_mono_us(), &modelled);
 }
 
 int pcm_recover(struct pcm *pc, int err)
@@ -334,10 +334,10 @@ int pcm_put(struct pcm *pc, const int16_t *mono, int n, int64_t now)
 
 int pcm_query(struct pcm *pc, snd_pcm_sframes_t *avail, snd_pcm_sframes_t *delay, int64_t *now)
 {
-	int64_t t0 = cx_now_us();
+	int64_t t0 = cx_mono_us();
 	int err = snd_pcm_avail_delay(pc->h, avail, delay);
 
-	*now = (t0 + cx_now_us()) / 2;
+	*now = (t0 + cx_mono_us()) / 2;
 	if (err < 0 && err != -EPIPE && err != -ESTRPIPE) {
 		/* The pulse plugin fails the delay query with -EIO until
 		 * the server has sent timing info (alsa-plugins compares

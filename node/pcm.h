@@ -17,7 +17,7 @@
  *
  * Devices that are not paced in real time (the `file`/`null` PCMs used by
  * the tests) report a delay of 0 whatever was written. For them the delay
- * is modelled as frames written minus wall-clock time elapsed
+ * is modelled as frames written minus CLOCK_MONOTONIC time elapsed
  * (pcm_queued); a device that reports a positive delay is always taken at
  * its word. */
 struct pcm {
@@ -63,7 +63,7 @@ void pcm_close(struct pcm *pc);
 int pcm_stop(struct pcm *pc);
 
 /* Room in the ring (*AVAIL frames) and frames ahead of the next write per
- * the device (*DELAY, 0 when it has none), at *NOW (wall clock, µs, the
+ * the device (*DELAY, 0 when it has none), at *NOW (CLOCK_MONOTONIC, µs, the
  * middle of the query). An underrun the device does not report (its delay
  * runs out while its ring stays full) is counted in xruns and the stream
  * restarted. \retval 0 / 1 the stream was restarted: ask again / -errno

@@ -248,7 +248,7 @@ static void item_begin(struct player *p, struct item *it)
 	if (p->dev.fault)
 		p->dev.retry_at = cx_mono_us();
 	if (!it->deadline_us)
-		it->deadline_us = max64(it->start_us, cx_now_us()) + GRACE_US;
+		it->deadline_us = max64(it->start_us, cx_mono_us()) + GRACE_US;
 }
 
 static int64_t lead_us(const struct player *p)
@@ -423,7 +423,7 @@ werr:
 static int64_t step_item(struct player *p, int64_t mono)
 {
 	struct item *it = p->cur;
-	int64_t now = cx_now_us(), wake = mono + MAX_SLEEP_US;
+	int64_t now = cx_mono_us(), wake = mono + MAX_SLEEP_US;
 
 	if (now < it->start_us - lead_us(p))
 		return min64(wake, mono + (it->start_us - lead_us(p) - now));
@@ -477,7 +477,7 @@ static int64_t step_idle(struct player *p, int64_t mono, int64_t wake)
 {
 	int64_t close_at = p->idle_since + (int64_t)p->idle_close_ms * 1000;
 	bool waiting = p->cur != NULL;
-	int64_t now = cx_now_us();
+	int64_t now = cx_mono_us();
 
 	if (mono >= close_at) {
 		if (p->dev.h) {

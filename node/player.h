@@ -21,7 +21,7 @@ struct player_cfg {
  * heard, so the source (node/live.c) aligns it to its own clock. */
 struct player_live {
 	/* Up to MAX mono 48 kHz samples whose first leaves the device at
-	 * PLAY_US (CLOCK_REALTIME µs); each call continues the previous one.
+	 * PLAY_US (CLOCK_MONOTONIC µs); each call continues the previous one.
 	 * Called on the player thread, never ahead of the start.
 	 * \retval samples > 0 / 0 at the end / -errno with ERR set */
 	int (*read)(void *ud, int16_t *pcm, int max, int64_t play_us, char *err, size_t errlen);
@@ -31,9 +31,9 @@ struct player_live {
 };
 
 /* What to play: the assets one after another (or the live source), first
- * sample leaving the DAC at START_US (CLOCK_REALTIME, microseconds; already
- * corrected to the controller's clock by the caller), with the volume as
- * gain. */
+ * sample leaving the DAC at START_US (CLOCK_MONOTONIC, microseconds, which
+ * a step of the system clock does not move; the caller converts from the
+ * controller's clock), with the volume as gain. */
 struct player_item {
 	uint64_t token;         /* the caller's handle, echoed in events */
 	int64_t start_us;
@@ -77,7 +77,7 @@ enum player_ev_type {
 struct player_ev {
 	enum player_ev_type type;
 	uint64_t token;
-	int64_t started_us;     /* wall-clock instant of the first sample */
+	int64_t started_us;     /* CLOCK_MONOTONIC instant of the first sample */
 	int64_t start_error_us; /* started_us - start_us */
 	int64_t played_ms;
 	char reason[128];

@@ -22,6 +22,8 @@
 #define SESSION_EXPIRY_S (14u * 86400)
 #define WANT_AFTER_MS 20000     /* ask for a plan or asset not here this long */
 #define WANT_EVERY_MS 30000     /* ... and not more often than this */
+#define CLOCK_REPORT_US 1000    /* a new clock offset this far from the one
+				 * reported is reported at once */
 
 /* ---- what the pole sends ---- */
 
@@ -60,6 +62,14 @@ static int resend_one(uint64_t seq, const char *json, size_t len, void *ud)
 	return 0;
 }
 
+/* controller - system clock now: how far the pole's clock is off. */
+static int64_t wall_offset(const struct node *n)
+{
+	int64_t wall = cx_now_us(), mono = cx_mono_us();
+
+	return tsync_wall_offset_us(n->tsync, wall, mono);
+}
+
 /* The status, when FORCE or when it changed. */
 static void publish_status(struct node *n, bool force)
 {
@@ -82,12 +92,14 @@ static void publish_status(struct node *n, bool force)
 		.node = n->cf->id, .boot = n->boot, .n = ++n->status_n, .player = &ps,
 		.playing = cur, .plan = n->plan, .now_ms = now,
 		.assets_missing = playout_assets_missing(n), .volume = n->last_volume,
-		.clock_valid = tsync_valid(n->tsync), .clock_offset_us = tsync_offset_us(n->tsync),
+		.clock_valid = tsync_valid(n->tsync), .clock_offset_us = wall_offset(n),
 		.spool = spool_pending(n->spool), .disk_full = reserve_short(n->reserve),
 		.rejected = n->rejected, .uptime_s = (cx_mono_us() - n->started_mono_us) / 1000000,
 		.keys_ms = n->trust.issued_ms,
 	};
 	outbox_status(&f, &st);
+	n->clock_reported = f.clock_valid;
+	n->reported_offset_us = f.clock_offset_us;
 	r = status_sign(&st, n->sk, &msg, &len);
 	if (r < 0)
 		log_err("cannot sign the status: %s", strerror(-r));
@@ -296,7 +308,7 @@ static void on_pong(struct node *n, const struct mq_event *ev)
 	else if (ctl_pong_parse((const char *)ev->payload, jl, n->cf->id, &p, err, sizeof(err)) < 0)
 		node_reject(n, "time pong", err);
 	else
-		(void)tsync_on_pong(n->tsync, &p, ev->recv_us);
+		(void)tsync_on_pong(n->tsync, &p, ev->recv_mono_us);
 }
 
 /* Ask the controller for what the broker should hold for us and does not:
@@ -459,11 +471,26 @@ void session_pump(struct node *n)
 	}
 }
 
+/* A burst completed: say so, and tell the controller when what the pole's
+ * system clock is off by changed (a step, NTP catching up). */
+static void clock_measured(struct node *n)
+{
+	int64_t off = wall_offset(n);
+	bool moved = !n->clock_reported || llabs(off - n->reported_offset_us) > CLOCK_REPORT_US;
+
+	if (moved)
+		n->status_dirty = true;
+	cx_log(moved ? CX_LOG_INFO : CX_LOG_DEBUG, "clock measured: the system clock is %+.3f ms "
+	       "off the controller's (round trip %.1f ms)", -(double)off / 1000.0,
+	       (double)tsync_rtt_us(n->tsync) / 1000.0);
+}
+
 void session_tick(struct node *n, int64_t now)
 {
 	char *ping;
 	size_t plen;
 	int64_t t0;
+	uint64_t rounds = tsync_rounds(n->tsync);
 
 	if (!mq_connected(n->mq))
 		return;
@@ -472,6 +499,8 @@ void session_tick(struct node *n, int64_t now)
 			mq_publish(n->mq, n->t_ping, ping, plen, 0, false);
 		free(ping);
 	}
+	if (tsync_rounds(n->tsync) != rounds)
+		clock_measured(n);
 	if (now >= n->next_resend_ms) {
 		spool_flush(n->spool);
 		spool_foreach(n->spool, resend_one, n);

@@ -2,8 +2,6 @@
 /* tsync.c -- the node's offset to the controller's clock, from ping/pong bursts */
 #include "tsync.h"
 
-#include "cxtime.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +17,20 @@ struct tsync {
 	int64_t next_ping_mono;   /* next ping of this burst, or next burst */
 	int64_t burst_end_mono;   /* when late pongs stop counting */
 	bool in_burst;
-	int64_t offset, rtt;
+	int64_t offset, rtt;      /* controller - mono, once valid */
 	bool valid;
+	uint64_t rounds;
+	int64_t wall_mono;        /* system clock - mono, as last observed */
 };
 
-struct tsync *tsync_new(void)
+struct tsync *tsync_new(int64_t wall_us, int64_t mono_us)
 {
 	struct tsync *t = calloc(1, sizeof(*t));
 
-	if (t)
+	if (t) {
 		t->next_ping_mono = INT64_MAX;
+		t->wall_mono = wall_us - mono_us;
+	}
 	return t;
 }
 
@@ -55,6 +57,7 @@ static void finish_burst(struct tsync *t, int64_t mono_us)
 				       : (s[t->ngot / 2 - 1].offset + s[t->ngot / 2].offset) / 2;
 		t->rtt = s[t->ngot / 2].rtt;
 		t->valid = true;
+		t->rounds++;
 	}
 	t->in_burst = false;
 	t->next_ping_mono = mono_us + TSYNC_PERIOD_US;
@@ -78,7 +81,7 @@ bool tsync_due(struct tsync *t, int64_t mono_us, int64_t *t0_us)
 		tsync_start_burst(t, mono_us);
 	if (t->nsent >= TSYNC_BURST)
 		return false;
-	*t0_us = cx_now_us();
+	*t0_us = mono_us;
 	t->sent_t0[t->nsent++] = *t0_us;
 	t->next_ping_mono = t->nsent < TSYNC_BURST ? mono_us + TSYNC_SPACING_US : t->burst_end_mono;
 	return true;
@@ -113,6 +116,29 @@ int tsync_on_pong(struct tsync *t, const struct ctl_pong *p, int64_t t3_us)
 	return r;
 }
 
-int64_t tsync_offset_us(const struct tsync *t) { return t->valid ? t->offset : 0; }
+int64_t tsync_observe(struct tsync *t, int64_t wall_us, int64_t mono_us)
+{
+	int64_t d = wall_us - mono_us, step = d - t->wall_mono;
+
+	t->wall_mono = d;
+	if (step >= -TSYNC_STEP_US && step <= TSYNC_STEP_US)
+		return 0;
+	/* Playout does not move (it runs on the monotonic clock); measure
+	 * again now so what the status says of the system clock is fresh. */
+	tsync_start_burst(t, mono_us);
+	return step;
+}
+
+int64_t tsync_offset_us(const struct tsync *t)
+{
+	return t->valid ? t->offset : t->wall_mono;
+}
+
+int64_t tsync_wall_offset_us(const struct tsync *t, int64_t wall_us, int64_t mono_us)
+{
+	return tsync_offset_us(t) - (wall_us - mono_us);
+}
+
 bool tsync_valid(const struct tsync *t) { return t->valid; }
+uint64_t tsync_rounds(const struct tsync *t) { return t->rounds; }
 int64_t tsync_rtt_us(const struct tsync *t) { return t->rtt; }

@@ -55,7 +55,7 @@ SCRIPT
 "$CUNXIANG" nodes -c "$tmp/controller.yaml" > "$tmp/out" 2> "$tmp/err" || fail "nodes: exit $?: $(cat "$tmp/err")"
 cat "$tmp/out"
 [ ! -s "$tmp/err" ] || fail "stderr not empty: $(cat "$tmp/err")"
-head -n 1 "$tmp/out" | grep -q '^NODE  *VILLAGE  *STATE  *LAST SEEN  *PLAN  *MISSING  *SPOOL  *OFFSET MS  *REJECTED  *XRUNS  *DISK  *LOST  *KEY$' \
+head -n 1 "$tmp/out" | grep -q '^NODE  *VILLAGE  *STATE  *LAST SEEN  *PLAN  *MISSING  *SPOOL  *OFFSET MS  *CLOCK  *REJECTED  *XRUNS  *DISK  *LOST  *KEY$' \
 	|| fail "header"
 # Problems first (fault, offline, silent; by village then id), then never
 # seen, then working nodes; a node outside the fleet after the villages.
@@ -101,7 +101,7 @@ tail -n 1 "$tmp/out" | grep -q '^7 nodes: 3 online (1 playing), 1 fault, 1 offli
 "$CUNXIANG" nodes -c "$tmp/controller.yaml" --format json > "$tmp/json"
 jq -e '.nodes | length == 7' "$tmp/json" > /dev/null || fail "json length"
 [ "$(jq -r '[.nodes[].node] | join(" ")' "$tmp/json")" = "yn-03 yb-01 yb-03 yb-02 yn-01 yn-02 zz-09" ] || fail "json order"
-jq -e '.nodes[] | select(.node == "yn-01") | .receipts == 1 and .ack_through == 1 and .clock_offset_us == -1250 and .plan == "current"' \
+jq -e '.nodes[] | select(.node == "yn-01") | .receipts == 1 and .ack_through == 1 and .clock_offset_us == -1250 and .clock_off == false and .plan == "current"' \
 	"$tmp/json" > /dev/null || fail "json yn-01"
 jq -e '.nodes[] | select(.node == "yb-02") | .last_seen_ms == null and .state == "never" and .households == 80' \
 	"$tmp/json" > /dev/null || fail "json yb-02"

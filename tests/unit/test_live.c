@@ -81,7 +81,7 @@ static int feed(struct live *l, const char *name, uint32_t seq, int64_t pts0, ui
 	int n = frame(sk, name, seq, pts0 + (int64_t)seq * LIVE_FRAME_US, flags, buf);
 
 	assert_true(n > 0);
-	return live_on_frame(l, name, buf, (size_t)n, cx_now_us());
+	return live_on_frame(l, name, buf, (size_t)n, cx_mono_us());
 }
 
 /* What a decoder fed the packets IDX[0..N) in order (-1: lost, PLC)
@@ -125,13 +125,13 @@ static int open_stream(struct live *l, const char *name, int64_t now_us)
 static void test_in_order(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000;
+	int64_t pts0 = cx_mono_us() - 100000;
 	int idx[10];
 	int16_t got[FS * 12], *want;
 	struct live_stats st;
 
 	(void)state;
-	assert_int_equal(open_stream(l, "s1", cx_now_us()), 0);
+	assert_int_equal(open_stream(l, "s1", cx_mono_us()), 0);
 	for (uint32_t k = 0; k < 10; k++)
 		assert_int_equal(feed(l, "s1", k, pts0, 0), 0);
 	/* Ask for the instant 10 ms before frame 0 is due: 480 samples of
@@ -158,12 +158,12 @@ static void test_in_order(void **state)
 static void test_join_late(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000;
+	int64_t pts0 = cx_mono_us() - 100000;
 	int16_t got[FS];
 	struct live_stats st;
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	for (uint32_t k = 0; k < 10; k++)
 		feed(l, "s", k, pts0, 0);
 	/* Due now: frame 4 exactly, and only it is decoded; frames 0..4 are
@@ -181,7 +181,7 @@ static void test_rejects(void **state)
 {
 	struct live *l = new_live();
 	unsigned char buf[LIVEFRAME_MAX];
-	int64_t pts0 = cx_now_us();
+	int64_t pts0 = cx_mono_us();
 	struct live_stats st;
 	int16_t pcm[FS];
 	int n;
@@ -227,13 +227,13 @@ static void test_rejects(void **state)
 static void test_concealment(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000;
+	int64_t pts0 = cx_mono_us() - 100000;
 	int16_t pcm[FS];
 	struct live_stats st;
 	bool silent;
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	for (uint32_t k = 0; k < 40; k++)
 		if (k != 3 && k != 10 && k != 11 && (k < 20 || k > 30))
 			assert_int_equal(feed(l, "s", k, pts0, 0), 0);
@@ -262,12 +262,12 @@ static void test_concealment(void **state)
 static void test_reorder(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000;
+	int64_t pts0 = cx_mono_us() - 100000;
 	int16_t got[FS * 3], *want;
 	int idx[3] = { 0, 1, 2 };
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	feed(l, "s", 1, pts0, 0);
 	feed(l, "s", 2, pts0, 0);
 	feed(l, "s", 0, pts0, 0);
@@ -284,13 +284,13 @@ static void test_reorder(void **state)
 static void test_last_frame(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000;
+	int64_t pts0 = cx_mono_us() - 100000;
 	int16_t pcm[FS * 2];
 	char name[LIVE_STREAM_MAX + 1];
 	int64_t over;
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	for (uint32_t k = 0; k < 5; k++)
 		feed(l, "s", k, pts0, k == 4 ? LIVEFRAME_LAST : 0);
 	/* 2.5 frames in: 2.5 frames left, then the end. */
@@ -316,7 +316,7 @@ static void test_last_frame(void **state)
 static void test_idle(void **state)
 {
 	struct live *l = new_live();
-	int64_t now = cx_now_us(), pts0 = now - 5000000;
+	int64_t now = cx_mono_us(), pts0 = now - 5000000;
 	int16_t pcm[FS];
 	char err[128] = "", name[LIVE_STREAM_MAX + 1];
 	struct live_stats st;
@@ -393,7 +393,7 @@ static void test_window(void **state)
 {
 	struct live *l = new_live();
 	unsigned char buf[LIVEFRAME_MAX];
-	int64_t now = cx_now_us(), from = now - 1000000, until = now + 60000000;
+	int64_t now = cx_mono_us(), from = now - 1000000, until = now + 60000000;
 	struct live_stats st;
 	struct liveframe bad = { .seq = 0, .pts_us = UINT64_MAX, .opus_len = 0 };
 	int16_t pcm[FS];
@@ -438,11 +438,11 @@ static void test_window(void **state)
 static void test_offset(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000, off = 7000;
+	int64_t pts0 = cx_mono_us() - 100000, off = 7000;
 	int16_t a[FS], b[FS];
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	for (uint32_t k = 0; k < 5; k++)
 		feed(l, "s", k, pts0, 0);
 	live_set_offset(l, off);
@@ -470,13 +470,13 @@ static void test_offset(void **state)
 static void test_follow(void **state)
 {
 	struct live *l = new_live();
-	int64_t pts0 = cx_now_us() - 100000, drift = 0;
+	int64_t pts0 = cx_mono_us() - 100000, drift = 0;
 	int16_t pcm[FS];
 	struct live_stats st;
 	int k;
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	for (uint32_t f = 0; f < 10; f++)
 		feed(l, "s", f, pts0, 0);
 	/* The device runs late by 8 ms from the second read on. */
@@ -509,12 +509,12 @@ static void test_player_source(void **state)
 {
 	struct live *l = new_live();
 	struct player_live src;
-	int64_t pts0 = cx_now_us() - 100000;
+	int64_t pts0 = cx_mono_us() - 100000;
 	int16_t pcm[FS];
 	char err[64];
 
 	(void)state;
-	open_stream(l, "s", cx_now_us());
+	open_stream(l, "s", cx_mono_us());
 	for (uint32_t k = 0; k < 3; k++)
 		feed(l, "s", k, pts0, k == 2 ? LIVEFRAME_LAST : 0);
 	assert_int_equal(live_player_source(l, "s", &src), 0);

@@ -232,7 +232,7 @@ static void warm_up(void)
 		return;
 	done = true;
 	p = new_player("cx_warm", 0);
-	assert_int_equal(play(p, 1, cx_now_us(), 100, paths, 1), 0);
+	assert_int_equal(play(p, 1, cx_mono_us(), 100, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 1, 5000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 1, 5000, &ev);
 	player_free(p);
@@ -319,7 +319,7 @@ static void test_exact(void **state)
 
 	(void)state;
 	warm_up();
-	start = cx_now_us() + 300000;
+	start = cx_mono_us() + 300000;
 	assert_int_equal(play(p, 11, start, 100, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 11, 2000, &ev);
 	printf("start error %lld us\n", (long long)ev.start_error_us);
@@ -398,7 +398,7 @@ static void test_live_source(void **state)
 	int n, off;
 
 	(void)state;
-	it.start_us = cx_now_us() + 300000;
+	it.start_us = cx_mono_us() + 300000;
 	assert_int_equal(player_start(p, &it), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 5, 2000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 5, 3000, &ev);
@@ -431,7 +431,7 @@ static void test_gain(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(play(p, 12, cx_now_us() + 100000, 50, paths, 1), 0);
+	assert_int_equal(play(p, 12, cx_mono_us() + 100000, 50, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 12, 2000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 12, 3000, &ev);
 	out = read_raw("gain", &n);
@@ -450,7 +450,7 @@ static void test_sequence(void **state)
 	int n, off;
 
 	(void)state;
-	assert_int_equal(play(p, 21, cx_now_us() + 50000, 100, paths, 2), 0);
+	assert_int_equal(play(p, 21, cx_mono_us() + 50000, 100, paths, 2), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 21, 2000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 21, 3000, &ev);
 	assert_int_equal(ev.played_ms, (ra.n + rb.n) * 1000 / 48000);
@@ -478,7 +478,7 @@ static void test_stereo_fallback(void **state)
 	int n, off;
 
 	(void)state;
-	assert_int_equal(play(p, 31, cx_now_us(), 100, paths, 1), 0);
+	assert_int_equal(play(p, 31, cx_mono_us(), 100, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 31, 2000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 31, 3000, &ev);
 	out = read_raw("stereo", &n);
@@ -501,7 +501,7 @@ static void test_preempt(void **state)
 	int n, off_a, off_b;
 
 	(void)state;
-	assert_int_equal(play(p, 41, cx_now_us() + 100000, 100, pa, 1), 0);
+	assert_int_equal(play(p, 41, cx_mono_us() + 100000, 100, pa, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 41, 2000, &ev);
 	usleep(400000);
 	/* Decoding in 20 ms chunks: the player adds little memory. */
@@ -510,7 +510,7 @@ static void test_preempt(void **state)
 		      rss0, rss);
 	assert_true(rss0 > 0 && rss - rss0 < 2048);
 	t0 = cx_mono_us();
-	assert_int_equal(play(p, 42, cx_now_us(), 100, pb, 1), 0);
+	assert_int_equal(play(p, 42, cx_mono_us(), 100, pb, 1), 0);
 	expect_ev(p, PLAYER_EV_STOPPED, 41, 1000, &ev);
 	dt = cx_mono_us() - t0;
 	print_message("preemption took %lld us; A played %lld ms\n", (long long)dt,
@@ -542,7 +542,7 @@ static void test_stop(void **state)
 
 	(void)state;
 	assert_int_equal(player_stop(p, 51), -ENOENT);
-	assert_int_equal(play(p, 51, cx_now_us(), 100, pa, 1), 0);
+	assert_int_equal(play(p, 51, cx_mono_us(), 100, pa, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 51, 2000, &ev);
 	usleep(200000);
 	assert_int_equal(player_stop(p, 999), -ENOENT);
@@ -552,7 +552,7 @@ static void test_stop(void **state)
 	assert_int_equal(player_stop(p, 51), -ENOENT);
 
 	/* A waiting item stops too, without having started. */
-	assert_int_equal(play(p, 52, cx_now_us() + 10000000, 100, pa, 1), 0);
+	assert_int_equal(play(p, 52, cx_mono_us() + 10000000, 100, pa, 1), 0);
 	usleep(20000);
 	assert_int_equal(player_stop(p, 52), 0);
 	expect_ev(p, PLAYER_EV_STOPPED, 52, 200, &ev);
@@ -560,17 +560,17 @@ static void test_stop(void **state)
 	assert_int_equal(ev.started_us, 0);
 
 	/* Replaced before the thread saw it: still one STOPPED for it. */
-	assert_int_equal(play(p, 53, cx_now_us() + 10000000, 100, pa, 1), 0);
-	assert_int_equal(play(p, 54, cx_now_us() + 10000000, 100, pa, 1), 0);
+	assert_int_equal(play(p, 53, cx_mono_us() + 10000000, 100, pa, 1), 0);
+	assert_int_equal(play(p, 54, cx_mono_us() + 10000000, 100, pa, 1), 0);
 	expect_ev(p, PLAYER_EV_STOPPED, 53, 200, &ev);
 	assert_int_equal(player_stop(p, 54), 0);
 	expect_ev(p, PLAYER_EV_STOPPED, 54, 200, &ev);
 	assert_int_equal(wait_ev(p, &ev, 100), -ETIMEDOUT);
 
 	/* Bad requests. */
-	assert_int_equal(play(p, 55, cx_now_us(), 0, pa, 1), -EINVAL);
-	assert_int_equal(play(p, 55, cx_now_us(), 101, pa, 1), -EINVAL);
-	assert_int_equal(play(p, 55, cx_now_us(), 100, pa, 0), -EINVAL);
+	assert_int_equal(play(p, 55, cx_mono_us(), 0, pa, 1), -EINVAL);
+	assert_int_equal(play(p, 55, cx_mono_us(), 101, pa, 1), -EINVAL);
+	assert_int_equal(play(p, 55, cx_mono_us(), 100, pa, 0), -EINVAL);
 	player_free(p);
 }
 
@@ -583,22 +583,22 @@ static void test_corrupt(void **state)
 	struct player_ev ev;
 
 	(void)state;
-	assert_int_equal(play(p, 61, cx_now_us(), 100, bad, 1), 0);
+	assert_int_equal(play(p, 61, cx_mono_us(), 100, bad, 1), 0);
 	expect_ev(p, PLAYER_EV_FAILED, 61, 2000, &ev);
 	assert_non_null(strstr(ev.reason, "bad.opus"));
 	assert_int_equal(ev.started_us, 0);
 
-	assert_int_equal(play(p, 62, cx_now_us(), 100, missing, 1), 0);
+	assert_int_equal(play(p, 62, cx_mono_us(), 100, missing, 1), 0);
 	expect_ev(p, PLAYER_EV_FAILED, 62, 2000, &ev);
 	assert_non_null(strstr(ev.reason, "No such file"));
 
 	/* Fails where the bad asset begins, after the good one played. */
-	assert_int_equal(play(p, 63, cx_now_us(), 100, half, 2), 0);
+	assert_int_equal(play(p, 63, cx_mono_us(), 100, half, 2), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 63, 2000, &ev);
 	expect_ev(p, PLAYER_EV_FAILED, 63, 3000, &ev);
 	assert_true(ev.played_ms >= ra.n * 1000 / 48000 - 110);
 
-	assert_int_equal(play(p, 64, cx_now_us(), 100, good, 1), 0);
+	assert_int_equal(play(p, 64, cx_mono_us(), 100, good, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 64, 2000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 64, 3000, &ev);
 	player_free(p);
@@ -610,7 +610,7 @@ static void test_late(void **state)
 	const char *paths[] = { ra.path };
 	struct player *p = new_player("cx_late", 0);
 	struct player_ev ev;
-	int64_t start = cx_now_us() - 250000;
+	int64_t start = cx_mono_us() - 250000;
 	int16_t *out;
 	int n;
 
@@ -631,9 +631,9 @@ static void test_missing_device(void **state)
 	const char *paths[] = { rb.path };
 	struct player *p = new_player("cx_later", 300);
 	struct player_item it = {
-		.token = 81, .start_us = cx_now_us(), .volume = 100,
+		.token = 81, .start_us = cx_mono_us(), .volume = 100,
 		.npaths = 1, .paths = paths,
-		.deadline_us = cx_now_us() + 400000,
+		.deadline_us = cx_mono_us() + 400000,
 	};
 	struct player_stats st;
 	struct player_ev ev;
@@ -660,7 +660,7 @@ static void test_missing_device(void **state)
 	}
 	assert_false(st.fault);
 
-	assert_int_equal(play(p, 82, cx_now_us() + 100000, 100, paths, 1), 0);
+	assert_int_equal(play(p, 82, cx_mono_us() + 100000, 100, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 82, 2000, &ev);
 	expect_ev(p, PLAYER_EV_DONE, 82, 3000, &ev);
 	out = read_raw("later", &n);
@@ -690,7 +690,7 @@ static void test_amp_missing(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	assert_int_equal(play(p, 91, cx_now_us() + 100000, 100, paths, 1), 0);
+	assert_int_equal(play(p, 91, cx_mono_us() + 100000, 100, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 91, 2000, &ev);
 	/* No amplifier came on, so nothing waits for it to warm up. */
 	assert_true(llabs(ev.start_error_us) < 1000);
