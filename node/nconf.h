@@ -26,7 +26,7 @@ struct nconf {
 	size_t nkeys;        /* at least 1 */
 	char *device;        /* audio.device, default "default" */
 	char *mixer;         /* audio.mixer, optional (NULL: leave the mixer alone) */
-	int buffer_ms;       /* audio.buffer_ms, default 100, 20..1000 */
+	int buffer_ms;       /* audio.buffer_ms: the live buffer, default 100, 20..1000 */
 	char *gpiochip;      /* amplifier.gpiochip, optional */
 	int gpio_line;       /* amplifier.line, 0..1023; -1 without amplifier */
 	int warmup_ms;       /* amplifier.warmup_ms, default 800, 0..10000 */

@@ -49,7 +49,14 @@ void pcm_init(struct pcm *pc, const char *device, const char *mixer, int buffer_
 	memset(pc, 0, sizeof(*pc));
 	pc->device = device;
 	pc->mixer = mixer;
-	pc->buffer_ms = buffer_ms;
+	pcm_want(pc, buffer_ms, 4);
+}
+
+bool pcm_want(struct pcm *pc, int buffer_ms, int periods)
+{
+	pc->buffer_ms = buffer_ms < 20 ? 20 : buffer_ms > 2000 ? 2000 : buffer_ms;
+	pc->periods = periods < 2 ? 2 : periods > 16 ? 16 : periods;
+	return pc->h && (pc->open_buffer_ms != pc->buffer_ms || pc->open_periods != pc->periods);
 }
 
 /* Full volume, unmuted, on the PCM's card. Absent: a warning, once. */
@@ -107,7 +114,8 @@ static int hw_setup(struct pcm *pc, unsigned channels)
 {
 	snd_pcm_hw_params_t *hw;
 	snd_pcm_sw_params_t *sw;
-	unsigned rate = PCM_RATE, btime = (unsigned)pc->buffer_ms * 1000, ptime = btime / 4;
+	unsigned rate = PCM_RATE, btime = (unsigned)pc->buffer_ms * 1000;
+	unsigned ptime = btime / (unsigned)pc->periods;
 	int err, dir = 0;
 
 	snd_pcm_hw_params_alloca(&hw);
@@ -138,6 +146,8 @@ static int hw_setup(struct pcm *pc, unsigned channels)
 	    (err = snd_pcm_sw_params(pc->h, sw)) < 0)
 		return err;
 	pc->channels = channels;
+	pc->open_buffer_ms = pc->buffer_ms;
+	pc->open_periods = pc->periods;
 	return 0;
 }
 

@@ -10,10 +10,10 @@
 #include "asset.h"
 
 #define PCM_RATE  ASSET_RATE
-#define PCM_CHUNK 960           /* 20 ms: the most pcm_put() takes at once */
+#define PCM_CHUNK 4800          /* 100 ms: the most pcm_put() takes at once */
 
-/* The PCM is opened non-blocking with a buffer of buffer_ms and periods of
- * a quarter of it; it starts once its buffer is full.
+/* The PCM is opened non-blocking with the buffer and periods last asked
+ * for by pcm_want; it starts once its buffer is full.
  *
  * Devices that are not paced in real time (the `file`/`null` PCMs used by
  * the tests) report a delay of 0 whatever was written. For them the delay
@@ -23,12 +23,15 @@
 struct pcm {
 	const char *device;     /* ALSA PCM name (not copied) */
 	const char *mixer;      /* simple mixer element set to full and unmuted, or NULL */
-	int buffer_ms;
+	int buffer_ms;          /* what the next open asks for (pcm_want) */
+	int periods;
 
 	/* Read by the caller, written here. */
 	snd_pcm_t *h;           /* NULL while closed */
 	unsigned channels;
 	snd_pcm_uframes_t buffer_size, period_size;
+	int open_buffer_ms;     /* what the open PCM was asked for */
+	int open_periods;
 	uint64_t xruns;         /* underruns and suspends recovered */
 	bool fault;             /* the device cannot be opened now, or was lost */
 	char fault_reason[128];
@@ -45,9 +48,17 @@ struct pcm {
 	int16_t out[PCM_CHUNK * 2];
 };
 
-/* Closed, no fault. ALSA's own error messages are routed to log_debug (a
- * process-wide setting, done once). The strings are not copied. */
+/* Closed, no fault, asking for BUFFER_MS in 4 periods. ALSA's own error
+ * messages are routed to log_debug (a process-wide setting, done once).
+ * The strings are not copied. */
 void pcm_init(struct pcm *pc, const char *device, const char *mixer, int buffer_ms);
+
+/* Ask for a buffer of BUFFER_MS (20..2000) in PERIODS periods (2..16)
+ * from the next open on; the values are clamped to those ranges.
+ * \retval true the PCM is open with another buffer: close it (when it is
+ * quiet) and open it again to get this one / false it has this one, or is
+ * closed */
+bool pcm_want(struct pcm *pc, int buffer_ms, int periods);
 
 /* Open the device unless it is open, or at fault and its retry time has
  * not come; a failure marks the fault (logged when new) and schedules the

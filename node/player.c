@@ -25,11 +25,23 @@
  * collects events from a queue signalled through an eventfd.
  *
  * Playout is paced by a timer, not by blocking writes: the PCM (pcm.h) is
- * opened non-blocking with a buffer of buffer_ms and periods of a quarter
- * of it; each round the thread reads avail and delay, tops the buffer up,
- * and sleeps on the condition variable until about one period has drained. A
- * request therefore wakes it at once, and preemption is snd_pcm_drop() plus
- * snd_pcm_prepare(): a few ms, never a drain.
+ * opened non-blocking; each round the thread reads avail and delay, tops the
+ * buffer up, and sleeps on the condition variable until about one period has
+ * drained. A request therefore wakes it at once, and preemption is
+ * snd_pcm_drop() plus snd_pcm_prepare(): a few ms, never a drain.
+ *
+ * The buffer depends on what the item plays. Assets are decoded ahead, so
+ * latency does not matter for them: FILE_BUFFER_MS (or buffer_ms if that is
+ * larger) in FILE_PERIODS periods, written CHUNK frames at a time, so the
+ * thread wakes a few times a second rather than forty (on a PulseAudio
+ * device every query and write is a round of locking and messages with the
+ * server, which cost the node twice the CPU of `opusdec | aplay` at 100 ms).
+ * A live source is read for the instant it will be heard, so its buffer is
+ * latency: buffer_ms in 4 periods, read LIVE_CHUNK frames at a time. The
+ * PCM is quiet between items (item_end stops it), and one open with the
+ * other kind's buffer is closed and opened again as the next item is
+ * prepared: tens of ms on a sound server, a few on a hw device, before the
+ * item's silence is queued.
  *
  * Before an item starts the buffer is kept full of silence. In every round
  * the number of silent frames still to queue is
@@ -43,7 +55,11 @@
  */
 
 #define RATE            PCM_RATE
-#define CHUNK           PCM_CHUNK       /* 20 ms: decode and write unit */
+#define CHUNK           PCM_CHUNK       /* 100 ms: decode and write unit of assets */
+#define LIVE_CHUNK      960             /* 20 ms: read unit of a live source */
+#define FILE_BUFFER_MS  500             /* the least buffer of an item of assets */
+#define FILE_PERIODS    2
+#define LIVE_PERIODS    4
 #define IDLE_CLOSE_MS   2000
 #define OPEN_MARGIN_US  300000          /* open this long (+ warmup + buffer) ahead */
 #define GRACE_US        5000000         /* default deadline after the start */
@@ -58,6 +74,7 @@ struct item {
 	int64_t deadline_us;
 	int volume;
 	struct source *src;
+	int buffer_ms, periods; /* the PCM buffer it plays with */
 };
 
 enum phase {
@@ -97,6 +114,8 @@ struct player {
 	int16_t pend[CHUNK];    /* decoded, not yet queued */
 	int pend_off, pend_n;
 	bool src_eof;
+	int src_err;            /* the source failed after frames were queued */
+	char src_reason[128];   /* ... with this: the item fails once they played */
 	int64_t eff_start_us;   /* start_us, or later while the amplifier warms */
 	int64_t started_us, start_error_us;
 	int64_t real_written;   /* frames of the item queued */
@@ -165,6 +184,8 @@ static void publish(struct player *p)
 		 p->dev.fault ? p->dev.fault_reason : "");
 	p->stats.playing = p->cur && p->phase != PH_WAIT;
 	p->stats.pcm_open = p->dev.h != NULL;
+	p->stats.buffer_frames = p->dev.h ? (int64_t)p->dev.buffer_size : 0;
+	p->stats.period_frames = p->dev.h ? (int64_t)p->dev.period_size : 0;
 	p->stats.amp_on = p->amp.on;
 	p->stats.amp_fault = p->amp.fault;
 	snprintf(p->stats.amp_reason, sizeof(p->stats.amp_reason), "%s",
@@ -235,6 +256,7 @@ static void item_begin(struct player *p, struct item *it)
 	p->phase = PH_WAIT;
 	p->src_open = false;
 	p->src_eof = false;
+	p->src_err = 0;
 	p->pend_off = p->pend_n = 0;
 	p->real_written = p->tail_written = 0;
 	p->started_us = p->start_error_us = 0;
@@ -249,12 +271,19 @@ static void item_begin(struct player *p, struct item *it)
 		p->dev.retry_at = cx_mono_us();
 	if (!it->deadline_us)
 		it->deadline_us = max64(it->start_us, cx_mono_us()) + GRACE_US;
+	if (it->src->ops->timed) {
+		it->buffer_ms = p->buffer_ms;
+		it->periods = LIVE_PERIODS;
+	} else {
+		it->buffer_ms = (int)max64(p->buffer_ms, FILE_BUFFER_MS);
+		it->periods = FILE_PERIODS;
+	}
 }
 
-static int64_t lead_us(const struct player *p)
+static int64_t lead_us(const struct player *p, const struct item *it)
 {
 	return (p->gpiochip ? (int64_t)p->warmup_ms * 1000 : 0) +
-	       (int64_t)p->buffer_ms * 1000 + OPEN_MARGIN_US;
+	       (int64_t)it->buffer_ms * 1000 + OPEN_MARGIN_US;
 }
 
 /* Apply the volume: a square-law taper, (v/100)^2 in Q15, rounded to
@@ -285,15 +314,23 @@ static int recover(struct player *p, int err)
 	return err;
 }
 
-/* Fill the pending buffer from the source. \retval 0 / -errno (item ended) */
+/* Fill the pending buffer from the source. A source that fails after
+ * some of the item was queued ends like one at its end, and the item
+ * fails once that has played out (up to a buffer of it).
+ * \retval 0 / -errno (item ended) */
 static int refill(struct player *p, int64_t play_us)
 {
 	int r;
 
 	if (p->pend_off < p->pend_n || p->src_eof)
 		return 0;
-	r = p->cur->src->ops->read(p->cur->src, p->pend, CHUNK, play_us);
-	if (r < 0) {
+	r = p->cur->src->ops->read(p->cur->src, p->pend,
+				   p->cur->src->ops->timed ? LIVE_CHUNK : CHUNK, play_us);
+	if (r < 0 && p->real_written > 0) {
+		p->src_err = r;
+		snprintf(p->src_reason, sizeof(p->src_reason), "%s", p->cur->src->err);
+		r = 0;
+	} else if (r < 0) {
 		item_end(p, PLAYER_EV_FAILED, p->cur->src->err);
 		return r;
 	}
@@ -343,7 +380,10 @@ static int64_t feed(struct player *p)
 			continue;
 		q = pcm_queued(&p->dev, delay, now, &modelled);
 		if (p->phase == PH_DRAIN && q <= p->tail_written) {
-			item_end(p, PLAYER_EV_DONE, NULL);
+			if (p->src_err)
+				item_end(p, PLAYER_EV_FAILED, p->src_reason);
+			else
+				item_end(p, PLAYER_EV_DONE, NULL);
 			return cx_mono_us();
 		}
 		/* How full the buffer is: the device's word, unless it has none
@@ -361,7 +401,7 @@ static int64_t feed(struct player *p)
 			if (p->phase == PH_DRAIN)
 				need = min64(need, q - p->tail_written);
 			us = need * 1000000 / RATE;
-			us = max64(500, min64(us, (int64_t)p->buffer_ms * 1000 / 2));
+			us = max64(500, min64(us, (int64_t)p->dev.buffer_size * 1000000 / RATE / 2));
 			return cx_mono_us() + us;
 		}
 		while (w < space) {
@@ -425,11 +465,20 @@ static int64_t step_item(struct player *p, int64_t mono)
 	struct item *it = p->cur;
 	int64_t now = cx_mono_us(), wake = mono + MAX_SLEEP_US;
 
-	if (now < it->start_us - lead_us(p))
-		return min64(wake, mono + (it->start_us - lead_us(p) - now));
+	if (now < it->start_us - lead_us(p, it))
+		return min64(wake, mono + (it->start_us - lead_us(p, it) - now));
 
 	if (!p->src_open) {
-		int err = it->src->ops->open(it->src);
+		int err;
+
+		/* The buffer for this kind of item; an open PCM with the other
+		 * kind's is quiet (item_end stopped it): open it again. */
+		if (pcm_want(&p->dev, it->buffer_ms, it->periods)) {
+			log_debug("player: reopening '%s' with a %d ms buffer", p->device,
+				  it->buffer_ms);
+			pcm_close(&p->dev);
+		}
+		err = it->src->ops->open(it->src);
 
 		if (err < 0) {
 			item_end(p, PLAYER_EV_FAILED, it->src->err);

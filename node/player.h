@@ -9,7 +9,9 @@
 struct player_cfg {
 	const char *device;     /* ALSA PCM name */
 	const char *mixer;      /* simple mixer element set to full and unmuted, or NULL */
-	int buffer_ms;          /* ALSA buffer size */
+	int buffer_ms;          /* ALSA buffer of a live item (20..1000, default
+	                         * 100); an item of assets plays with 500 ms,
+	                         * or this if it is larger */
 	const char *gpiochip;   /* amplifier power line, or NULL */
 	int gpio_line;
 	int warmup_ms;          /* amplifier on this long before the first sample */
@@ -50,10 +52,15 @@ struct player_item {
 };
 
 /* Timing rules (player.c has the details):
+ * - The buffer is the item's: 500 ms (or buffer_ms if larger) in two
+ *   periods for assets, buffer_ms in four for a live source. A PCM open
+ *   with the other buffer is closed and opened again when the item is
+ *   prepared.
  * - The PCM is opened and the first asset opened and decoded ahead, at
- *   START_US - (warmup_ms when an amplifier is configured) - buffer_ms -
- *   300 ms; the amplifier is switched on at START_US - warmup_ms. A live
- *   source is not read ahead: each read is for the instant it will leave.
+ *   START_US - (warmup_ms when an amplifier is configured) - the item's
+ *   buffer - 300 ms; the amplifier is switched on at START_US - warmup_ms.
+ *   A live source is not read ahead: each read is for the instant it will
+ *   leave.
  * - Silence is queued so that, per snd_pcm_delay, the first sample leaves at
  *   START_US. An item that is late (on arrival, or because the device opened
  *   late) starts at once from its first sample: late, never skipped. Only
@@ -61,9 +68,11 @@ struct player_item {
  *   start is the first sample held back until it has warmed up.
  * - Volume V is a square-law gain (V/100)^2 (about -12 dB at 50, -40 dB at
  *   10), rounded to nearest; 100 passes the decoded samples bit-exactly.
- * - STARTED is sent when the first sample is queued (up to buffer_ms before
- *   it is heard), with the instant it will leave; DONE when the last sample
- *   has left; STOPPED/FAILED carry played_ms, the audio actually played out.
+ * - STARTED is sent when the first sample is queued (up to the buffer
+ *   before it is heard), with the instant it will leave; DONE when the last
+ *   sample has left; STOPPED/FAILED carry played_ms, the audio actually
+ *   played out. A decode error after the first sample fails the item once
+ *   what was queued before it has played.
  * - Output is S16_LE 48 kHz mono, or stereo with both channels equal when the
  *   device refuses mono. */
 
@@ -90,6 +99,8 @@ struct player_stats {
 	bool playing;
 	/* additions */
 	bool pcm_open;          /* the PCM is open now */
+	int64_t buffer_frames;  /* its buffer and period (0 while closed) */
+	int64_t period_frames;
 	bool amp_on;            /* the amplifier line is driven high now */
 	bool amp_fault;         /* the amplifier line could not be requested/set */
 	char amp_reason[128];
