@@ -3,7 +3,10 @@
 # install-deps.sh -- install the Debian packages cunxiang builds with;
 # with --run also what deploy/quickstart.sh runs (a broker, PulseAudio null
 # sinks, opusenc for their recordings, a CJK font for the HTML report); with
-# --test also what the tests drive from outside. Idempotent:
+# --test also what the tests drive from outside; with --arm the cross
+# toolchains, the node's libraries for arm64 and armhf (Debian multiarch:
+# the architectures are added first) and qemu-user to run their tests
+# (tests/ci/30-arm.sh). Idempotent:
 # installs only what is missing, runs apt-get update first when it does.
 set -eu
 
@@ -16,13 +19,26 @@ run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
 test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
  psmisc time man-db xmlsec1 openssl faketime"
+# A pole build (-Dcontroller=disabled): the node's and its tests' libraries.
+arm_libs="libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
+ libasound2-dev libjansson-dev libsodium-dev libcmocka-dev"
+arm_arches="arm64 armhf"
+arm_pkgs="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
+ libc6-dev-armhf-cross qemu-user-static"
 
 pkgs=$build_pkgs
+arches=
 case "${1:-}" in
 --run) pkgs="$build_pkgs $run_pkgs opus-tools fonts-noto-cjk" ;;
 --test) pkgs="$build_pkgs $test_pkgs" ;;
+--arm)
+	arches=$arm_arches
+	pkgs="$build_pkgs $arm_pkgs"
+	for a in $arm_arches; do
+		for l in $arm_libs; do pkgs="$pkgs $l:$a"; done
+	done ;;
 "") ;;
-*) echo "usage: $0 [--run|--test]" >&2; exit 2 ;;
+*) echo "usage: $0 [--run|--test|--arm]" >&2; exit 2 ;;
 esac
 
 missing=
@@ -43,6 +59,10 @@ else
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# A foreign architecture is added before the update that lists its packages.
+for a in $arches; do
+	dpkg --print-foreign-architectures | grep -qx "$a" || $sudo dpkg --add-architecture "$a"
+done
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing

@@ -304,6 +304,21 @@ static long rss_anon_kb(void)
 	return kb;
 }
 
+/* A bound on a measured latency (the player thread's reaction). Under CPU
+ * emulation (CX_EMULATED: a cross build's tests under qemu-user) each
+ * instruction costs several times more and the bound is 5x; the native suite
+ * keeps the real bound. */
+static int64_t latency_bound_us(int64_t us)
+{
+	const char *e = getenv("CX_EMULATED");
+
+	if (e && *e) {
+		print_message("under emulation: bound %lld us\n", (long long)us * 5);
+		return us * 5;
+	}
+	return us;
+}
+
 /* --- tests ------------------------------------------------------------------- */
 
 /* Volume 100 is the decoded asset, bit for bit, after leading silence. */
@@ -516,12 +531,13 @@ static void test_preempt(void **state)
 	dt = cx_mono_us() - t0;
 	print_message("preemption took %lld us; A played %lld ms\n", (long long)dt,
 		      (long long)ev.played_ms);
-	assert_true(dt < 20000);
+	assert_true(dt < latency_bound_us(20000));
 	assert_true(ev.played_ms >= 200 && ev.played_ms <= 600);
 	assert_true(ev.started_us > 0);
 	expect_ev(p, PLAYER_EV_STARTED, 42, 1000, &ev);
 	/* Late by no more than the preemption itself. */
-	assert_true(ev.start_error_us >= 0 && ev.start_error_us < 20000);
+	assert_true(ev.start_error_us >= 0 &&
+		    ev.start_error_us < latency_bound_us(20000));
 	expect_ev(p, PLAYER_EV_DONE, 42, 3000, &ev);
 
 	out = read_raw("preempt", &n);
@@ -620,7 +636,8 @@ static void test_late(void **state)
 	(void)state;
 	assert_int_equal(play(p, 71, start, 100, paths, 1), 0);
 	expect_ev(p, PLAYER_EV_STARTED, 71, 2000, &ev);
-	assert_true(ev.start_error_us >= 250000 && ev.start_error_us < 300000);
+	assert_true(ev.start_error_us >= 250000 &&
+		    ev.start_error_us < 250000 + latency_bound_us(50000));
 	expect_ev(p, PLAYER_EV_DONE, 71, 3000, &ev);
 	out = read_raw("late", &n);
 	assert_true(find(out, n, 1, 0, ra.pcm, ra.n, 100, 0) >= 0);
