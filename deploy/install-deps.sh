@@ -3,7 +3,9 @@
 # install-deps.sh -- install the Debian packages cunxiang builds with;
 # with --run also what deploy/quickstart.sh runs (a broker, PulseAudio null
 # sinks, opusenc for their recordings, a CJK font for the HTML report); with
-# --test also what the tests drive from outside. Idempotent:
+# --test also what the tests drive from outside; with --deb what
+# tests/ci/40-deb.sh needs to build, check and install the Debian packages
+# (debhelper, lintian, debootstrap, systemd-analyze). Idempotent:
 # installs only what is missing, runs apt-get update first when it does.
 set -eu
 
@@ -16,13 +18,15 @@ run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
 test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
  psmisc time man-db xmlsec1 openssl"
+deb_pkgs="debhelper dpkg-dev fakeroot lintian debootstrap systemd man-db"
 
 pkgs=$build_pkgs
 case "${1:-}" in
 --run) pkgs="$build_pkgs $run_pkgs opus-tools fonts-noto-cjk" ;;
 --test) pkgs="$build_pkgs $test_pkgs" ;;
+--deb) pkgs="$build_pkgs $deb_pkgs" ;;
 "") ;;
-*) echo "usage: $0 [--run|--test]" >&2; exit 2 ;;
+*) echo "usage: $0 [--run|--test|--deb]" >&2; exit 2 ;;
 esac
 
 missing=
