@@ -5,7 +5,8 @@
 # sinks, opusenc for their recordings, a CJK font for the HTML report); with
 # --test also what the tests drive from outside; with --deb what
 # tests/ci/40-deb.sh needs to build, check and install the Debian packages
-# (debhelper, lintian, debootstrap, systemd-analyze). Idempotent:
+# (debhelper, lintian, debootstrap, systemd-analyze, qemu-user for the arm64
+# binaries). Idempotent:
 # installs only what is missing, runs apt-get update first when it does.
 set -eu
 
@@ -18,7 +19,8 @@ run_pkgs="mosquitto mosquitto-clients pulseaudio pulseaudio-utils
  libasound2-plugins alsa-utils python3 sqlite3 procps"
 test_pkgs="$run_pkgs opus-tools espeak-ng sox libsox-fmt-mp3 chromium fonts-wqy-microhei
  psmisc time man-db xmlsec1 openssl"
-deb_pkgs="debhelper dpkg-dev fakeroot lintian debootstrap systemd man-db"
+deb_pkgs="debhelper dpkg-dev fakeroot lintian debootstrap systemd man-db file
+ qemu-user-static"
 
 pkgs=$build_pkgs
 case "${1:-}" in
