@@ -7,7 +7,8 @@
 # and run them there: both binaries' --version, `cunxiang check` of the
 # example schedules, the users, state directories and conffiles,
 # `systemd-analyze verify` and `security` of the installed units, a purge.
-# Then the same for arm64, cross-built in that root, run under qemu-user.
+# Then the same for arm64, cross-built in a copy of that root, run under
+# qemu-user.
 # Each check prints PASS or FAIL; the last line is "N passed, N failed".
 #
 # CX_DEB_KEEP=1 keeps the work directory (packages, logs, the root).
@@ -26,6 +27,22 @@ check() {
 	if "$@"; then ok "$_n"; else bad "$_n"; return 1; fi
 }
 
+# bg NAME FUNC...: FUNC in the background, its output and status kept for
+# join. The stage overlaps its slow parts: debootstrap with the build, the
+# arm64 build dependencies with the amd64 install test.
+jobs_bg=
+bg() {
+	_n=$1; shift
+	( "$@" > "$work/$_n.out" 2>&1; echo $? > "$work/$_n.rc" ) &
+	jobs_bg="$jobs_bg $!"
+}
+# join NAME: wait for bg NAME, show its output, return its status.
+join() {
+	while [ ! -f "$work/$1.rc" ]; do sleep 1; done
+	cat "$work/$1.out"
+	return "$(cat "$work/$1.rc")"
+}
+
 # The root's mounts live in private mount namespaces (unshare -m) and end
 # with them; refuse to delete a directory something is still mounted in.
 cleanup() {
@@ -41,6 +58,10 @@ cleanup() {
 	fi
 }
 finish() {
+	# Nothing is left running: background jobs are waited for, not killed
+	# (a killed debootstrap could leave its root half made, but nothing
+	# mounted: its mounts are in a namespace of its own).
+	for _p in $jobs_bg; do wait "$_p" 2>/dev/null; done
 	cleanup
 	echo "deb stage: $(( $(date +%s) - t0 )) s"
 	echo "$pass passed, $fail failed"
@@ -73,6 +94,60 @@ copy_source() {
 tree_state() { git -C "$top" status --porcelain --ignored 2>/dev/null; }
 before=$(tree_state)
 check "source copied out of the tree" copy_source "$src" || finish
+
+# ---- a fresh root ----
+# The mirror and release this machine's apt uses: the first enabled "deb"
+# entry for the release itself (not -updates or -security), deb822 or
+# one-line format.
+suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+mirror() {
+	for _f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$_f" ] || continue
+		awk -v suite="$suite" '
+			function flush() {
+				if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") &&
+				    tolower(enabled) != "no" && uris != "") { split(uris, u, " "); print u[1]; exit }
+				types = suites = uris = enabled = ""
+			}
+			/^[ \t]*#/ { next }
+			/^[ \t]*$/ { flush(); next }
+			{ key = tolower($1); sub(/^[^:]*:[ \t]*/, "") }
+			key == "types:" { types = $0 } key == "suites:" { suites = $0 }
+			key == "uris:" { uris = $0 } key == "enabled:" { enabled = $0 }
+			END { flush() }' "$_f"
+	done
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		sed -n 's/^[ \t]*deb[ \t]\{1,\}\(\[[^]]*\][ \t]*\)\{0,1\}//p' |
+		awk -v suite="$suite" '$2 == suite { print $1 }'
+}
+url=$(mirror | head -n 1)
+root=$work/root
+xroot=$work/root-arm64
+# chroot_run DIR CMD...: CMD in the root DIR, with /proc mounted in a mount
+# namespace of its own (gone when CMD ends).
+chroot_run() {
+	_dir=$1; shift
+	unshare -m --propagation private sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+		"$_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
+		"$@"
+}
+in_root() { chroot_run "$root" "$@"; }
+in_xroot() { chroot_run "$xroot" "$@"; }
+strap() {
+	[ -n "$url" ] || { echo "no $suite mirror in /etc/apt/sources.list*"; return 1; }
+	echo "debootstrap --variant=minbase $suite from $url"
+	_t=$(date +%s)
+	unshare -m --propagation private debootstrap --variant=minbase "$suite" "$root" "$url" \
+		> "$work/debootstrap.log" 2>&1
+	_r=$?
+	echo "debootstrap: $(( $(date +%s) - _t )) s"
+	[ "$_r" -eq 0 ] || { tail -n 20 "$work/debootstrap.log"; return 1; }
+	# apt's proxy settings, if this machine has any.
+	apt-config dump | grep -i '^Acquire::[a-z]*::Proxy' > "$root/etc/apt/apt.conf.d/01proxy" || true
+	# Nothing starts in the root.
+	printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
+}
+bg strap strap
 
 build() {
 	_t=$(date +%s)
@@ -136,54 +211,34 @@ same_units() {
 }
 check "packaged units are deploy/systemd/'s" same_units
 
-# ---- a fresh root ----
-# The mirror and release this machine's apt uses: the first enabled "deb"
-# entry for the release itself (not -updates or -security), deb822 or
-# one-line format.
-suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-mirror() {
-	for _f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$_f" ] || continue
-		awk -v suite="$suite" '
-			function flush() {
-				if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") &&
-				    tolower(enabled) != "no" && uris != "") { split(uris, u, " "); print u[1]; exit }
-				types = suites = uris = enabled = ""
-			}
-			/^[ \t]*#/ { next }
-			/^[ \t]*$/ { flush(); next }
-			{ key = tolower($1); sub(/^[^:]*:[ \t]*/, "") }
-			key == "types:" { types = $0 } key == "suites:" { suites = $0 }
-			key == "uris:" { uris = $0 } key == "enabled:" { enabled = $0 }
-			END { flush() }' "$_f"
-	done
-	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		sed -n 's/^[ \t]*deb[ \t]\{1,\}\(\[[^]]*\][ \t]*\)\{0,1\}//p' |
-		awk -v suite="$suite" '$2 == suite { print $1 }'
-}
-url=$(mirror | head -n 1)
-root=$work/root
-# in_root CMD...: CMD in the root, with /proc mounted in a mount namespace
-# of its own (gone when CMD ends).
-in_root() {
-	unshare -m --propagation private sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
-		"$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
-}
-strap() {
-	[ -n "$url" ] || { echo "no $suite mirror in /etc/apt/sources.list*"; return 1; }
-	echo "debootstrap --variant=minbase $suite from $url"
+# ---- arm64, cross-built in a copy of the fresh root ----
+# Not on this machine: its :arm64 build dependencies cannot all sit beside
+# the amd64 ones (libxmlsec1-dev is not Multi-Arch: same, so apt would
+# remove the amd64 one the other suites build with). The copy is ours.
+# The binaries run under qemu-user with the root's arm64 libraries.
+cross_deps() {
+	copy_source "$xroot/build/cunxiang-$upstream" || return 1
 	_t=$(date +%s)
-	unshare -m --propagation private debootstrap --variant=minbase "$suite" "$root" "$url" \
-		> "$work/debootstrap.log" 2>&1
+	in_xroot sh -c "dpkg --add-architecture arm64 && apt-get update -q &&
+		apt-get install -y -q --no-install-recommends crossbuild-essential-arm64 &&
+		cd /build/cunxiang-$upstream &&
+		apt-get build-dep -y -q --no-install-recommends -a arm64 -P nocheck ./" \
+		> "$work/arm64-deps.log" 2>&1
 	_r=$?
-	echo "debootstrap: $(( $(date +%s) - _t )) s"
-	[ "$_r" -eq 0 ] || { tail -n 20 "$work/debootstrap.log"; return 1; }
-	# apt's proxy settings, if this machine has any.
-	apt-config dump | grep -i '^Acquire::[a-z]*::Proxy' > "$root/etc/apt/apt.conf.d/01proxy" || true
-	# Nothing starts in the root.
-	printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
+	echo "arm64 build dependencies: $(( $(date +%s) - _t )) s"
+	[ "$_r" -eq 0 ] || tail -n 30 "$work/arm64-deps.log"
+	return "$_r"
 }
-check "debootstrap --variant=minbase $suite (fresh root)" strap || finish
+check "debootstrap --variant=minbase $suite (fresh root)" join strap || finish
+# The arm64 cross build gets a copy of the fresh root (see below).
+if [ "$arch" = amd64 ]; then
+	if cp -a "$root" "$xroot"; then
+		bg arm64-deps cross_deps
+	else
+		echo "cannot copy the root" > "$work/arm64-deps.out"
+		echo 1 > "$work/arm64-deps.rc"
+	fi
+fi
 
 # man-db too, so that systemd-analyze verify finds the units' man: pages.
 install_debs() {
@@ -246,27 +301,9 @@ check "purge cunxiang-node removes its state and files, keeps the user" \
 		$(test -e /etc/cunxiang/node.yaml || echo gone) $(getent passwd cunxiang-node >/dev/null && echo kept)'
 
 
-# ---- arm64, cross-built in that root ----
-# Not on this machine: its :arm64 build dependencies cannot all sit beside
-# the amd64 ones (libxmlsec1-dev is not Multi-Arch: same, so apt would
-# remove the amd64 one the other suites build with). The root is ours.
-# The binaries run under qemu-user with the root's arm64 libraries.
-cross_deps() {
-	copy_source "$root/build/cunxiang-$upstream" || return 1
-	_t=$(date +%s)
-	in_root sh -c "dpkg --add-architecture arm64 && apt-get update -q &&
-		apt-get install -y -q --no-install-recommends crossbuild-essential-arm64 &&
-		cd /build/cunxiang-$upstream &&
-		apt-get build-dep -y -q --no-install-recommends -a arm64 -P nocheck ./" \
-		> "$work/arm64-deps.log" 2>&1
-	_r=$?
-	echo "arm64 build dependencies: $(( $(date +%s) - _t )) s"
-	[ "$_r" -eq 0 ] || tail -n 30 "$work/arm64-deps.log"
-	return "$_r"
-}
 cross_build() {
 	_t=$(date +%s)
-	in_root sh -c "cd /build/cunxiang-$upstream &&
+	in_xroot sh -c "cd /build/cunxiang-$upstream &&
 		DEB_BUILD_OPTIONS='nocheck parallel=2' dpkg-buildpackage -a arm64 -Pnocheck -B -us -uc" \
 		> "$work/arm64-build.log" 2>&1
 	_r=$?
@@ -277,7 +314,7 @@ cross_build() {
 # arm64 CMD ARGS...: CMD from the arm64 packages, under qemu.
 arm64() {
 	_c=$1; shift
-	qemu-aarch64-static -L "$root" "$work/xa/usr/bin/$_c" "$@"
+	qemu-aarch64-static -L "$xroot" "$work/xa/usr/bin/$_c" "$@"
 }
 # says_host WANT CMD...: CMD succeeds here and prints WANT.
 says_host() {
@@ -287,9 +324,9 @@ says_host() {
 	printf '%s\n' "$_out" | sed 's/^/  /'
 	[ "$_r" -eq 0 ] && printf '%s\n' "$_out" | grep -Eq "$_want"
 }
-b=$root/build
+b=$xroot/build
 if [ "$arch" = amd64 ] &&
-   check "arm64 cross build dependencies in the root" cross_deps &&
+   check "arm64 cross build dependencies in a copy of the root" join arm64-deps &&
    check "dpkg-buildpackage -a arm64 -B" cross_build; then
 	check "lintian arm64: no errors" lint "$b/cunxiang_${version}_arm64.changes"
 	mkdir -p "$work/xa" &&
