@@ -6,7 +6,9 @@
 # --test also what the tests drive from outside; with --arm the cross
 # toolchains, the node's libraries for arm64 and armhf (Debian multiarch:
 # the architectures are added first) and qemu-user to run their tests
-# (tests/ci/30-arm.sh). Idempotent:
+# (tests/ci/30-arm.sh); with --deb what tests/ci/40-deb.sh needs to build,
+# check and install the Debian packages (debhelper, lintian, debootstrap,
+# systemd-analyze, qemu-user for the arm64 binaries). Idempotent:
 # installs only what is missing, runs apt-get update first when it does.
 set -eu
 
@@ -25,6 +27,8 @@ arm_libs="libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-de
 arm_arches="arm64 armhf"
 arm_pkgs="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
  libc6-dev-armhf-cross qemu-user-static"
+deb_pkgs="debhelper dpkg-dev fakeroot lintian debootstrap systemd man-db file
+ qemu-user-static"
 
 pkgs=$build_pkgs
 arches=
@@ -37,8 +41,9 @@ case "${1:-}" in
 	for a in $arm_arches; do
 		for l in $arm_libs; do pkgs="$pkgs $l:$a"; done
 	done ;;
+--deb) pkgs="$build_pkgs $deb_pkgs" ;;
 "") ;;
-*) echo "usage: $0 [--run|--test|--arm]" >&2; exit 2 ;;
+*) echo "usage: $0 [--run|--test|--arm|--deb]" >&2; exit 2 ;;
 esac
 
 missing=
