@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,6 +16,29 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Reconnecting. A pole's link (4G) comes and goes; while it is gone every
+ * attempt fails before the broker answers (no route, a reset, a handshake
+ * that dies), and the first attempt after it is back must come soon: an
+ * alert sent meanwhile waits for it (issue: within 1 s of the link coming
+ * back). Such attempts are repeated every RETRY_LINK_MS; a failed TCP
+ * connect costs the broker nothing and the link a SYN. After
+ * OFFLINE_LONG_MS offline (the link is not flapping, it is gone) they slow
+ * to RETRY_LINK_LONG_MS, which keeps a dead link's traffic down at the
+ * price of a later return. A broker that answered and refused (a CONNACK
+ * with an error: a bad password, a broker over its limits) is asked again
+ * after RETRY_REFUSED_MS, doubling up to RETRY_REFUSED_MAX_MS: asking at
+ * once would add to its load. Each wait is spread +-25 %. */
+#define RETRY_LINK_MS         500
+#define RETRY_LINK_LONG_MS    2000
+#define OFFLINE_LONG_MS       (10 * 60 * 1000)
+#define RETRY_REFUSED_MS      1000
+#define RETRY_REFUSED_MAX_MS  30000
+/* From the TCP connect to the CONNACK, TLS included: a handshake over 4G
+ * (150 ms each way, a 2 s stall) takes a few seconds at worst. */
+#define CONNECT_TIMEOUT_MS    10000
+/* How long mq_free() waits for its DISCONNECT to go out. */
+#define CLOSE_MS              1000
 
 struct qnode {
 	struct mq_event ev;
@@ -35,7 +59,14 @@ struct mq {
 	int efd;
 	atomic_bool stop;             /* set by mq_free(), read by the session thread */
 	bool connected;
-	int inflight;
+	bool refused;                 /* the broker's CONNACK said no (session thread) */
+	int refused_ms;               /* the last wait after a refusal (session thread) */
+	unsigned seed;                /* for the spread of the waits (session thread) */
+	int inflight;                 /* QoS 1 publishes in PENDING */
+	/* One bit per packet id of a QoS 1 publish not yet acknowledged.
+	 * libmosquitto keeps those across a reconnect and sends them again,
+	 * so they stay pending until their PUBACK, connection or not. */
+	uint8_t pending[65536 / 8];
 	bool started;
 	size_t queued_bytes;
 	uint64_t dropped;
@@ -84,8 +115,11 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
 {
 	struct mq *m = ud;
 
-	if (rc != 0)
+	if (rc != 0) {
+		m->refused = true;
 		return;
+	}
+	m->refused_ms = 0;
 	/* One SUBSCRIBE per QoS. */
 	for (int qos = 0; qos <= 2; qos++) {
 		char *t[16];
@@ -123,7 +157,6 @@ static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
 	pthread_mutex_lock(&m->lock);
 	was = m->connected;
 	m->connected = false;
-	m->inflight = 0;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	if (was)
@@ -134,10 +167,15 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid, int rc,
 		       const mosquitto_property *props)
 {
 	struct mq *m = ud;
+	unsigned id = (unsigned)mid & 0xffff;
 
+	/* Called for QoS 0 publishes too (once written): only the ids taken
+	 * by a QoS 1 publish count. */
 	pthread_mutex_lock(&m->lock);
-	if (m->inflight > 0)
+	if (m->pending[id / 8] & (1u << (id % 8))) {
+		m->pending[id / 8] &= (uint8_t)~(1u << (id % 8));
 		m->inflight--;
+	}
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -215,33 +253,100 @@ static void sleep_ms(int ms)
 		;
 }
 
+/* Sleep MS, or less when mq_free() asks the thread to stop. */
+static void pause_ms(struct mq *m, int ms)
+{
+	for (int waited = 0; waited < ms && !m->stop; waited += 100)
+		sleep_ms(ms - waited < 100 ? ms - waited : 100);
+}
+
+/* Whether the connection died before the broker answered. libmosquitto
+ * 2.0.11 takes an SSL_ERROR_SYSCALL in the TLS handshake (the peer reset
+ * the connection, as a 4G link that drops does) for "try again later": it
+ * keeps calling SSL_connect on the dead socket, which fails at once, and
+ * reports success, so the thread spins until the keepalive (30 s) expires.
+ * The socket itself tells: after a reset it is in TCP_CLOSE (POLLHUP) or
+ * holds the error (POLLERR). */
+static bool handshake_dead(struct mosquitto *mosq)
+{
+	struct pollfd p = { .fd = mosquitto_socket(mosq), .events = POLLIN | POLLOUT };
+
+	if (p.fd < 0)
+		return true;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* Run one connection until it ends: \retval a MOSQ_ERR_* code (why). It
+ * ends when libmosquitto says so, when it dies or takes longer than the
+ * connect timeout before the broker's CONNACK, and at mq_free(): once the
+ * DISCONNECT that mq_free() queued is out (the broker then discards the
+ * will), or at once when there is no session to close. */
+static int run_connection(struct mq *m)
+{
+	int64_t now = cx_mono_us();
+	int64_t deadline = now + (int64_t)(m->cfg.connect_timeout_ms > 0 ?
+					   m->cfg.connect_timeout_ms : CONNECT_TIMEOUT_MS) * 1000;
+	int64_t stop_by = 0;
+	int rc;
+
+	for (;;) {
+		rc = mosquitto_loop(m->mosq, 100, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			return rc;
+		now = cx_mono_us();
+		if (m->stop) {
+			if (!m->connected)
+				return MOSQ_ERR_SUCCESS;
+			if (!stop_by)
+				stop_by = now + (int64_t)CLOSE_MS * 1000;
+			else if (now > stop_by)
+				return MOSQ_ERR_SUCCESS;
+		}
+		if (m->connected)
+			continue;
+		if (handshake_dead(m->mosq))
+			return MOSQ_ERR_CONN_LOST;
+		if (now > deadline)
+			return MOSQ_ERR_TIMEOUT;
+	}
+}
+
+/* How long to wait before the next attempt (see RETRY_LINK_MS). */
+static int next_wait(struct mq *m, int64_t offline_us)
+{
+	int base;
+
+	if (m->refused) {
+		m->refused = false;
+		m->refused_ms = m->refused_ms ? m->refused_ms * 2 : RETRY_REFUSED_MS;
+		if (m->refused_ms > RETRY_REFUSED_MAX_MS)
+			m->refused_ms = RETRY_REFUSED_MAX_MS;
+		base = m->refused_ms;
+	} else {
+		base = cx_mono_us() - offline_us > (int64_t)OFFLINE_LONG_MS * 1000 ?
+		       RETRY_LINK_LONG_MS : RETRY_LINK_MS;
+	}
+	/* +-25 %, so that a fleet that lost its broker does not come back in step. */
+	return base * 3 / 4 + (int)(rand_r(&m->seed) % (unsigned)(base / 2 + 1));
+}
+
 static void *run(void *ud)
 {
 	struct mq *m = ud;
-	int backoff = 500;
+	int64_t offline_us = cx_mono_us();
 
 	while (!m->stop) {
 		int rc = do_connect(m);
 
-		if (rc != MOSQ_ERR_SUCCESS) {
-			for (int waited = 0; waited < backoff && !m->stop; waited += 100)
-				sleep_ms(100);
-			backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
-			continue;
-		}
-		while (!m->stop) {
-			rc = mosquitto_loop(m->mosq, 100, 1);
-			if (rc != MOSQ_ERR_SUCCESS)
+		if (rc == MOSQ_ERR_SUCCESS) {
+			rc = run_connection(m);
+			if (m->stop)
 				break;
 			if (m->connected)
-				backoff = 500;
+				offline_us = cx_mono_us();
+			on_disconnect(m->mosq, m, rc, NULL);
 		}
-		if (m->stop)
-			break;
-		on_disconnect(m->mosq, m, rc, NULL);
-		for (int waited = 0; waited < backoff && !m->stop; waited += 100)
-			sleep_ms(100);
-		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+		pause_ms(m, next_wait(m, offline_us));
 	}
 	return NULL;
 }
@@ -278,6 +383,7 @@ struct mq *mq_new(const struct mq_cfg *cfg)
 			m->sub_qos[i] = cfg->sub_qos_each ? cfg->sub_qos_each[i] : cfg->sub_qos;
 		}
 	}
+	m->seed = (unsigned)cx_mono_us() ^ (unsigned)(uintptr_t)m;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -350,8 +456,10 @@ void mq_free(struct mq *m)
 	if (!m)
 		return;
 	if (m->started) {
+		/* A clean DISCONNECT: the broker discards the will. The session
+		 * thread, told to stop, runs the connection until it is out
+		 * (run_connection). */
 		m->stop = true;
-		/* A clean DISCONNECT: the broker discards the will. */
 		mosquitto_disconnect_v5(m->mosq, 0, NULL);
 		pthread_join(m->thread, NULL);
 	}
@@ -426,25 +534,34 @@ int mq_next(struct mq *m, struct mq_event *ev)
 int mq_publish(struct mq *m, const char *topic, const void *buf, size_t len, int qos,
 	       bool retain)
 {
-	int rc;
+	int rc, mid = 0;
 
 	if (len > 256u << 20)
 		return -EMSGSIZE;
 	if (!mq_connected(m))
 		return -ENOTCONN;
-	pthread_mutex_lock(&m->lock);
-	if (qos > 0)
-		m->inflight++;
-	pthread_mutex_unlock(&m->lock);
-	rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, buf, qos, retain, NULL);
-	if (rc != MOSQ_ERR_SUCCESS) {
+	if (qos == 0) {
+		rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, buf, 0, retain, NULL);
+	} else {
+		/* Under the lock, so that a PUBACK that comes back before the id
+		 * is noted (on_publish waits for the lock) still finds it. The
+		 * session thread never holds a lock of libmosquitto's that this
+		 * call takes while it waits for this one. */
 		pthread_mutex_lock(&m->lock);
-		if (qos > 0 && m->inflight > 0)
-			m->inflight--;
+		rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)len, buf, qos, retain, NULL);
+		if (rc == MOSQ_ERR_SUCCESS) {
+			unsigned id = (unsigned)mid & 0xffff;
+
+			if (!(m->pending[id / 8] & (1u << (id % 8)))) {
+				m->pending[id / 8] |= (uint8_t)(1u << (id % 8));
+				m->inflight++;
+			}
+		}
 		pthread_mutex_unlock(&m->lock);
+	}
+	if (rc != MOSQ_ERR_SUCCESS)
 		return rc == MOSQ_ERR_NO_CONN ? -ENOTCONN :
 		       rc == MOSQ_ERR_OVERSIZE_PACKET ? -EMSGSIZE : -EIO;
-	}
 	return 0;
 }
 
@@ -516,7 +633,7 @@ static int wait_until(struct mq *m, int timeout_ms, bool (*cond)(struct mq *))
 }
 
 static bool is_connected(struct mq *m) { return m->connected; }
-static bool is_flushed(struct mq *m) { return m->inflight == 0 || !m->connected; }
+static bool is_flushed(struct mq *m) { return m->inflight == 0; }
 
 int mq_wait_connected(struct mq *m, int timeout_ms)
 {
@@ -527,7 +644,7 @@ int mq_flush(struct mq *m, int timeout_ms)
 {
 	int r = wait_until(m, timeout_ms, is_flushed);
 
-	if (r == 0 && m->inflight)
+	if (r < 0 && !mq_connected(m))
 		return -ENOTCONN;
 	return r;
 }

@@ -10,7 +10,11 @@
  * sends CONNECT without the properties of the first connect, which would
  * set the session expiry to 0 and lose queued QoS 1 messages while a pole
  * is offline. This module therefore reconnects with mosquitto_connect_bind_v5
- * itself, with the same properties each time, backing off 0.5 s .. 30 s. */
+ * itself, with the same properties each time: every 0.5 s while the link
+ * fails (every 2 s after 10 minutes of it), 1 s .. 30 s after the broker
+ * refused, each spread +-25 % (mq.c says why). A connection that dies or
+ * hangs before the broker's CONNACK (TCP or TLS) is given up at once or
+ * after connect_timeout_ms. */
 
 struct mq_cfg {
 	const char *client_id;
@@ -24,6 +28,7 @@ struct mq_cfg {
 	uint32_t session_expiry_s;    /* 0: session ends with the connection */
 	uint32_t max_packet;          /* largest packet we accept (broker drops larger); 0 = none */
 	int keepalive_s;              /* default 30 */
+	int connect_timeout_ms;       /* TCP connect to CONNACK; 0: 10 s */
 	const char *will_topic;       /* optional */
 	const void *will_payload;
 	size_t will_len;
@@ -97,5 +102,8 @@ uint64_t mq_dropped(struct mq *m);
 int mq_inflight(struct mq *m);
 /* Wait up to TIMEOUT_MS for the first connection. \retval 0 / -ETIMEDOUT */
 int mq_wait_connected(struct mq *m, int timeout_ms);
-/* Wait up to TIMEOUT_MS until every QoS 1 publish is acknowledged. */
+/* Wait up to TIMEOUT_MS until every QoS 1 publish is acknowledged. A
+ * connection lost meanwhile does not end the wait: libmosquitto sends them
+ * again once it is back. \retval 0 / -ETIMEDOUT / -ENOTCONN (not all
+ * acknowledged and the connection is down) */
 int mq_flush(struct mq *m, int timeout_ms);
