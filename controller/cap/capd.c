@@ -31,6 +31,8 @@ struct capd {
 	atomic_bool stop, reload;
 	struct cap_setup s;
 	bool open;
+	int64_t reread_at;             /* read the sources again then (a document was
+	                                * not recorded: a full disk, ENOMEM); 0 none */
 	pthread_mutex_t lock;          /* SRC, as wake() sees it */
 	struct capsrc *src;            /* replaced by the thread only */
 };
@@ -144,10 +146,16 @@ static void take(struct capd *c, const struct capsrc_doc *doc)
 		return;
 	}
 	r = caprun_doc(&c->s.run, doc->origin, doc->buf, doc->len, cx_now_ms(), &o);
-	if (r == -EIO || r == -ENOMEM)
-		log_err("CAP document %s: %s", doc->origin, r == -EIO ? o.error : strerror(-r));
-	else
+	if (r == -EIO || r == -ENOMEM) {
+		/* Nothing was recorded: the sources are read again in a while, so
+		 * that a full disk or a store error does not lose the warning. */
+		log_err("CAP document %s: %s; reading it again in %d s", doc->origin,
+			r == -EIO ? o.error : strerror(-r), RETRY_MS / 1000);
+		if (!c->reread_at)
+			c->reread_at = cx_now_ms() + RETRY_MS;
+	} else {
 		log_outcome(&o, r);
+	}
 	caprun_out_free(&o);
 }
 
@@ -185,7 +193,9 @@ static void *run(void *ud)
 	while (!atomic_load(&c->stop)) {
 		int64_t now = cx_now_ms();
 
-		if (atomic_exchange(&c->reload, false) || (!c->open && now >= reload_at)) {
+		if (atomic_exchange(&c->reload, false) || (!c->open && now >= reload_at) ||
+		    (c->reread_at && now >= c->reread_at)) {
+			c->reread_at = 0;
 			load(c);
 			reload_at = now + RELOAD_MS;
 		}
