@@ -3,7 +3,8 @@
 # install-deps.sh -- install the Debian packages cunxiang builds with;
 # with --run also what deploy/quickstart.sh runs (a broker, PulseAudio null
 # sinks, opusenc for their recordings, a CJK font for the HTML report); with
-# --test also what the tests drive from outside. Idempotent:
+# --test also what the tests drive from outside; with --fuzz the compiler,
+# libFuzzer and symbolizer of tests/ci/20-fuzz.sh. Idempotent:
 # installs only what is missing, runs apt-get update first when it does.
 set -eu
 
@@ -21,8 +22,9 @@ pkgs=$build_pkgs
 case "${1:-}" in
 --run) pkgs="$build_pkgs $run_pkgs opus-tools fonts-noto-cjk" ;;
 --test) pkgs="$build_pkgs $test_pkgs" ;;
+--fuzz) pkgs="$build_pkgs clang libclang-rt-14-dev llvm" ;;
 "") ;;
-*) echo "usage: $0 [--run|--test]" >&2; exit 2 ;;
+*) echo "usage: $0 [--run|--test|--fuzz]" >&2; exit 2 ;;
 esac
 
 missing=

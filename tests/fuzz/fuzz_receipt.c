@@ -59,14 +59,14 @@ static void cleanup(void)
 
 /* Every input writes files (or a database): in a directory in memory the
  * disk stays out of it, which makes the corpus run ten times faster on a
- * busy machine. TMPDIR, or /tmp, where there is no /dev/shm. */
+ * busy machine. TMPDIR when set, else /dev/shm, else /tmp. */
 static const char *scratch_dir(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	if (access("/dev/shm", W_OK | X_OK) == 0)
-		return "/dev/shm";
-	return tmp && *tmp ? tmp : "/tmp";
+	if (tmp && *tmp)
+		return tmp;
+	return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
 static void setup(void)
