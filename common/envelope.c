@@ -29,6 +29,13 @@ static int b64_decode_exact(const char *s, size_t slen, unsigned char *out, size
 	size_t got = 0;
 	const char *end = NULL;
 
+	/* libsodium 1.0.18 reads each character as a (signed) char: every
+	 * byte from 0x80 up decodes as '/', so one signature would have
+	 * 128 spellings. Only the alphabet is base64. */
+	for (size_t i = 0; i < slen; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/' || s[i] == '='))
+			return -EINVAL;
 	if (sodium_base642bin(out, want, s, slen, NULL, &got, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -EINVAL;
@@ -183,7 +190,8 @@ int env_sign(const char *json, size_t len, const unsigned char sk[ENV_SK_BYTES],
 	char *m, *p;
 
 	cx_crypto_init();
-	if (len == 0 || memchr(json, '\n', len))
+	/* Nothing env_verify would refuse: no newline, no NUL. */
+	if (len == 0 || memchr(json, '\n', len) || memchr(json, '\0', len))
 		return -EINVAL;
 	if (total > ENV_MAX_BYTES)
 		return -EMSGSIZE;

@@ -47,9 +47,10 @@ int env_secret_load(const char *path, unsigned char sk[ENV_SK_BYTES], struct env
  * \retval 0 / -EINVAL not one key / -errno reading it */
 int env_pub_load(const char *path, struct env_key *key);
 
-/* Sign the LEN bytes of JSON (which must not contain a newline): *OUT is a
- * malloc'ed "JSON\nsig ed25519 KEYID B64SIG" of *OUTLEN bytes, not
- * NUL-terminated beyond *OUTLEN (a NUL follows for convenience).
+/* Sign the LEN bytes of JSON, which must not contain a newline or a NUL
+ * (env_verify refuses both): *OUT is a malloc'ed "JSON\nsig ed25519 KEYID
+ * B64SIG" of *OUTLEN bytes, not NUL-terminated beyond *OUTLEN (a NUL
+ * follows for convenience).
  * \retval 0 / -EINVAL / -EMSGSIZE / -ENOMEM */
 int env_sign(const char *json, size_t len, const unsigned char sk[ENV_SK_BYTES],
 	     char **out, size_t *outlen);

@@ -70,7 +70,39 @@ struct mq {
 	bool started;
 	size_t queued_bytes;
 	uint64_t dropped;
+	bool lib_held;                /* holds a reference on libmosquitto (lib_ref) */
 };
+
+/* libmosquitto is set up once per process (mosquitto_lib_init) and torn
+ * down by the last user (mosquitto_lib_cleanup): sessions come and go, in
+ * any thread. Without the cleanup, what a TLS connection made libmosquitto
+ * allocate (its OpenSSL UI method) is never freed, and every daemon and
+ * command ends with a leak under LeakSanitizer. A later lib_ref() after the
+ * last cleanup sets libmosquitto up again; only that UI method, which it
+ * needs for engine-held client keys (not used here), is not recreated. */
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned lib_users;
+
+static int lib_ref(void)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&lib_lock);
+	if (lib_users == 0 && mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
+		r = -EIO;
+	else
+		lib_users++;
+	pthread_mutex_unlock(&lib_lock);
+	return r;
+}
+
+static void lib_unref(void)
+{
+	pthread_mutex_lock(&lib_lock);
+	if (lib_users > 0 && --lib_users == 0)
+		mosquitto_lib_cleanup();
+	pthread_mutex_unlock(&lib_lock);
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -245,6 +277,32 @@ static int do_connect(struct mq *m)
 	return rc;
 }
 
+/* libmosquitto sets OpenSSL up for itself (a UI method, an ex_data index)
+ * in the first TLS connect of the process, without a lock: two sessions
+ * connecting at once in their threads (serve has two) would both do it,
+ * and the UI method of one would never be freed. So TLS connects go one at
+ * a time until one has got through; after that, setting up is done. */
+static pthread_mutex_t tls_gate = PTHREAD_MUTEX_INITIALIZER;
+static bool tls_set_up;          /* under tls_gate */
+
+static int connect_session(struct mq *m)
+{
+	int rc;
+
+	if (!m->cfg.tls)
+		return do_connect(m);
+	pthread_mutex_lock(&tls_gate);
+	if (tls_set_up) {
+		pthread_mutex_unlock(&tls_gate);
+		return do_connect(m);
+	}
+	rc = do_connect(m);
+	if (rc == MOSQ_ERR_SUCCESS)
+		tls_set_up = true;
+	pthread_mutex_unlock(&tls_gate);
+	return rc;
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -336,7 +394,7 @@ static void *run(void *ud)
 	int64_t offline_us = cx_mono_us();
 
 	while (!m->stop) {
-		int rc = do_connect(m);
+		int rc = connect_session(m);
 
 		if (rc == MOSQ_ERR_SUCCESS) {
 			rc = run_connection(m);
@@ -356,10 +414,17 @@ struct mq *mq_new(const struct mq_cfg *cfg)
 	struct mq *m;
 	int rc, err = ENOMEM;
 
-	mosquitto_lib_init();
-	m = calloc(1, sizeof(*m));
-	if (!m)
+	if ((rc = lib_ref()) < 0) {
+		errno = -rc;
 		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		lib_unref();
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->lib_held = true;
 	m->efd = -1;
 	m->cfg = *cfg;
 	m->client_id = dup_or_null(cfg->client_id);
@@ -486,6 +551,8 @@ void mq_free(struct mq *m)
 	free(m->ca_file);
 	free(m->will_topic);
 	free(m->will_payload);
+	if (m->lib_held)
+		lib_unref();
 	free(m);
 }
 

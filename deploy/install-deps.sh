@@ -3,7 +3,8 @@
 # install-deps.sh -- install the Debian packages cunxiang builds with;
 # with --run also what deploy/quickstart.sh runs (a broker, PulseAudio null
 # sinks, opusenc for their recordings, a CJK font for the HTML report); with
-# --test also what the tests drive from outside; with --arm the cross
+# --test also what the tests drive from outside; with --fuzz the compiler,
+# libFuzzer and symbolizer of tests/ci/20-fuzz.sh; with --arm the cross
 # toolchains, the node's libraries for arm64 and armhf (Debian multiarch:
 # the architectures are added first) and qemu-user to run their tests
 # (tests/ci/30-arm.sh); with --deb what tests/ci/40-deb.sh needs to build,
@@ -35,6 +36,7 @@ arches=
 case "${1:-}" in
 --run) pkgs="$build_pkgs $run_pkgs opus-tools fonts-noto-cjk" ;;
 --test) pkgs="$build_pkgs $test_pkgs" ;;
+--fuzz) pkgs="$build_pkgs clang libclang-rt-14-dev llvm" ;;
 --arm)
 	arches=$arm_arches
 	pkgs="$build_pkgs $arm_pkgs"
@@ -43,7 +45,7 @@ case "${1:-}" in
 	done ;;
 --deb) pkgs="$build_pkgs $deb_pkgs" ;;
 "") ;;
-*) echo "usage: $0 [--run|--test|--arm|--deb]" >&2; exit 2 ;;
+*) echo "usage: $0 [--run|--test|--fuzz|--arm|--deb]" >&2; exit 2 ;;
 esac
 
 missing=

@@ -42,7 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		free(a);
 		plan_free(p);
-	} else if (p || (r != -EBADMSG && r != -ENOMEM) || !err[0] || strchr(err, '\n')) {
+	} else if (p || (r != -EBADMSG && r != -ENOMEM) || (r == -EBADMSG && !err[0]) ||
+		   strchr(err, '\n')) {
+		/* The reason is one line even where it quotes the input, as
+		 * jansson's do ("invalid escape near '"\u12<newline>'"): it
+		 * goes to the node's log as it is, and a newline there would
+		 * let whoever can publish write log lines of their own. So the
+		 * product escapes (wire_fail), and this check stays strict.
+		 * Out of memory may come without a reason. */
 		abort();
 	}
 	return 0;

@@ -9,11 +9,50 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/cx-it.XXXXXX")
 CX_PIDS=""
 export CUNXIANG_LOG=${CUNXIANG_LOG:-info}
 
+# A sanitizer build's processes (daemons, commands, tools: everything the
+# test starts) write ASan's and LeakSanitizer's reports to $T/asan.NAME.PID,
+# so that a report is found wherever the process's output went, also from
+# a command the test expected to fail. UBSan, which gcc links beside ASan,
+# ignores its log_path and reports on stderr: a daemon's lands in its
+# $T/NAME.log. cx_cleanup fails the test on either. Harmless without
+# sanitizers; a later option overrides an earlier one.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan:log_exe_name=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan:log_exe_name=1"
+CX_SAN_RE=': runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer'
+
+# sanitizer_reports: print every sanitizer report of this test; false if any.
+sanitizer_reports() {
+	_found=0
+	for _f in "$T"/asan.* "$T"/ubsan.*; do
+		[ -s "$_f" ] || continue
+		echo "---- sanitizer report $(basename "$_f") ----"
+		cat "$_f"
+		_found=1
+	done
+	for _f in "$T"/*.log; do
+		[ -f "$_f" ] && grep -Eq "$CX_SAN_RE" "$_f" || continue
+		echo "---- sanitizer report in $(basename "$_f") ----"
+		grep -E -A 30 "$CX_SAN_RE" "$_f" | head -n 80
+		_found=1
+	done
+	[ "$_found" = 0 ]
+}
+
 cx_cleanup() {
 	rc=$?
 	for p in $CX_PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.3
+	# Let them exit on SIGTERM (up to 5 s, CX_SLOW times that): a sanitizer
+	# build checks for leaks as a daemon exits, and SIGKILL would lose
+	# its report.
+	_end=$(( $(date +%s) + 5 * ${CX_SLOW:-1} ))
+	for p in $CX_PIDS; do
+		while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$_end" ]; do sleep 0.05; done
+	done
 	for p in $CX_PIDS; do kill -9 "$p" 2>/dev/null; done
+	if ! sanitizer_reports; then
+		echo "FAIL: a sanitizer reported an error (above)"
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		echo "---- logs of the failed test ($T) ----"
 		for f in "$T"/*.log; do

@@ -86,6 +86,32 @@ static void every_changed_byte_rejected(void **state)
 	free(m);
 }
 
+/* The signature is read as base64 and nothing else: libsodium alone takes
+ * any byte from 0x80 up for '/', which gave one message 128 spellings. */
+static void only_base64_in_signature(void **state)
+{
+	char json[80], *m = NULL, *slash = NULL;
+	size_t n, tested = 0;
+
+	/* A signature with a '/' (most have one). */
+	for (int i = 0; !slash && i < 1000; i++) {
+		free(m);
+		snprintf(json, sizeof(json), "{\"type\":\"plan\",\"n\":%d}", i);
+		assert_int_equal(env_sign(json, strlen(json), sk, &m, &n), 0);
+		slash = memchr(m + strlen(json), '/', n - strlen(json));
+	}
+	assert_non_null(slash);
+	for (int b = 0x80; b <= 0xff; b++) {
+		*slash = (char)b;
+		assert_int_equal(env_verify(m, n, &pub, 1, NULL), -EBADMSG);
+		tested++;
+	}
+	*slash = '/';
+	assert_int_equal(env_verify(m, n, &pub, 1, NULL), 0);
+	assert_int_equal(tested, 128);
+	free(m);
+}
+
 static void truncated_rejected(void **state)
 {
 	char *m;
@@ -114,6 +140,8 @@ static void json_with_newline_refused(void **state)
 	size_t n;
 
 	assert_int_equal(env_sign("{\n}", 3, sk, &m, &n), -EINVAL);
+	/* Nor a NUL: env_verify would refuse what it made. */
+	assert_int_equal(env_sign("{\0}", 3, sk, &m, &n), -EINVAL);
 }
 
 static void keygen_files(void **state)
@@ -174,6 +202,7 @@ int main(void)
 		cmocka_unit_test(unsigned_rejected),
 		cmocka_unit_test(unknown_key_rejected),
 		cmocka_unit_test(every_changed_byte_rejected),
+		cmocka_unit_test(only_base64_in_signature),
 		cmocka_unit_test(truncated_rejected),
 		cmocka_unit_test(oversized_rejected),
 		cmocka_unit_test(json_with_newline_refused),
