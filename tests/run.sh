@@ -48,7 +48,7 @@ if [ $(( passed + failed )) -eq 0 ]; then
 fi
 
 # The stages: tests/ci/NN-NAME.sh, each ending with "N passed, N failed".
-CX_CI_STAGES=""
+CX_CI_STAGES="sanitize fuzz arm deb"
 stages=${CX_STAGES:-}
 [ "${CI:-}" = true ] && [ -z "$stages" ] && stages=$CX_CI_STAGES
 if [ -n "$stages" ]; then
