@@ -58,6 +58,7 @@ struct node {
 	int64_t last_cmd_ms;         /* issued_ms of the newest command taken */
 	int64_t next_status_ms, next_resend_ms;
 	char last_state[16];
+	bool clock_settled;          /* the offset has its full pool of exchanges (logged once) */
 	bool clock_reported;         /* the last status carried a measured offset ... */
 	int64_t reported_offset_us;  /* ... this one (controller - system clock) */
 	char t_plan[NODE_TOPIC_MAX], t_alert[NODE_TOPIC_MAX], t_cmd[NODE_TOPIC_MAX];

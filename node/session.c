@@ -483,6 +483,10 @@ static void clock_measured(struct node *n)
 	cx_log(moved ? CX_LOG_INFO : CX_LOG_DEBUG, "clock measured: the system clock is %+.3f ms "
 	       "off the controller's (round trip %.1f ms)", -(double)off / 1000.0,
 	       (double)tsync_rtt_us(n->tsync) / 1000.0);
+	if (!n->clock_settled && tsync_pool_size(n->tsync) >= TSYNC_POOL) {
+		log_info("clock settled: measured from %d exchanges", tsync_pool_size(n->tsync));
+		n->clock_settled = true;
+	}
 }
 
 void session_tick(struct node *n, int64_t now)

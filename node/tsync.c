@@ -7,7 +7,12 @@
 #include <string.h>
 
 struct sample {
-	int64_t offset, rtt;
+	int64_t t;              /* monotonic time of the ping */
+	int64_t fwd, back;      /* t1 - t0 and t2 - t3 */
+};
+
+struct estimate {
+	int64_t t, offset;
 };
 
 struct tsync {
@@ -17,6 +22,14 @@ struct tsync {
 	int64_t next_ping_mono;   /* next ping of this burst, or next burst */
 	int64_t burst_end_mono;   /* when late pongs stop counting */
 	bool in_burst;
+	struct sample pool[TSYNC_POOL_MAX];  /* oldest first */
+	int npool;
+	struct estimate hist[TSYNC_HIST];    /* each burst's own, oldest first */
+	int nhist;
+	struct sample pending[TSYNC_BURST];  /* a burst far from the pool */
+	int npending;
+	int64_t pending_offset;
+	double drift;
 	int64_t offset, rtt;      /* controller - mono, once valid */
 	bool valid;
 	uint64_t rounds;
@@ -39,28 +52,122 @@ void tsync_free(struct tsync *t)
 	free(t);
 }
 
-static int cmp_sample(const void *a, const void *b)
+static int64_t abs64(int64_t v)
 {
-	const struct sample *x = a, *y = b;
-
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
+	return v < 0 ? -v : v;
 }
 
-static void finish_burst(struct tsync *t, int64_t mono_us)
+/* (min fwd + max back) / 2 over S, each sample carried to NOW with DRIFT;
+ * *RTT the floor of the round trip. */
+static int64_t min_max(const struct sample *s, int n, int64_t now, double drift, int64_t *rtt)
 {
-	if (t->ngot > 0) {
-		struct sample s[TSYNC_BURST];
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
 
-		memcpy(s, t->got, (size_t)t->ngot * sizeof(*s));
-		qsort(s, (size_t)t->ngot, sizeof(*s), cmp_sample);
-		t->offset = t->ngot % 2 ? s[t->ngot / 2].offset
-				       : (s[t->ngot / 2 - 1].offset + s[t->ngot / 2].offset) / 2;
-		t->rtt = s[t->ngot / 2].rtt;
+	for (int i = 0; i < n; i++) {
+		int64_t carry = (int64_t)(drift * (double)(now - s[i].t));
+
+		if (s[i].fwd + carry < lo)
+			lo = s[i].fwd + carry;
+		if (s[i].back + carry > hi)
+			hi = s[i].back + carry;
+	}
+	*rtt = lo - hi;
+	return lo + (hi - lo) / 2;
+}
+
+/* Least squares slope of the burst estimates, once they span long enough
+ * for their jitter to matter little; 0 before. */
+static double fit_drift(const struct tsync *t)
+{
+	double mt = 0, mo = 0, sxx = 0, sxy = 0, r;
+
+	if (t->nhist < 3 || t->hist[t->nhist - 1].t - t->hist[0].t < TSYNC_DRIFT_SPAN_US)
+		return 0;
+	for (int i = 0; i < t->nhist; i++) {
+		mt += (double)(t->hist[i].t - t->hist[0].t);
+		mo += (double)(t->hist[i].offset - t->hist[0].offset);
+	}
+	mt /= t->nhist;
+	mo /= t->nhist;
+	for (int i = 0; i < t->nhist; i++) {
+		double dt = (double)(t->hist[i].t - t->hist[0].t) - mt;
+
+		sxx += dt * dt;
+		sxy += dt * ((double)(t->hist[i].offset - t->hist[0].offset) - mo);
+	}
+	r = sxy / sxx;
+	return r > TSYNC_DRIFT_MAX ? TSYNC_DRIFT_MAX : r < -TSYNC_DRIFT_MAX ? -TSYNC_DRIFT_MAX : r;
+}
+
+static void pool_add(struct tsync *t, const struct sample *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (t->npool == TSYNC_POOL_MAX)
+			memmove(t->pool, t->pool + 1, --t->npool * sizeof(*t->pool));
+		t->pool[t->npool++] = s[i];
+	}
+}
+
+/* One estimate per half period at most: fast bursts must not crowd the span
+ * the drift is fitted over out of the history. */
+static void hist_add(struct tsync *t, int64_t now, int64_t offset)
+{
+	if (t->nhist > 0 && now - t->hist[t->nhist - 1].t < TSYNC_PERIOD_US / 2)
+		return;
+	if (t->nhist == TSYNC_HIST)
+		memmove(t->hist, t->hist + 1, --t->nhist * sizeof(*t->hist));
+	t->hist[t->nhist++] = (struct estimate){ now, offset };
+}
+
+/* Start over from the pending burst and this one: the controller's clock
+ * was stepped (both agree, far from what the pool says). */
+static void restart_pool(struct tsync *t)
+{
+	t->npool = t->nhist = 0;
+	t->drift = 0;
+	pool_add(t, t->pending, t->npending);
+}
+
+/* Take the burst's samples in. false when it is held back: far from the
+ * pool and not yet confirmed by a second burst. */
+static bool take_burst(struct tsync *t, int64_t now)
+{
+	int64_t rtt, own = min_max(t->got, t->ngot, now, t->drift, &rtt);
+
+	if (t->valid && abs64(own - t->offset) > TSYNC_STEP_US) {
+		if (t->npending == 0 || abs64(own - t->pending_offset) > TSYNC_STEP_US) {
+			memcpy(t->pending, t->got, (size_t)t->ngot * sizeof(*t->got));
+			t->npending = t->ngot;
+			t->pending_offset = own;
+			return false;
+		}
+		restart_pool(t);
+	}
+	t->npending = 0;
+	pool_add(t, t->got, t->ngot);
+	hist_add(t, now, own);
+	return true;
+}
+
+static void finish_burst(struct tsync *t, int64_t now)
+{
+	int64_t window;
+	int drop = 0;
+
+	if (t->ngot > 0 && take_burst(t, now)) {
+		t->drift = fit_drift(t);
+		window = t->drift != 0 ? TSYNC_WINDOW_DRIFT_US : TSYNC_WINDOW_US;
+		while (drop < t->npool - t->ngot && now - t->pool[drop].t > window)
+			drop++;
+		memmove(t->pool, t->pool + drop, (size_t)(t->npool - drop) * sizeof(*t->pool));
+		t->npool -= drop;
+		t->offset = min_max(t->pool, t->npool, now, t->drift, &t->rtt);
 		t->valid = true;
 		t->rounds++;
 	}
 	t->in_burst = false;
-	t->next_ping_mono = mono_us + TSYNC_PERIOD_US;
+	t->next_ping_mono = now + (t->npool < TSYNC_POOL || t->npending ? TSYNC_FAST_US
+									 : TSYNC_PERIOD_US);
 }
 
 void tsync_start_burst(struct tsync *t, int64_t mono_us)
@@ -97,7 +204,6 @@ int64_t tsync_next_us(const struct tsync *t, int64_t mono_us)
 int tsync_on_pong(struct tsync *t, const struct ctl_pong *p, int64_t t3_us)
 {
 	int64_t t0 = p->t0_us, t1 = p->t1_us, t2 = p->t2_us;
-	int r = -ENOENT;
 
 	if (t2 < t1 || t3_us < t0)
 		return -EINVAL;
@@ -107,13 +213,10 @@ int tsync_on_pong(struct tsync *t, const struct ctl_pong *p, int64_t t3_us)
 		if (t->sent_t0[i] != t0)
 			continue;
 		t->sent_t0[i] = -1; /* one pong per ping */
-		t->got[t->ngot].offset = ((t1 - t0) + (t2 - t3_us)) / 2;
-		t->got[t->ngot].rtt = (t3_us - t0) - (t2 - t1);
-		t->ngot++;
-		r = 0;
-		break;
+		t->got[t->ngot++] = (struct sample){ t0, t1 - t0, t2 - t3_us };
+		return 0;
 	}
-	return r;
+	return -ENOENT;
 }
 
 int64_t tsync_observe(struct tsync *t, int64_t wall_us, int64_t mono_us)
@@ -142,3 +245,5 @@ int64_t tsync_wall_offset_us(const struct tsync *t, int64_t wall_us, int64_t mon
 bool tsync_valid(const struct tsync *t) { return t->valid; }
 uint64_t tsync_rounds(const struct tsync *t) { return t->rounds; }
 int64_t tsync_rtt_us(const struct tsync *t) { return t->rtt; }
+double tsync_drift(const struct tsync *t) { return t->drift; }
+int tsync_pool_size(const struct tsync *t) { return t->npool; }

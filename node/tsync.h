@@ -11,19 +11,40 @@
 #define TSYNC_BURST 20          /* pings per burst */
 #define TSYNC_SPACING_US 50000  /* between pings of a burst */
 #define TSYNC_PERIOD_US 60000000 /* between bursts */
+/* Between bursts while the pool holds fewer than TSYNC_POOL samples (after
+ * start or a step of the controller's clock). */
+#define TSYNC_FAST_US 5000000
+#define TSYNC_POOL 100          /* samples wanted in the pool */
+#define TSYNC_POOL_MAX 256      /* samples kept at most */
+/* The pool's age limit: short until the drift is known, then long. */
+#define TSYNC_WINDOW_US 120000000
+#define TSYNC_WINDOW_DRIFT_US 300000000
+#define TSYNC_HIST 64           /* burst estimates (one per half period) */
+#define TSYNC_DRIFT_SPAN_US 600000000 /* ... spanning at least this */
+#define TSYNC_DRIFT_MAX 0.0002  /* 200 ppm: beyond is no crystal's drift */
 /* The system clock moving against the monotonic one by more than this
- * between two looks is a step (NTP slews at most 0.5 ms a second). */
+ * between two looks is a step (NTP slews at most 0.5 ms a second). A burst
+ * whose estimate is further than this from the pool's is a step of the
+ * controller's clock once the next burst agrees with it. */
 #define TSYNC_STEP_US 50000
 
 /* The pole keeps the controller's time on its monotonic clock
  * (CLOCK_MONOTONIC), which a step of the system clock does not move:
  * controller_clock = mono + offset. Pings are stamped with the monotonic
- * clock (t0, t3); offset = ((t1 - t0) + (t2 - t3)) / 2 per exchange; the
- * offset in force is the median of the last complete burst (pongs that do
- * not come back within the burst are left out). Until a burst completes the
- * system clock stands in for the controller's. The system clock itself is
- * only watched (tsync_observe), for the status and to re-measure at once
- * when it steps. */
+ * clock (t0, t3); each exchange gives fwd = t1 - t0 = offset + delay up and
+ * back = t2 - t3 = offset - delay down. A link's delays have a floor and
+ * wander above it (queues, radio retries, jitter), so the estimate is
+ * (min fwd + max back) / 2 over a pool of the last samples: the two
+ * fastest one-way trips, whose error is half the difference of how far
+ * each is above its floor, where the mean of per-exchange offsets keeps
+ * half of all the jitter. The pool spans bursts (100 samples: ±50 ms of
+ * jitter each way leaves poles within a few milliseconds of each other);
+ * samples are carried to the present with the drift of the offset, fitted
+ * to each burst's own estimate over at least ten minutes, and until that
+ * is known the pool reaches back two minutes only. Until a burst completes
+ * the system clock stands in for the controller's. The system clock itself
+ * is only watched (tsync_observe), for the status and to re-measure at
+ * once when it steps. */
 struct tsync;
 
 /* WALL_US and MONO_US: the system and monotonic clocks read together.
@@ -55,7 +76,13 @@ int64_t tsync_offset_us(const struct tsync *t);
 int64_t tsync_wall_offset_us(const struct tsync *t, int64_t wall_us, int64_t mono_us);
 /* A burst has completed. */
 bool tsync_valid(const struct tsync *t);
-/* Bursts completed so far (to notice a new estimate). */
+/* Bursts taken into the estimate so far (to notice a new estimate). */
 uint64_t tsync_rounds(const struct tsync *t);
-/* Round-trip time of the median sample, µs. */
+/* The pool's floor of the round trip (the fastest trip up plus the fastest
+ * down), µs. */
 int64_t tsync_rtt_us(const struct tsync *t);
+/* The fitted drift of the offset (µs per µs of the monotonic clock), 0
+ * until bursts span TSYNC_DRIFT_SPAN_US. */
+double tsync_drift(const struct tsync *t);
+/* Samples in the pool. */
+int tsync_pool_size(const struct tsync *t);
