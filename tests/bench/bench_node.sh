@@ -19,7 +19,9 @@
 # A pole's hw device loads none of them.
 #
 # CX_ARM64_NODE: the path of a cross-built arm64 cunxiang-node, whose size
-# is printed ("not built" when unset or missing).
+# is printed, as built and stripped (as the package installs it); by
+# default the one tests/ci/30-arm.sh builds in build-arm64/ ("not built"
+# when missing).
 . "$(dirname "$0")/../integration/lib.sh"
 need sox
 need opusdec
@@ -120,9 +122,21 @@ printf '  (half-way: %d kB resident in what the plugin loaded, %d kB the node'"'
 	"$plugin_kb" "$own_kb"
 printf '  %d kB heap and stacks at the end; the plugin'"'"'s part is not loaded with a hw device)\n' \
 	"$anon"
-printf 'cunxiang-node binary: amd64 %d bytes' "$(stat -c %s "$CUNXIANG_NODE")"
-if [ -n "${CX_ARM64_NODE:-}" ] && [ -f "$CX_ARM64_NODE" ]; then
-	printf ', arm64 %d bytes (%s)\n' "$(stat -c %s "$CX_ARM64_NODE")" "$CX_ARM64_NODE"
+# stripped_size FILE [STRIP]: bytes of FILE without its symbols.
+stripped_size() {
+	if ${2:-strip} -o "$T/stripped" "$1" 2>/dev/null; then
+		stat -c %s "$T/stripped"
+	else
+		echo "?"
+	fi
+}
+printf 'cunxiang-node binary: amd64 %d bytes (%s stripped)' "$(stat -c %s "$CUNXIANG_NODE")" \
+	"$(stripped_size "$CUNXIANG_NODE")"
+arm64=${CX_ARM64_NODE:-$CX_SRC/build-arm64/node/cunxiang-node}
+if [ -f "$arm64" ]; then
+	printf ', arm64 %d bytes (%s stripped; %s)\n' "$(stat -c %s "$arm64")" \
+		"$(stripped_size "$arm64" aarch64-linux-gnu-strip)" "$arm64"
 else
-	printf ', arm64 not built (set CX_ARM64_NODE to a cross-built cunxiang-node)\n'
+	printf ', arm64 not built (tests/ci/30-arm.sh arm64 builds it in build-arm64/,\n'
+	printf '  or set CX_ARM64_NODE to a cross-built cunxiang-node)\n'
 fi
