@@ -65,14 +65,20 @@ asset=$(ls "$T/state-pole/assets/"*.opus | head -n 1)
 # else mapped is the ALSA plugin's.
 own_libs=$(ldd "$CUNXIANG_NODE" | awk '$1 ~ /\.so/ { n = $1; sub(/.*\//, "", n); printf "%s ", n }')
 
-# smaps_split PID: "PLUGIN_KB OWN_KB" of the resident set.
+# smaps_split PID: "PLUGIN_KB OWN_KB OWN_PSS_KB OWN_PRIVATE_KB OWN_CRYPTO_KB"
+# of the resident set: the plugin's part, the node's, the node's
+# proportional share of it, its private pages, and what of it is the TLS
+# library's (libssl, libcrypto).
 smaps_split() {
 	awk -v own=" $own_libs " '
 	/^[0-9a-f]+-[0-9a-f]+ / { path = $6; base = path; sub(/.*\//, "", base)
 		plugin = (path ~ /\.so/ && index(own, " " base " ") == 0) ||
-			 path ~ /pulse-shm|memfd:pulseaudio/ }
-	/^Rss:/ { if (plugin) p += $2; else o += $2 }
-	END { printf "%d %d\n", p, o }' "/proc/$1/smaps"
+			 path ~ /pulse-shm|memfd:pulseaudio/
+		tls = base ~ /^lib(ssl|crypto)\.so/ }
+	/^Rss:/ { if (plugin) p += $2; else { o += $2; if (tls) c += $2 } }
+	/^Pss:/ { if (!plugin) ps += $2 }
+	/^Private_(Clean|Dirty):/ { if (!plugin) pr += $2 }
+	END { printf "%d %d %d %d %d\n", p, o, ps, pr, c }' "/proc/$1/smaps"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -88,7 +94,7 @@ sleep $((SECS / 2))
 # Kept with CX_KEEP=1, to see what is resident where.
 cp "/proc/$NODE_PID/smaps" "$T/node.smaps"
 set -- $(smaps_split "$NODE_PID")
-plugin_kb=$1 own_kb=$2
+plugin_kb=$1 own_kb=$2 own_pss=$3 own_private=$4 own_tls=$5
 wait_for $((SECS + 60)) sh -c "grep -q 'long-bc.*completed' '$T/node-pole.log'" ||
 	fail "the node did not complete the notice"
 t1=$(cpu_ticks "$NODE_PID")
@@ -122,6 +128,12 @@ printf '  (half-way: %d kB resident in what the plugin loaded, %d kB the node'"'
 	"$plugin_kb" "$own_kb"
 printf '  %d kB heap and stacks at the end; the plugin'"'"'s part is not loaded with a hw device)\n' \
 	"$anon"
+printf '  of the node'"'"'s own half-way: %d kB the TLS library'"'"'s (libssl, libcrypto), %d kB\n' \
+	"$own_tls" "$own_pss"
+printf '  its proportional share (PSS) and %d kB private to it: the rest of its resident set\n' \
+	"$own_private"
+printf '  is library text shared with other processes, which the kernel maps around each\n'
+printf '  fault as much as the page cache holds)\n'
 # stripped_size FILE [STRIP]: bytes of FILE without its symbols.
 stripped_size() {
 	if ${2:-strip} -o "$T/stripped" "$1" 2>/dev/null; then
