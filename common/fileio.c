@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fileio.c -- whole-file reads with limits, atomic writes, directories */
+#define _GNU_SOURCE /* syncfs */
 #include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +189,154 @@ char *fio_join(const char *dir, const char *name)
 	s[a] = '/';
 	memcpy(s + a + 1, name, b + 1);
 	return s;
+}
+
+struct fio_batch {
+	char **path;               /* each PATH; its temporary is tmp_name() */
+	size_t n, cap;
+};
+
+static int tmp_name(char *tmp, size_t size, const char *path)
+{
+	return (size_t)snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid()) >= size
+		? -ENAMETOOLONG : 0;
+}
+
+struct fio_batch *fio_batch_new(void)
+{
+	return calloc(1, sizeof(struct fio_batch));
+}
+
+size_t fio_batch_count(const struct fio_batch *b)
+{
+	return b->n;
+}
+
+static int write_fd(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t len,
+		  mode_t mode)
+{
+	char tmp[PATH_MAX], *copy;
+	int fd, r;
+
+	if ((r = tmp_name(tmp, sizeof(tmp), path)) < 0)
+		return r;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		char **p = realloc(b->path, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		b->path = p;
+		b->cap = cap;
+	}
+	if (!(copy = strdup(path)))
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		r = -errno;
+		free(copy);
+		return r;
+	}
+	r = write_fd(fd, buf, len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		free(copy);
+		return r;
+	}
+	b->path[b->n++] = copy;
+	return 0;
+}
+
+/* Run FN on each directory of the batch's paths once (runs of the same
+ * directory; a directory that comes back later is done again, which is
+ * only slower). \retval 0 / the first -errno */
+static int each_dir(const struct fio_batch *b, int (*fn)(int dirfd))
+{
+	char prev[PATH_MAX] = "", cur[PATH_MAX], copy[PATH_MAX];
+	int first = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		int fd, r;
+
+		snprintf(copy, sizeof(copy), "%s", b->path[i]);
+		snprintf(cur, sizeof(cur), "%s", dirname(copy));
+		if (i > 0 && strcmp(cur, prev) == 0)
+			continue;
+		memcpy(prev, cur, sizeof(prev));
+		fd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = fd < 0 ? -errno : fn(fd);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0 && first == 0)
+			first = r;
+	}
+	return first;
+}
+
+static int do_syncfs(int fd) { return syncfs(fd) < 0 ? -errno : 0; }
+static int do_fsync(int fd) { return fsync(fd) < 0 ? -errno : 0; }
+
+static void drop_all(struct fio_batch *b, size_t from)
+{
+	char tmp[PATH_MAX];
+
+	for (size_t i = from; i < b->n; i++) {
+		if (tmp_name(tmp, sizeof(tmp), b->path[i]) == 0)
+			unlink(tmp);
+	}
+	for (size_t i = 0; i < b->n; i++)
+		free(b->path[i]);
+	b->n = 0;
+}
+
+int fio_batch_commit(struct fio_batch *b)
+{
+	char tmp[PATH_MAX];
+	int r;
+
+	if (b->n == 0)
+		return 0;
+	if ((r = each_dir(b, do_syncfs)) < 0) {
+		drop_all(b, 0);
+		return r;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		r = tmp_name(tmp, sizeof(tmp), b->path[i]);
+		if (r == 0 && rename(tmp, b->path[i]) < 0)
+			r = -errno;
+		if (r < 0) {
+			drop_all(b, i);
+			return r;
+		}
+	}
+	r = each_dir(b, do_fsync);
+	drop_all(b, b->n);
+	return r;
+}
+
+void fio_batch_free(struct fio_batch *b)
+{
+	if (!b)
+		return;
+	drop_all(b, 0);
+	free(b->path);
+	free(b);
 }

@@ -16,6 +16,26 @@ int fio_read_all(const char *path, size_t max, char **buf, size_t *len);
  * \retval 0 / -errno (ENOSPC from a full disk leaves the old file intact) */
 int fio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
 
+/* Many files replaced at once, each as fio_write_atomic replaces one, with
+ * one flush of the file system instead of one per file: fio_batch_put
+ * writes PATH.tmp.PID unsynced; fio_batch_commit flushes the file system
+ * of each directory once (syncfs), renames each temporary over its PATH
+ * and fsyncs each directory once. A power cut leaves every PATH old or
+ * new, never partial. NULL + errno. */
+struct fio_batch;
+struct fio_batch *fio_batch_new(void);
+/* \retval 0 / -errno (the temporary is removed; the batch is unchanged) */
+int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t len,
+		  mode_t mode);
+/* Files put so far. */
+size_t fio_batch_count(const struct fio_batch *b);
+/* \retval 0 / -errno: the flush failed (no PATH replaced), or a rename or
+ * a directory's fsync did (those before it replaced). The batch is empty
+ * afterwards either way. */
+int fio_batch_commit(struct fio_batch *b);
+/* Removes the temporaries of what was put and not committed. */
+void fio_batch_free(struct fio_batch *b);
+
 /* mkdir -p. \retval 0 / -errno */
 int fio_mkdir_p(const char *path, mode_t mode);
 

@@ -8,7 +8,9 @@
 #include "compile.h"
 #include "cxtime.h"
 #include "fileio.h"
+#include "hash.h"
 #include "human.h"
+#include "plan_out.h"
 #include "schedule.h"
 #include "tts.h"
 #include "warnings.h"
@@ -348,11 +350,33 @@ static int put_asset(const char *src, const char *dst)
 	return e;
 }
 
+/* Where compile keeps what it wrote in PLANS (the directory's real path
+ * hashed), in the cache and not in OUT, whose contents stay the same from
+ * the same schedules; NULL on ENOMEM. */
+static char *plans_index(const struct run *r, const char *plans)
+{
+	char *real = realpath(plans, NULL), *dir = fio_join(r->cache, "plans"), *path = NULL;
+	char hex[CX_SHA256_HEX], name[CX_SHA256_HEX + 8];
+
+	if (dir) {
+		const char *key = real ? real : plans;
+
+		cx_sha256_hex(key, strlen(key), hex);
+		snprintf(name, sizeof(name), "%s.index", hex);
+		(void)fio_mkdir_p(dir, 0755); /* else plan_out_write notes it */
+		path = fio_join(dir, name);
+	}
+	free(real);
+	free(dir);
+	return path;
+}
+
 static int write_output(struct run *r)
 {
 	size_t nn = compile_node_count(r->c), na = compile_asset_count(r->c), used = 0;
-	char *plans = fio_join(r->out, "plans"), *assets = fio_join(r->out, "assets");
+	char *plans = fio_join(r->out, "plans"), *assets = fio_join(r->out, "assets"), *index = NULL;
 	bool *need = calloc(na ? na : 1, sizeof(*need));
+	struct plan_out_stats pst;
 	int e = -ENOMEM;
 
 	if (!plans || !assets || !need)
@@ -362,28 +386,17 @@ static int write_output(struct run *r)
 		goto out;
 	}
 	for (size_t i = 0; i < nn; i++) {
-		const struct schedule_node *n = schedule_node(r->s, i);
 		const size_t *idx;
-		size_t k = compile_node_assets(r->c, i, &idx), len;
-		char name[64], *path, *buf;
+		size_t k = compile_node_assets(r->c, i, &idx);
 
 		for (size_t j = 0; j < k; j++)
 			need[idx[j]] = true;
-		snprintf(name, sizeof(name), "%s.json", n->id);
-		path = fio_join(plans, name);
-		if (!path || (e = compile_plan_dump(r->c, i, &buf, &len)) < 0) {
-			free(path);
-			e = -ENOMEM;
-			goto out;
-		}
-		e = fio_write_atomic(path, buf, len, 0644);
-		free(buf);
-		if (e < 0) {
-			fprintf(stderr, "%s: cannot write %s: %s\n", r->prog, path, strerror(-e));
-			free(path);
-			goto out;
-		}
-		free(path);
+	}
+	if (!(index = plans_index(r, plans)))
+		goto out;
+	if ((e = plan_out_write(r->c, plans, index, r->prog, &pst)) < 0) {
+		e = e == -ENOMEM ? -EIO : e; /* plan_out_write said what */
+		goto out;
 	}
 	for (size_t i = 0; i < na; i++) {
 		const struct compile_asset *a = compile_asset(r->c, i);
@@ -411,6 +424,9 @@ static int write_output(struct run *r)
 		printf("%s: %zu plan%s, %zu plays, %zu asset%s, %04d-%02d-%02d to %04d-%02d-%02d\n",
 		       r->out, nn, nn == 1 ? "" : "s", compile_total_events(r->c), used,
 		       used == 1 ? "" : "s", y1, m1, d1, y2, m2, d2);
+		if (pst.unchanged > 0)
+			printf("%s: %zu plan%s written, %zu unchanged\n", r->out, pst.written,
+			       pst.written == 1 ? "" : "s", pst.unchanged);
 	}
 	e = 0;
 out:
@@ -418,6 +434,7 @@ out:
 		fprintf(stderr, "%s: out of memory\n", r->prog);
 	free(plans);
 	free(assets);
+	free(index);
 	free(need);
 	return e;
 }

@@ -88,3 +88,26 @@ json_t *compile_plan_json(const struct compile *c, size_t node);
 /* The same as compact JSON and a final newline, malloc'ed.
  * \retval 0 / -ENOMEM */
 int compile_plan_dump(const struct compile *c, size_t node, char **buf, size_t *len);
+/* The schedule C was compiled from. */
+const struct schedule *compile_schedule(const struct compile *c);
+/* The plan body without its events: what comes before "events". */
+json_t *compile_plan_head_json(const struct compile *c, size_t node);
+
+#define COMPILE_DIGEST 32
+/* The compact JSON of the I-th event of NODE's plan, byte for byte as in
+ * compile_plan_dump, and its BLAKE2b digest. An event at its scheduled
+ * time is the same on every node and serialised once; one moved by an
+ * overlap is this node's own (OWNED). TEXT is valid until
+ * compile_text_release and compile_free. \retval 0 / -ENOMEM */
+struct compile_text {
+	const char *text;
+	size_t len;
+	unsigned char digest[COMPILE_DIGEST];
+	char *owned;
+};
+int compile_event_text(const struct compile *c, size_t node, size_t i, struct compile_text *t);
+void compile_text_release(struct compile_text *t);
+/* A digest of the plan compile_plan_dump writes, from the head and each
+ * event's digest, without assembling it: equal digests, equal plans.
+ * \retval 0 / -ENOMEM */
+int compile_plan_digest(const struct compile *c, size_t node, unsigned char out[COMPILE_DIGEST]);

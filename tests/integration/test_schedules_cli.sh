@@ -38,6 +38,15 @@ expect_rc 0 "$CUNXIANG" compile schedules -o out1 --from 2026-11-23 --days 7
 grep -q '^out1: 8 plans, [0-9]* plays, [0-9]* assets, 2026-11-23 to 2026-11-29$' out || { cat out; fail "compile summary"; }
 expect_rc 0 "$CUNXIANG" compile schedules -o out2 --from 2026-11-23 --days 7
 diff -r out1 out2 > /dev/null || fail "two compiles differ"
+# Again into out1: no plan is serialised or written again; one changed by
+# hand is put back.
+expect_rc 0 "$CUNXIANG" compile schedules -o out1 --from 2026-11-23 --days 7
+grep -qx 'out1: 0 plans written, 8 unchanged' out || { cat out; fail "recompile rewrote plans"; }
+p1=$(ls out1/plans | head -n 1)
+sed -i 's/"plan"/"PLAN"/' "out1/plans/$p1"
+expect_rc 0 "$CUNXIANG" compile schedules -o out1 --from 2026-11-23 --days 7
+grep -qx 'out1: 1 plan written, 7 unchanged' out || { cat out; fail "a plan changed by hand"; }
+diff -r out1 out2 > /dev/null || fail "the plan changed by hand was not put back"
 [ "$(ls out1/plans | wc -l)" -eq 8 ] || fail "want 8 plans"
 n=0
 for f in out1/assets/*.opus; do

@@ -393,6 +393,28 @@ static void days_filters(void **state)
 
 /* ---- overlaps ------------------------------------------------------------------------ */
 
+/* compile_plan_dump assembles a plan from event texts serialised once per
+ * occurrence: byte for byte jansson's compact dump of compile_plan_json,
+ * and a final newline, on every node (moved events and empty plans too). */
+static void dump_is_json(void)
+{
+	for (size_t i = 0; i < compile_node_count(c); i++) {
+		json_t *j = compile_plan_json(c, i);
+		char *want = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), *got;
+		size_t len;
+
+		assert_non_null(want);
+		assert_int_equal(compile_plan_dump(c, i, &got, &len), 0);
+		assert_int_equal(len, strlen(want) + 1);
+		assert_int_equal(strlen(got), len);
+		assert_memory_equal(got, want, len - 1);
+		assert_int_equal(got[len - 1], '\n');
+		free(got);
+		free(want);
+		json_decref(j);
+	}
+}
+
 static void higher_priority_first(void **state)
 {
 	char f[4096];
@@ -413,6 +435,7 @@ static void higher_priority_first(void **state)
 	assert_string_equal(ev_at(0, 1).broadcast, "r");
 	assert_int_equal(ev_at(0, 1).scheduled_ms, utc(2026, 12, 1, 7, 29, 8));
 	assert_int_equal(ev_at(0, 1).start_ms, utc(2026, 12, 1, 7, 30, 8) + 2000);
+	dump_is_json();
 }
 
 static void equal_priority_declaration_order(void **state)
@@ -445,6 +468,7 @@ static void equal_priority_declaration_order(void **state)
 	/* On the other nodes d is alone and on time. */
 	assert_int_equal(compile_event_count(c, 1), 1);
 	assert_int_equal(ev_at(1, 0).start_ms, utc(2026, 12, 1, 9, 0, 8));
+	dump_is_json();
 }
 
 static void beyond_max_delay(void **state)
@@ -623,6 +647,7 @@ static void deterministic(void **state)
 	compile_ok("2026-12-01", 7);
 	first = dump_all();
 	assert_non_null(strstr(first, "\"occ\":\"a@2026-12-05T07:00\""));
+	dump_is_json();
 	teardown(state);
 	compile_ok("2026-12-01", 7);
 	same_bytes(first, dump_all());
@@ -648,6 +673,51 @@ static void deterministic(void **state)
 	strcpy(assets, saved_assets);
 	strcpy(renders, saved_renders);
 	same_bytes(first, second);
+}
+
+/* The digest of a plan follows its bytes: the same schedules give the same
+ * digests; a broadcast moved on one node changes that node's digest only. */
+static void digest_follows_plan(void **state)
+{
+	unsigned char before[8][COMPILE_DIGEST], after[COMPILE_DIGEST];
+	size_t nn;
+
+	put("fleet.yaml", fleet_tz("Asia/Shanghai", ""));
+	put("a.yaml",
+	    "notices:\n"
+	    "  two: { title: 两秒, audio: audio/two.wav }\n"
+	    "broadcasts:\n"
+	    "  - { id: a, notice: two, at: \"07:00\", targets: all }\n"
+	    "  - { id: b, notice: two, at: \"08:00\", targets: { nodes: [yn-01] } }\n");
+	compile_ok("2026-12-01", 7);
+	nn = compile_node_count(c);
+	assert_true(nn >= 2 && nn <= 8);
+	for (size_t i = 0; i < nn; i++)
+		assert_int_equal(compile_plan_digest(c, i, before[i]), 0);
+	teardown(state);
+	compile_ok("2026-12-01", 7);
+	for (size_t i = 0; i < nn; i++) {
+		assert_int_equal(compile_plan_digest(c, i, after), 0);
+		assert_memory_equal(after, before[i], COMPILE_DIGEST);
+	}
+	teardown(state);
+	put("a.yaml",
+	    "notices:\n"
+	    "  two: { title: 两秒, audio: audio/two.wav }\n"
+	    "broadcasts:\n"
+	    "  - { id: a, notice: two, at: \"07:00\", targets: all }\n"
+	    "  - { id: b, notice: two, at: \"08:05\", targets: { nodes: [yn-01] } }\n");
+	compile_ok("2026-12-01", 7);
+	for (size_t i = 0; i < nn; i++) {
+		bool same;
+
+		assert_int_equal(compile_plan_digest(c, i, after), 0);
+		same = memcmp(after, before[i], COMPILE_DIGEST) == 0;
+		if (strcmp(schedule_node(s, i)->id, "yn-01") == 0)
+			assert_false(same);
+		else
+			assert_true(same);
+	}
 }
 
 /* ---- errors that need voices or audio ------------------------------------------------- */
@@ -728,6 +798,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(quiet_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_with_chimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(deterministic, setup, teardown),
+		cmocka_unit_test_setup_teardown(digest_follows_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(voice_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(unusable_audio, setup, teardown),
 		cmocka_unit_test_setup_teardown(outside_window_still_checked, setup, teardown),

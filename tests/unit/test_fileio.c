@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_fileio.c -- bounded reads, atomic replacement and its failures, mkdir -p */
+/* test_fileio.c -- bounded reads, atomic replacement and its failures, batches, mkdir -p */
 #define _GNU_SOURCE /* unshare */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -450,6 +450,112 @@ static void write_full_and_read_only_fs(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* ---- fio_batch ---------------------------------------------------------- */
+
+/* Nothing changes until the commit; then every file is new and no
+ * temporary is left, in two directories. */
+static void batch_commit(void **state)
+{
+	char d[128], a[160], b[160], sub[160], c[200];
+	struct fio_batch *fb = fio_batch_new();
+	bool tmp;
+
+	assert_non_null(fb);
+	path_of(d, sizeof(d), "batch1");
+	assert_int_equal(mkdir(d, 0755), 0);
+	snprintf(a, sizeof(a), "%s/a.json", d);
+	snprintf(b, sizeof(b), "%s/b.json", d);
+	snprintf(sub, sizeof(sub), "%s/sub", d);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(c, sizeof(c), "%s/c.json", sub);
+	write_plain(a, "old a", 5, 0644);
+	assert_int_equal(fio_batch_put(fb, a, "new a", 5, 0644), 0);
+	assert_int_equal(fio_batch_put(fb, b, "new b", 5, 0644), 0);
+	assert_int_equal(fio_batch_put(fb, c, "new c", 5, 0600), 0);
+	assert_int_equal(fio_batch_count(fb), 3);
+	assert_true(file_is(a, "old a"));
+	assert_int_equal(access(b, F_OK), -1);
+	assert_int_equal(fio_batch_commit(fb), 0);
+	assert_int_equal(fio_batch_count(fb), 0);
+	assert_true(file_is(a, "new a"));
+	assert_true(file_is(b, "new b"));
+	assert_true(file_is(c, "new c"));
+	assert_int_equal(entries(d, &tmp), 3);
+	assert_false(tmp);
+	assert_int_equal(entries(sub, &tmp), 1);
+	assert_false(tmp);
+	/* The batch can be used again. */
+	assert_int_equal(fio_batch_put(fb, a, "third", 5, 0644), 0);
+	assert_int_equal(fio_batch_commit(fb), 0);
+	assert_true(file_is(a, "third"));
+	fio_batch_free(fb);
+}
+
+/* Freed uncommitted: the files stay as they were, the temporaries go. */
+static void batch_abandoned(void **state)
+{
+	char d[128], a[160], b[160];
+	struct fio_batch *fb = fio_batch_new();
+	bool tmp;
+
+	path_of(d, sizeof(d), "batch2");
+	assert_int_equal(mkdir(d, 0755), 0);
+	snprintf(a, sizeof(a), "%s/a.json", d);
+	snprintf(b, sizeof(b), "%s/missing/b.json", d);
+	write_plain(a, "old a", 5, 0644);
+	assert_int_equal(fio_batch_put(fb, a, "new a", 5, 0644), 0);
+	/* A put that cannot be made leaves the batch as it was. */
+	assert_int_equal(fio_batch_put(fb, b, "new b", 5, 0644), -ENOENT);
+	assert_int_equal(fio_batch_count(fb), 1);
+	fio_batch_free(fb);
+	assert_true(file_is(a, "old a"));
+	assert_int_equal(entries(d, &tmp), 1);
+	assert_false(tmp);
+}
+
+/* A full disk in the middle of a batch: that put fails and leaves no
+ * temporary; what was put before still commits. */
+static int batch_tmpfs_child(const char *mnt)
+{
+	char a[160], b[160], *big;
+	struct fio_batch *fb;
+	bool tmp;
+
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
+		return 77;
+	snprintf(a, sizeof(a), "%s/a.json", mnt);
+	snprintf(b, sizeof(b), "%s/b.json", mnt);
+	CHECK(fio_write_atomic(a, "old", 3, 0644) == 0);
+	CHECK((fb = fio_batch_new()) != NULL);
+	CHECK(fio_batch_put(fb, a, "new", 3, 0644) == 0);
+	big = calloc(1, 1 << 20);
+	CHECK(big);
+	CHECK(fio_batch_put(fb, b, big, 1 << 20, 0644) == -ENOSPC);
+	free(big);
+	CHECK(fio_batch_count(fb) == 1);
+	CHECK(fio_batch_commit(fb) == 0);
+	CHECK(file_is(a, "new"));
+	CHECK(access(b, F_OK) < 0);
+	CHECK(entries(mnt, &tmp) == 1 && !tmp);
+	fio_batch_free(fb);
+	return 0;
+}
+
+static void batch_full_fs(void **state)
+{
+	char mnt[128];
+	int r;
+
+	path_of(mnt, sizeof(mnt), "batch-mnt");
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	r = in_child(batch_tmpfs_child, mnt);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
 /* ---- fio_fsync_dir_of, fio_mkdir_p, fio_join --------------------------- */
 
 static void fsync_dir(void **state)
@@ -549,6 +655,9 @@ int main(void)
 		cmocka_unit_test(write_read_only_dir),
 		cmocka_unit_test(write_fails_midway),
 		cmocka_unit_test(write_full_and_read_only_fs),
+		cmocka_unit_test(batch_commit),
+		cmocka_unit_test(batch_abandoned),
+		cmocka_unit_test(batch_full_fs),
 		cmocka_unit_test(fsync_dir),
 		cmocka_unit_test(mkdir_p),
 		cmocka_unit_test(mkdir_p_errors),
