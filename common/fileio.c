@@ -5,8 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,9 +192,18 @@ char *fio_join(const char *dir, const char *name)
 	return s;
 }
 
+/* A write-back error is reported once: syncfs on a descriptor reports
+ * (Linux >= 5.8) those of its file system since the descriptor was opened
+ * that no one has seen yet, and a descriptor opened at the commit would
+ * miss one seen in between, by another process's syncfs say. So the batch
+ * holds, per file system, the first temporary's own descriptor, opened
+ * before any temporary there was written, from its put to the commit. */
 struct fio_batch {
 	char **path;               /* each PATH; its temporary is tmp_name() */
 	size_t n, cap;
+	int fs_fd[FIO_BATCH_FS_MAX];
+	dev_t fs_dev[FIO_BATCH_FS_MAX];
+	size_t nfs;
 };
 
 static int tmp_name(char *tmp, size_t size, const char *path)
@@ -228,10 +238,28 @@ static int write_fd(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* Make sure the commit's flush reaches the temporary FD (on ST's file
+ * system): nothing to do when the batch holds a descriptor there; else FD
+ * becomes that descriptor, or past FIO_BATCH_FS_MAX file systems it is
+ * flushed now. \retval 1 FD is held / 0 FD is to be closed / -errno */
+static int cover(struct fio_batch *b, int fd, const struct stat *st)
+{
+	for (size_t i = 0; i < b->nfs; i++)
+		if (b->fs_dev[i] == st->st_dev)
+			return 0;
+	if (b->nfs < FIO_BATCH_FS_MAX) {
+		b->fs_dev[b->nfs] = st->st_dev;
+		b->fs_fd[b->nfs++] = fd;
+		return 1;
+	}
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
 int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t len,
 		  mode_t mode)
 {
 	char tmp[PATH_MAX], *copy;
+	struct stat st;
 	int fd, r;
 
 	if ((r = tmp_name(tmp, sizeof(tmp), path)) < 0)
@@ -254,7 +282,13 @@ int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t
 		return r;
 	}
 	r = write_fd(fd, buf, len);
-	if (close(fd) < 0 && r == 0)
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r == 0)
+		r = cover(b, fd, &st);
+	if (r == 1)
+		r = 0;
+	else if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
@@ -291,13 +325,29 @@ static int each_dir(const struct fio_batch *b, int (*fn)(int dirfd))
 	return first;
 }
 
-static int do_syncfs(int fd) { return syncfs(fd) < 0 ? -errno : 0; }
 static int do_fsync(int fd) { return fsync(fd) < 0 ? -errno : 0; }
+
+/* Flush each file system held (when SYNC) and let go of its descriptor.
+ * \retval 0 / the first -errno */
+static int release_fs(struct fio_batch *b, bool sync)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < b->nfs; i++) {
+		if (sync && syncfs(b->fs_fd[i]) < 0 && first == 0)
+			first = -errno;
+		if (close(b->fs_fd[i]) < 0 && first == 0)
+			first = -errno;
+	}
+	b->nfs = 0;
+	return first;
+}
 
 static void drop_all(struct fio_batch *b, size_t from)
 {
 	char tmp[PATH_MAX];
 
+	(void)release_fs(b, false);
 	for (size_t i = from; i < b->n; i++) {
 		if (tmp_name(tmp, sizeof(tmp), b->path[i]) == 0)
 			unlink(tmp);
@@ -314,7 +364,7 @@ int fio_batch_commit(struct fio_batch *b)
 
 	if (b->n == 0)
 		return 0;
-	if ((r = each_dir(b, do_syncfs)) < 0) {
+	if ((r = release_fs(b, true)) < 0) {
 		drop_all(b, 0);
 		return r;
 	}

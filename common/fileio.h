@@ -18,10 +18,21 @@ int fio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 
 /* Many files replaced at once, each as fio_write_atomic replaces one, with
  * one flush of the file system instead of one per file: fio_batch_put
- * writes PATH.tmp.PID unsynced; fio_batch_commit flushes the file system
- * of each directory once (syncfs), renames each temporary over its PATH
- * and fsyncs each directory once. A power cut leaves every PATH old or
- * new, never partial. NULL + errno. */
+ * writes PATH.tmp.PID unsynced; fio_batch_commit flushes each file system
+ * written to once (syncfs), renames each temporary over its PATH and
+ * fsyncs each directory once. A power cut leaves every PATH old or new,
+ * never partial.
+ * The flush must report a write-back error of any temporary. syncfs
+ * reports those that happened since the descriptor it is given was
+ * opened (Linux >= 5.8), so the batch holds the first temporary's
+ * descriptor on each file system, opened before anything there was
+ * written, until the commit: one descriptor per file system, however many
+ * files. fsync (or fdatasync) of each temporary would report its errors
+ * too, but costs a journal commit per file (10,000 plans: 10,000
+ * commits); one syncfs costs one. Past FIO_BATCH_FS_MAX file systems in
+ * one batch, a temporary is fsynced when put instead.
+ * fio_batch_new: NULL + errno. */
+#define FIO_BATCH_FS_MAX 8
 struct fio_batch;
 struct fio_batch *fio_batch_new(void);
 /* \retval 0 / -errno (the temporary is removed; the batch is unchanged) */
@@ -33,7 +44,8 @@ size_t fio_batch_count(const struct fio_batch *b);
  * a directory's fsync did (those before it replaced). The batch is empty
  * afterwards either way. */
 int fio_batch_commit(struct fio_batch *b);
-/* Removes the temporaries of what was put and not committed. */
+/* Removes the temporaries of what was put and not committed and closes
+ * the descriptors held. */
 void fio_batch_free(struct fio_batch *b);
 
 /* mkdir -p. \retval 0 / -errno */

@@ -556,6 +556,104 @@ static void batch_full_fs(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* Descriptors this process has open. */
+static int open_fds(void)
+{
+	DIR *dp = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!dp)
+		return -1;
+	while (readdir(dp))
+		n++;
+	closedir(dp);
+	return n;
+}
+
+/* The commit's flush must report a write-back error of any temporary, so
+ * the batch holds a descriptor of each file system from before its first
+ * temporary is written to the commit: one, however many files and
+ * directories. */
+static void batch_holds_one_fd(void **state)
+{
+	char d[128], sub[160], p[200];
+	struct fio_batch *fb = fio_batch_new();
+	int base = open_fds();
+	bool tmp;
+
+	assert_non_null(fb);
+	assert_true(base > 0);
+	path_of(d, sizeof(d), "batch-fds");
+	assert_int_equal(mkdir(d, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/sub", d);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(p, sizeof(p), "%s/f0", d);
+	assert_int_equal(fio_batch_put(fb, p, "0", 1, 0644), 0);
+	assert_int_equal(open_fds(), base + 1);
+	for (int i = 1; i < 300; i++) {
+		snprintf(p, sizeof(p), "%s/f%d", i % 2 ? sub : d, i);
+		assert_int_equal(fio_batch_put(fb, p, "x", 1, 0644), 0);
+	}
+	assert_int_equal(open_fds(), base + 1);
+	assert_int_equal(fio_batch_commit(fb), 0);
+	assert_int_equal(open_fds(), base);
+	assert_int_equal(entries(d, &tmp), 151); /* and sub */
+	assert_false(tmp);
+	/* Freed uncommitted, it lets go of it too. */
+	snprintf(p, sizeof(p), "%s/f0", d);
+	assert_int_equal(fio_batch_put(fb, p, "1", 1, 0644), 0);
+	assert_int_equal(open_fds(), base + 1);
+	fio_batch_free(fb);
+	assert_int_equal(open_fds(), base);
+	assert_true(file_is(p, "0"));
+}
+
+/* Past FIO_BATCH_FS_MAX file systems a batch holds no more descriptors:
+ * the temporaries there are each flushed when put. */
+static int batch_many_fs_child(const char *top)
+{
+	char mnt[160], p[200];
+	struct fio_batch *fb;
+	int base;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 77;
+	for (int i = 0; i < FIO_BATCH_FS_MAX + 2; i++) {
+		snprintf(mnt, sizeof(mnt), "%s/%d", top, i);
+		CHECK(mkdir(mnt, 0755) == 0);
+		if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
+			return 77;
+	}
+	CHECK((fb = fio_batch_new()) != NULL);
+	base = open_fds();
+	for (int i = 0; i < FIO_BATCH_FS_MAX + 2; i++) {
+		snprintf(p, sizeof(p), "%s/%d/a", top, i);
+		CHECK(fio_batch_put(fb, p, "new", 3, 0644) == 0);
+		CHECK(open_fds() == base + (i < FIO_BATCH_FS_MAX ? i + 1 : FIO_BATCH_FS_MAX));
+	}
+	CHECK(fio_batch_commit(fb) == 0);
+	CHECK(open_fds() == base);
+	for (int i = 0; i < FIO_BATCH_FS_MAX + 2; i++) {
+		snprintf(p, sizeof(p), "%s/%d/a", top, i);
+		CHECK(file_is(p, "new"));
+	}
+	fio_batch_free(fb);
+	return 0;
+}
+
+static void batch_many_fs(void **state)
+{
+	char top[128];
+	int r;
+
+	path_of(top, sizeof(top), "batch-many");
+	assert_int_equal(mkdir(top, 0755), 0);
+	r = in_child(batch_many_fs_child, top);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
 /* ---- fio_fsync_dir_of, fio_mkdir_p, fio_join --------------------------- */
 
 static void fsync_dir(void **state)
@@ -658,6 +756,8 @@ int main(void)
 		cmocka_unit_test(batch_commit),
 		cmocka_unit_test(batch_abandoned),
 		cmocka_unit_test(batch_full_fs),
+		cmocka_unit_test(batch_holds_one_fd),
+		cmocka_unit_test(batch_many_fs),
 		cmocka_unit_test(fsync_dir),
 		cmocka_unit_test(mkdir_p),
 		cmocka_unit_test(mkdir_p_errors),
