@@ -256,7 +256,7 @@ static int cover(struct fio_batch *b, int fd, const struct stat *st)
 }
 
 int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t len,
-		  mode_t mode)
+		  mode_t mode, struct stat *out)
 {
 	char tmp[PATH_MAX], *copy;
 	struct stat st;
@@ -296,6 +296,8 @@ int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t
 		return r;
 	}
 	b->path[b->n++] = copy;
+	if (out)
+		*out = st;
 	return 0;
 }
 

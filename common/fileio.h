@@ -34,10 +34,14 @@ int fio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode)
  * fio_batch_new: NULL + errno. */
 #define FIO_BATCH_FS_MAX 8
 struct fio_batch;
+struct stat;
 struct fio_batch *fio_batch_new(void);
-/* \retval 0 / -errno (the temporary is removed; the batch is unchanged) */
+/* OUT, when not NULL, receives the temporary's fstat once written: the
+ * inode, size and modification time of the file the commit puts at PATH
+ * (rename keeps them), not of one that replaces it later.
+ * \retval 0 / -errno (the temporary is removed; the batch is unchanged) */
 int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t len,
-		  mode_t mode);
+		  mode_t mode, struct stat *out);
 /* Files put so far. */
 size_t fio_batch_count(const struct fio_batch *b);
 /* \retval 0 / -errno: the flush failed (no PATH replaced), or a rename or

@@ -97,16 +97,11 @@ static bool file_matches(const char *path, const struct entry *e)
 	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == e->mtime_ns;
 }
 
-static int stat_entry(const char *path, struct entry *e)
+static void stat_entry(const struct stat *st, struct entry *e)
 {
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return -errno;
-	e->size = (uint64_t)st.st_size;
-	e->ino = (uint64_t)st.st_ino;
-	e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	return 0;
+	e->size = (uint64_t)st->st_size;
+	e->ino = (uint64_t)st->st_ino;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
 static int save_index(const char *path, const struct entry *v, size_t n)
@@ -138,6 +133,7 @@ static int one_plan(const struct compile *c, size_t node, const char *dir,
 	const struct schedule_node *sn = schedule_node(compile_schedule(c), node);
 	const struct entry *was;
 	char name[ID_MAX + 8], *path, *buf = NULL;
+	struct stat st;
 	size_t len;
 	int r;
 
@@ -155,8 +151,11 @@ static int one_plan(const struct compile *c, size_t node, const char *dir,
 		*e = *was;
 		goto out;
 	}
-	if ((r = compile_plan_dump(c, node, &buf, &len)) == 0)
-		r = fio_batch_put(b, path, buf, len, 0644);
+	/* The file as written, not what PATH is after the commit: another
+	 * writer may have replaced it by then. */
+	if ((r = compile_plan_dump(c, node, &buf, &len)) == 0 &&
+	    (r = fio_batch_put(b, path, buf, len, 0644, &st)) == 0)
+		stat_entry(&st, e);
 out:
 	free(buf);
 	free(path);
@@ -168,20 +167,21 @@ int plan_out_write(const struct compile *c, const char *dir, const char *index,
 {
 	size_t nn = compile_node_count(c), nold;
 	struct entry *old = load_index(index, &nold), *now = calloc(nn ? nn : 1, sizeof(*now));
-	bool *put = calloc(nn ? nn : 1, sizeof(*put));
 	struct fio_batch *b = fio_batch_new();
 	int r = -ENOMEM;
 
 	memset(st, 0, sizeof(*st));
-	if (!now || !put || !b)
+	if (!now || !b)
 		goto out;
 	for (size_t i = 0; i < nn; i++) {
-		if ((r = one_plan(c, i, dir, old, nold, b, &now[i], &put[i])) < 0) {
+		bool put;
+
+		if ((r = one_plan(c, i, dir, old, nold, b, &now[i], &put)) < 0) {
 			fprintf(stderr, "%s: cannot write the plan of %s in %s: %s\n", prog, now[i].id,
 				dir, strerror(-r));
 			goto out;
 		}
-		if (put[i])
+		if (put)
 			st->written++;
 		else
 			st->unchanged++;
@@ -189,18 +189,6 @@ int plan_out_write(const struct compile *c, const char *dir, const char *index,
 	if ((r = fio_batch_commit(b)) < 0) {
 		fprintf(stderr, "%s: cannot write the plans in %s: %s\n", prog, dir, strerror(-r));
 		goto out;
-	}
-	for (size_t i = 0; i < nn; i++) {
-		char name[ID_MAX + 8], *path;
-
-		if (!put[i])
-			continue;
-		snprintf(name, sizeof(name), "%s.json", now[i].id);
-		path = fio_join(dir, name);
-		r = path ? stat_entry(path, &now[i]) : -ENOMEM;
-		free(path);
-		if (r < 0)
-			goto out;
 	}
 	qsort(now, nn, sizeof(*now), cmp_entry);
 	/* The plans are written; without the index the next run writes them
@@ -215,6 +203,5 @@ out:
 	fio_batch_free(b);
 	free(old);
 	free(now);
-	free(put);
 	return r;
 }

@@ -469,9 +469,9 @@ static void batch_commit(void **state)
 	assert_int_equal(mkdir(sub, 0755), 0);
 	snprintf(c, sizeof(c), "%s/c.json", sub);
 	write_plain(a, "old a", 5, 0644);
-	assert_int_equal(fio_batch_put(fb, a, "new a", 5, 0644), 0);
-	assert_int_equal(fio_batch_put(fb, b, "new b", 5, 0644), 0);
-	assert_int_equal(fio_batch_put(fb, c, "new c", 5, 0600), 0);
+	assert_int_equal(fio_batch_put(fb, a, "new a", 5, 0644, NULL), 0);
+	assert_int_equal(fio_batch_put(fb, b, "new b", 5, 0644, NULL), 0);
+	assert_int_equal(fio_batch_put(fb, c, "new c", 5, 0600, NULL), 0);
 	assert_int_equal(fio_batch_count(fb), 3);
 	assert_true(file_is(a, "old a"));
 	assert_int_equal(access(b, F_OK), -1);
@@ -485,7 +485,7 @@ static void batch_commit(void **state)
 	assert_int_equal(entries(sub, &tmp), 1);
 	assert_false(tmp);
 	/* The batch can be used again. */
-	assert_int_equal(fio_batch_put(fb, a, "third", 5, 0644), 0);
+	assert_int_equal(fio_batch_put(fb, a, "third", 5, 0644, NULL), 0);
 	assert_int_equal(fio_batch_commit(fb), 0);
 	assert_true(file_is(a, "third"));
 	fio_batch_free(fb);
@@ -503,9 +503,9 @@ static void batch_abandoned(void **state)
 	snprintf(a, sizeof(a), "%s/a.json", d);
 	snprintf(b, sizeof(b), "%s/missing/b.json", d);
 	write_plain(a, "old a", 5, 0644);
-	assert_int_equal(fio_batch_put(fb, a, "new a", 5, 0644), 0);
+	assert_int_equal(fio_batch_put(fb, a, "new a", 5, 0644, NULL), 0);
 	/* A put that cannot be made leaves the batch as it was. */
-	assert_int_equal(fio_batch_put(fb, b, "new b", 5, 0644), -ENOENT);
+	assert_int_equal(fio_batch_put(fb, b, "new b", 5, 0644, NULL), -ENOENT);
 	assert_int_equal(fio_batch_count(fb), 1);
 	fio_batch_free(fb);
 	assert_true(file_is(a, "old a"));
@@ -529,10 +529,10 @@ static int batch_tmpfs_child(const char *mnt)
 	snprintf(b, sizeof(b), "%s/b.json", mnt);
 	CHECK(fio_write_atomic(a, "old", 3, 0644) == 0);
 	CHECK((fb = fio_batch_new()) != NULL);
-	CHECK(fio_batch_put(fb, a, "new", 3, 0644) == 0);
+	CHECK(fio_batch_put(fb, a, "new", 3, 0644, NULL) == 0);
 	big = calloc(1, 1 << 20);
 	CHECK(big);
-	CHECK(fio_batch_put(fb, b, big, 1 << 20, 0644) == -ENOSPC);
+	CHECK(fio_batch_put(fb, b, big, 1 << 20, 0644, NULL) == -ENOSPC);
 	free(big);
 	CHECK(fio_batch_count(fb) == 1);
 	CHECK(fio_batch_commit(fb) == 0);
@@ -554,6 +554,36 @@ static void batch_full_fs(void **state)
 	if (r == 77)
 		skip();
 	assert_int_equal(r, 0);
+}
+
+/* What a put tells of its temporary is what PATH is after the commit
+ * (rename keeps the inode, size and time), whoever writes PATH later. */
+static void batch_put_stat(void **state)
+{
+	char a[160];
+	struct fio_batch *fb = fio_batch_new();
+	struct stat put, now;
+
+	assert_non_null(fb);
+	path_of(a, sizeof(a), "batch-stat.json");
+	write_plain(a, "old", 3, 0644);
+	memset(&put, 0, sizeof(put));
+	assert_int_equal(fio_batch_put(fb, a, "newer", 5, 0644, &put), 0);
+	assert_int_equal(stat(a, &now), 0);
+	assert_true(now.st_ino != put.st_ino);
+	assert_int_equal(fio_batch_commit(fb), 0);
+	assert_int_equal(stat(a, &now), 0);
+	assert_int_equal(put.st_size, 5);
+	assert_int_equal(now.st_ino, put.st_ino);
+	assert_int_equal(now.st_dev, put.st_dev);
+	assert_int_equal(now.st_size, put.st_size);
+	assert_int_equal(now.st_mtim.tv_sec, put.st_mtim.tv_sec);
+	assert_int_equal(now.st_mtim.tv_nsec, put.st_mtim.tv_nsec);
+	/* Replaced by another writer: what was put no longer matches. */
+	assert_int_equal(fio_write_atomic(a, "other", 5, 0644), 0);
+	assert_int_equal(stat(a, &now), 0);
+	assert_true(now.st_ino != put.st_ino);
+	fio_batch_free(fb);
 }
 
 /* Descriptors this process has open. */
@@ -588,11 +618,11 @@ static void batch_holds_one_fd(void **state)
 	snprintf(sub, sizeof(sub), "%s/sub", d);
 	assert_int_equal(mkdir(sub, 0755), 0);
 	snprintf(p, sizeof(p), "%s/f0", d);
-	assert_int_equal(fio_batch_put(fb, p, "0", 1, 0644), 0);
+	assert_int_equal(fio_batch_put(fb, p, "0", 1, 0644, NULL), 0);
 	assert_int_equal(open_fds(), base + 1);
 	for (int i = 1; i < 300; i++) {
 		snprintf(p, sizeof(p), "%s/f%d", i % 2 ? sub : d, i);
-		assert_int_equal(fio_batch_put(fb, p, "x", 1, 0644), 0);
+		assert_int_equal(fio_batch_put(fb, p, "x", 1, 0644, NULL), 0);
 	}
 	assert_int_equal(open_fds(), base + 1);
 	assert_int_equal(fio_batch_commit(fb), 0);
@@ -601,7 +631,7 @@ static void batch_holds_one_fd(void **state)
 	assert_false(tmp);
 	/* Freed uncommitted, it lets go of it too. */
 	snprintf(p, sizeof(p), "%s/f0", d);
-	assert_int_equal(fio_batch_put(fb, p, "1", 1, 0644), 0);
+	assert_int_equal(fio_batch_put(fb, p, "1", 1, 0644, NULL), 0);
 	assert_int_equal(open_fds(), base + 1);
 	fio_batch_free(fb);
 	assert_int_equal(open_fds(), base);
@@ -628,7 +658,7 @@ static int batch_many_fs_child(const char *top)
 	base = open_fds();
 	for (int i = 0; i < FIO_BATCH_FS_MAX + 2; i++) {
 		snprintf(p, sizeof(p), "%s/%d/a", top, i);
-		CHECK(fio_batch_put(fb, p, "new", 3, 0644) == 0);
+		CHECK(fio_batch_put(fb, p, "new", 3, 0644, NULL) == 0);
 		CHECK(open_fds() == base + (i < FIO_BATCH_FS_MAX ? i + 1 : FIO_BATCH_FS_MAX));
 	}
 	CHECK(fio_batch_commit(fb) == 0);
@@ -756,6 +786,7 @@ int main(void)
 		cmocka_unit_test(batch_commit),
 		cmocka_unit_test(batch_abandoned),
 		cmocka_unit_test(batch_full_fs),
+		cmocka_unit_test(batch_put_stat),
 		cmocka_unit_test(batch_holds_one_fd),
 		cmocka_unit_test(batch_many_fs),
 		cmocka_unit_test(fsync_dir),
