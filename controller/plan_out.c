@@ -171,8 +171,10 @@ int plan_out_write(const struct compile *c, const char *dir, const char *index,
 	int r = -ENOMEM;
 
 	memset(st, 0, sizeof(*st));
-	if (!now || !b)
+	if (!now || !b) {
+		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
+	}
 	for (size_t i = 0; i < nn; i++) {
 		bool put;
 
@@ -198,8 +200,6 @@ int plan_out_write(const struct compile *c, const char *dir, const char *index,
 			"time\n", prog, index, strerror(-r));
 	r = 0;
 out:
-	if (r == -ENOMEM)
-		fprintf(stderr, "%s: out of memory\n", prog);
 	fio_batch_free(b);
 	free(old);
 	free(now);
