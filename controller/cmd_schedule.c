@@ -392,8 +392,10 @@ static int write_output(struct run *r)
 		for (size_t j = 0; j < k; j++)
 			need[idx[j]] = true;
 	}
-	if (!(index = plans_index(r, plans)))
+	if (!(index = plans_index(r, plans))) {
+		e = -ENOMEM;
 		goto out;
+	}
 	if ((e = plan_out_write(r->c, plans, index, r->prog, &pst)) < 0) {
 		e = e == -ENOMEM ? -EIO : e; /* plan_out_write said what */
 		goto out;
