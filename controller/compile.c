@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* compile.c -- a schedules model to per-node plans: occurrences, assets, overlaps, quiet hours */
 #include "compile.h"
+#include "compile_model.h"
 
 #include "asset.h"
 #include "cxtime.h"
@@ -10,7 +11,6 @@
 #include "vec.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,40 +19,6 @@
 #define DEFAULT_CHIME "chimes/ding-dong.wav"
 #define MAX_ERROR_RECORDS (1u << 20)
 #define NONE UINT32_MAX
-
-struct occ {
-	uint32_t b;                /* broadcast */
-	uint32_t at;               /* index into the broadcast's at: */
-	int64_t schedule_ms;
-	char *name;
-	json_t *json;              /* event at its scheduled time, shared across nodes */
-	char *text;                /* ... its compact JSON, serialised once */
-	size_t text_len;
-	unsigned char digest[COMPILE_DIGEST];  /* of text */
-};
-
-/* What one broadcast plays: its notice, repeated, with chimes. */
-struct playlist {
-	bool ok;
-	uint32_t *assets;
-	const char **shas;
-	size_t n;
-	int64_t duration_ms;
-	json_t *json;              /* the "assets" array, shared */
-	uint32_t first_occ, nocc;
-};
-
-struct ev {
-	uint32_t occ;
-	int64_t start;
-};
-
-struct nodeplan {
-	struct ev *ev;
-	size_t n;
-	size_t *assets;
-	size_t nassets;
-};
 
 struct render {                    /* one notice, rendered once */
 	bool done, ok;
@@ -85,27 +51,6 @@ struct cerr {
 struct quiet_iv {
 	int64_t start, end;
 	int range;
-};
-
-struct compile {
-	const struct schedule *s;
-	struct compile_opts o;
-	int64_t from_ms, horizon_ms;
-	struct compile_asset *assets;
-	size_t nassets, assets_cap;
-	uint32_t *asset_hash;      /* open addressing over assets, NONE = empty */
-	size_t hash_cap;
-	struct playlist *pl;       /* per broadcast */
-	struct occ *occ;
-	size_t nocc, occ_cap;
-	struct nodeplan *np;
-	struct ev *evpool;
-	size_t total;
-	struct cerr *errs;
-	size_t nerrs, errs_cap;
-	struct quiet_iv *quiet;
-	size_t nquiet;
-	bool oom, too_big;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -980,221 +925,7 @@ size_t compile_node_assets(const struct compile *c, size_t node, const size_t **
 	return c->np[node].nassets;
 }
 
-static json_t *event_json(const struct compile *c, const struct ev *e)
-{
-	const struct occ *o = &c->occ[e->occ];
-	const struct schedule_broadcast *b = schedule_broadcast(c->s, o->b);
-	const struct playlist *pl = &c->pl[o->b];
-	json_t *j = json_object();
-
-	if (!j)
-		return NULL;
-	if (json_object_set_new(j, "occ", json_string(o->name)) < 0 ||
-	    json_object_set_new(j, "notice", json_string(schedule_notice(c->s, b->notice)->id)) < 0 ||
-	    json_object_set_new(j, "start_ms", json_integer(e->start)) < 0 ||
-	    json_object_set_new(j, "duration_ms", json_integer(pl->duration_ms)) < 0 ||
-	    json_object_set_new(j, "priority", json_integer(b->priority)) < 0 ||
-	    json_object_set_new(j, "volume", json_integer(b->volume)) < 0 ||
-	    json_object_set(j, "assets", pl->json) < 0) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* The node's village code and tags: what it needs to tell whether an alert
- * (targets: area prefixes, tags) is for it. */
-static int plan_add_place(json_t *plan, const struct schedule_node *sn)
-{
-	json_t *tags = json_array();
-
-	if (!tags)
-		return -1;
-	for (size_t i = 0; i < sn->ntags; i++)
-		if (json_array_append_new(tags, json_string(sn->tags[i])) < 0) {
-			json_decref(tags);
-			return -1;
-		}
-	if (json_object_set_new(plan, "area", json_string(sn->village_code)) < 0 ||
-	    json_object_set_new(plan, "tags", tags) < 0)
-		return -1;
-	return 0;
-}
-
 const struct schedule *compile_schedule(const struct compile *c)
 {
 	return c->s;
-}
-
-json_t *compile_plan_head_json(const struct compile *c, size_t node)
-{
-	json_t *plan = json_object();
-
-	if (!plan)
-		return NULL;
-	if (json_object_set_new(plan, "type", json_string("plan")) < 0 ||
-	    json_object_set_new(plan, "node", json_string(schedule_node(c->s, node)->id)) < 0 ||
-	    json_object_set_new(plan, "issued_ms", json_integer(c->from_ms)) < 0 ||
-	    json_object_set_new(plan, "horizon_ms", json_integer(c->horizon_ms)) < 0 ||
-	    json_object_set_new(plan, "max_delay_ms",
-				json_integer(schedule_township(c->s)->max_delay_ms)) < 0 ||
-	    plan_add_place(plan, schedule_node(c->s, node)) < 0) {
-		json_decref(plan);
-		return NULL;
-	}
-	return plan;
-}
-
-/* The event at its scheduled time is the same object on every node; build
- * it once (the model is logically const). */
-static json_t *shared_event_json(const struct compile *c, const struct ev *e)
-{
-	struct occ *o = &c->occ[e->occ];
-
-	if (!o->json)
-		o->json = event_json(c, e);
-	return o->json;
-}
-
-json_t *compile_plan_json(const struct compile *c, size_t node)
-{
-	const struct nodeplan *np = &c->np[node];
-	json_t *plan = compile_plan_head_json(c, node), *events = json_array();
-
-	if (!plan || !events)
-		goto fail;
-	for (size_t i = 0; i < np->n; i++) {
-		const struct ev *e = &np->ev[i];
-		json_t *j = e->start == c->occ[e->occ].schedule_ms
-			? json_incref(shared_event_json(c, e)) : event_json(c, e);
-
-		if (json_array_append_new(events, j) < 0)
-			goto fail;
-	}
-	if (json_object_set_new(plan, "events", events) < 0) {
-		events = NULL;
-		goto fail;
-	}
-	return plan;
-fail:
-	json_decref(events);
-	json_decref(plan);
-	return NULL;
-}
-
-static char *dump_compact(json_t *j, size_t *len)
-{
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-
-	if (s)
-		*len = strlen(s);
-	return s;
-}
-
-int compile_event_text(const struct compile *c, size_t node, size_t i, struct compile_text *t)
-{
-	const struct ev *e = &c->np[node].ev[i];
-	struct occ *o = &c->occ[e->occ];
-	json_t *j;
-
-	memset(t, 0, sizeof(*t));
-	if (e->start == o->schedule_ms) {
-		if (!o->text) {
-			o->text = dump_compact(shared_event_json(c, e), &o->text_len);
-			if (!o->text)
-				return -ENOMEM;
-			crypto_generichash(o->digest, sizeof(o->digest), (const unsigned char *)o->text,
-					   o->text_len, NULL, 0);
-		}
-		t->text = o->text;
-		t->len = o->text_len;
-		memcpy(t->digest, o->digest, sizeof(t->digest));
-		return 0;
-	}
-	/* Moved by an overlap: this node's own. */
-	j = event_json(c, e);
-	t->owned = dump_compact(j, &t->len);
-	json_decref(j);
-	if (!t->owned)
-		return -ENOMEM;
-	t->text = t->owned;
-	crypto_generichash(t->digest, sizeof(t->digest), (const unsigned char *)t->text, t->len,
-			   NULL, 0);
-	return 0;
-}
-
-void compile_text_release(struct compile_text *t)
-{
-	free(t->owned);
-	t->owned = NULL;
-}
-
-static const char EVENTS_OPEN[] = ",\"events\":[";
-static const char PLAN_CLOSE[] = "]}\n";
-
-int compile_plan_dump(const struct compile *c, size_t node, char **buf, size_t *len)
-{
-	json_t *head = compile_plan_head_json(c, node);
-	size_t n = c->np[node].n, hlen = 0, total, at;
-	struct compile_text *t = calloc(n ? n : 1, sizeof(*t));
-	char *h = dump_compact(head, &hlen), *out = NULL;
-	int r = -ENOMEM;
-
-	json_decref(head);
-	/* "{...}" less its "}", the events, and the plan's own "}". */
-	if (!t || !h || hlen < 2)
-		goto out;
-	total = hlen - 1 + sizeof(EVENTS_OPEN) - 1 + sizeof(PLAN_CLOSE) - 1 + (n ? n - 1 : 0);
-	for (size_t i = 0; i < n; i++) {
-		if (compile_event_text(c, node, i, &t[i]) < 0)
-			goto out;
-		total += t[i].len;
-	}
-	if (!(out = malloc(total + 1)))
-		goto out;
-	memcpy(out, h, hlen - 1);
-	at = hlen - 1;
-	memcpy(out + at, EVENTS_OPEN, sizeof(EVENTS_OPEN) - 1);
-	at += sizeof(EVENTS_OPEN) - 1;
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			out[at++] = ',';
-		memcpy(out + at, t[i].text, t[i].len);
-		at += t[i].len;
-	}
-	memcpy(out + at, PLAN_CLOSE, sizeof(PLAN_CLOSE));
-	*buf = out;
-	*len = total;
-	r = 0;
-out:
-	for (size_t i = 0; t && i < n; i++)
-		compile_text_release(&t[i]);
-	free(t);
-	free(h);
-	return r;
-}
-
-int compile_plan_digest(const struct compile *c, size_t node, unsigned char out[COMPILE_DIGEST])
-{
-	json_t *head = compile_plan_head_json(c, node);
-	crypto_generichash_state st;
-	size_t hlen = 0;
-	char *h = dump_compact(head, &hlen);
-	int r = 0;
-
-	json_decref(head);
-	if (!h)
-		return -ENOMEM;
-	crypto_generichash_init(&st, NULL, 0, COMPILE_DIGEST);
-	crypto_generichash_update(&st, (const unsigned char *)h, hlen);
-	for (size_t i = 0; i < c->np[node].n && r == 0; i++) {
-		struct compile_text t;
-
-		if ((r = compile_event_text(c, node, i, &t)) == 0)
-			crypto_generichash_update(&st, t.digest, sizeof(t.digest));
-		compile_text_release(&t);
-	}
-	crypto_generichash_final(&st, out, COMPILE_DIGEST);
-	free(h);
-	return r;
 }
