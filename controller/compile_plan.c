@@ -114,6 +114,16 @@ static char *dump_compact(json_t *j, size_t *len)
 	return s;
 }
 
+/* J's compact JSON and its digest; NULL on ENOMEM. */
+static char *text_of(json_t *j, size_t *len, unsigned char digest[COMPILE_DIGEST])
+{
+	char *s = dump_compact(j, len);
+
+	if (s)
+		crypto_generichash(digest, COMPILE_DIGEST, (const unsigned char *)s, *len, NULL, 0);
+	return s;
+}
+
 int compile_event_text(const struct compile *c, size_t node, size_t i, struct compile_text *t)
 {
 	const struct ev *e = &c->np[node].ev[i];
@@ -122,12 +132,18 @@ int compile_event_text(const struct compile *c, size_t node, size_t i, struct co
 
 	memset(t, 0, sizeof(*t));
 	if (e->start == o->schedule_ms) {
+		/* Made in locals and cached together, the text (which says
+		 * the cache is filled) last: never a text without its digest. */
 		if (!o->text) {
-			o->text = dump_compact(shared_event_json(c, e), &o->text_len);
-			if (!o->text)
+			unsigned char digest[COMPILE_DIGEST];
+			size_t len;
+			char *text = text_of(shared_event_json(c, e), &len, digest);
+
+			if (!text)
 				return -ENOMEM;
-			crypto_generichash(o->digest, sizeof(o->digest), (const unsigned char *)o->text,
-					   o->text_len, NULL, 0);
+			memcpy(o->digest, digest, sizeof(digest));
+			o->text_len = len;
+			o->text = text;
 		}
 		t->text = o->text;
 		t->len = o->text_len;
@@ -136,13 +152,11 @@ int compile_event_text(const struct compile *c, size_t node, size_t i, struct co
 	}
 	/* Moved by an overlap: this node's own. */
 	j = event_json(c, e);
-	t->owned = dump_compact(j, &t->len);
+	t->owned = text_of(j, &t->len, t->digest);
 	json_decref(j);
 	if (!t->owned)
 		return -ENOMEM;
 	t->text = t->owned;
-	crypto_generichash(t->digest, sizeof(t->digest), (const unsigned char *)t->text, t->len,
-			   NULL, 0);
 	return 0;
 }
 
