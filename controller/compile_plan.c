@@ -166,22 +166,36 @@ void compile_text_release(struct compile_text *t)
 	t->owned = NULL;
 }
 
+/* The compact JSON of NODE's plan without its events; NULL on ENOMEM. */
+static char *head_text(const struct compile *c, size_t node, size_t *len)
+{
+	json_t *head = compile_plan_head_json(c, node);
+	char *h = dump_compact(head, len);
+
+	json_decref(head);
+	return h;
+}
+
+/* A plan is its head less the final "}", EVENTS_OPEN, the event texts
+ * separated by EVENT_SEP, and PLAN_CLOSE. PLAN_FORMAT names that
+ * assembly in every digest (compile.h): a change to it that these strings
+ * do not show takes a new PLAN_FORMAT. */
+static const char PLAN_FORMAT[] = "plan-text-1";
 static const char EVENTS_OPEN[] = ",\"events\":[";
+static const char EVENT_SEP[] = ",";
 static const char PLAN_CLOSE[] = "]}\n";
 
 int compile_plan_dump(const struct compile *c, size_t node, char **buf, size_t *len)
 {
-	json_t *head = compile_plan_head_json(c, node);
 	size_t n = c->np[node].n, hlen = 0, total, at;
 	struct compile_text *t = calloc(n ? n : 1, sizeof(*t));
-	char *h = dump_compact(head, &hlen), *out = NULL;
+	char *h = head_text(c, node, &hlen), *out = NULL;
 	int r = -ENOMEM;
 
-	json_decref(head);
-	/* "{...}" less its "}", the events, and the plan's own "}". */
 	if (!t || !h || hlen < 2)
 		goto out;
-	total = hlen - 1 + sizeof(EVENTS_OPEN) - 1 + sizeof(PLAN_CLOSE) - 1 + (n ? n - 1 : 0);
+	total = hlen - 1 + sizeof(EVENTS_OPEN) - 1 + sizeof(PLAN_CLOSE) - 1 +
+		(n ? n - 1 : 0) * (sizeof(EVENT_SEP) - 1);
 	for (size_t i = 0; i < n; i++) {
 		if (compile_event_text(c, node, i, &t[i]) < 0)
 			goto out;
@@ -194,8 +208,10 @@ int compile_plan_dump(const struct compile *c, size_t node, char **buf, size_t *
 	memcpy(out + at, EVENTS_OPEN, sizeof(EVENTS_OPEN) - 1);
 	at += sizeof(EVENTS_OPEN) - 1;
 	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			out[at++] = ',';
+		if (i > 0) {
+			memcpy(out + at, EVENT_SEP, sizeof(EVENT_SEP) - 1);
+			at += sizeof(EVENT_SEP) - 1;
+		}
 		memcpy(out + at, t[i].text, t[i].len);
 		at += t[i].len;
 	}
@@ -213,16 +229,22 @@ out:
 
 int compile_plan_digest(const struct compile *c, size_t node, unsigned char out[COMPILE_DIGEST])
 {
-	json_t *head = compile_plan_head_json(c, node);
+	static const char *const framing[] = { PLAN_FORMAT, EVENTS_OPEN, EVENT_SEP, PLAN_CLOSE };
 	crypto_generichash_state st;
+	unsigned char hlen8[8];
 	size_t hlen = 0;
-	char *h = dump_compact(head, &hlen);
+	char *h = head_text(c, node, &hlen);
 	int r = 0;
 
-	json_decref(head);
 	if (!h)
 		return -ENOMEM;
 	crypto_generichash_init(&st, NULL, 0, COMPILE_DIGEST);
+	for (size_t k = 0; k < sizeof(framing) / sizeof(*framing); k++)
+		crypto_generichash_update(&st, (const unsigned char *)framing[k],
+					  strlen(framing[k]) + 1);
+	for (int k = 0; k < 8; k++)
+		hlen8[k] = (unsigned char)((uint64_t)hlen >> (8 * k));
+	crypto_generichash_update(&st, hlen8, sizeof(hlen8));
 	crypto_generichash_update(&st, (const unsigned char *)h, hlen);
 	for (size_t i = 0; i < c->np[node].n && r == 0; i++) {
 		struct compile_text t;

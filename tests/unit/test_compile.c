@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -720,6 +721,58 @@ static void digest_follows_plan(void **state)
 	}
 }
 
+/* A plan's digest is BLAKE2b-256 of the plan format's version, the framing
+ * compile_plan_dump puts around the head and the events, the head and each
+ * event's digest (compile.h): a new format, or new framing, changes every
+ * digest, so every plan is written again. Moved events included. */
+static void digest_has_format(void **state)
+{
+	static const char *const framing[] = { "plan-text-1", ",\"events\":[", ",", "]}\n" };
+	size_t moved = 0;
+
+	put("fleet.yaml", fleet_tz("Asia/Shanghai", ""));
+	put("a.yaml",
+	    "notices:\n"
+	    "  two: { title: 两秒, audio: audio/two.wav }\n"
+	    "broadcasts:\n"
+	    "  - { id: a, notice: two, at: \"07:00\", targets: all }\n"
+	    "  - { id: b, notice: two, at: \"07:00\", priority: important,\n"
+	    "      targets: { nodes: [yn-01] } }\n");
+	compile_ok("2026-12-01", 2);
+	for (size_t i = 0; i < compile_node_count(c); i++) {
+		unsigned char want[COMPILE_DIGEST], got[COMPILE_DIGEST], hlen8[8];
+		json_t *head = compile_plan_head_json(c, i);
+		char *h = json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		crypto_generichash_state st;
+		size_t hlen;
+
+		assert_non_null(h);
+		hlen = strlen(h);
+		for (int k = 0; k < 8; k++)
+			hlen8[k] = (unsigned char)((uint64_t)hlen >> (8 * k));
+		crypto_generichash_init(&st, NULL, 0, COMPILE_DIGEST);
+		for (size_t k = 0; k < sizeof(framing) / sizeof(*framing); k++)
+			crypto_generichash_update(&st, (const unsigned char *)framing[k],
+						  strlen(framing[k]) + 1);
+		crypto_generichash_update(&st, hlen8, sizeof(hlen8));
+		crypto_generichash_update(&st, (const unsigned char *)h, hlen);
+		for (size_t e = 0; e < compile_event_count(c, i); e++) {
+			struct compile_text t;
+
+			assert_int_equal(compile_event_text(c, i, e, &t), 0);
+			crypto_generichash_update(&st, t.digest, sizeof(t.digest));
+			moved += t.owned != NULL;
+			compile_text_release(&t);
+		}
+		crypto_generichash_final(&st, want, sizeof(want));
+		assert_int_equal(compile_plan_digest(c, i, got), 0);
+		assert_memory_equal(got, want, COMPILE_DIGEST);
+		free(h);
+		json_decref(head);
+	}
+	assert_true(moved > 0);
+}
+
 /* ---- errors that need voices or audio ------------------------------------------------- */
 
 static void voice_errors(void **state)
@@ -799,6 +852,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(repeat_with_chimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(digest_follows_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(digest_has_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(voice_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(unusable_audio, setup, teardown),
 		cmocka_unit_test_setup_teardown(outside_window_still_checked, setup, teardown),
