@@ -107,12 +107,14 @@ struct compile_text {
 };
 int compile_event_text(const struct compile *c, size_t node, size_t i, struct compile_text *t);
 void compile_text_release(struct compile_text *t);
-/* A digest of the plan compile_plan_dump writes, without assembling it:
- * BLAKE2b-256 of the plan format's version, "plan-text-1", and the
- * framing compile_plan_dump puts around the head and between the events,
- * ",\"events\":[", "," and "]}\n", each with its NUL; then the head's
- * length (8 bytes, little-endian) and compact JSON (compile_plan_head_json)
- * and each event's digest (compile_event_text). Equal digests, equal
- * plans. A new way of assembling plans comes with a new version, so that
- * every digest changes. \retval 0 / -ENOMEM */
+/* A digest of the plan compile_plan_dump writes, from what it is made of,
+ * without serialising it: BLAKE2b-256 of the format's version,
+ * "plan-text-2", and the framing around and between the events, each
+ * with its length; the head's parts (node, issued_ms, horizon_ms,
+ * max_delay_ms, area, tags); the number of events and, for each, the
+ * digest of its occurrence's text at its scheduled time and, when an
+ * overlap moved it, the time it starts. Integers are 8 bytes,
+ * little-endian; strings their length, then their bytes. Equal digests,
+ * equal plans. A change to what the text is made of, or how, comes with a
+ * new version, so that every digest changes. \retval 0 / -ENOMEM */
 int compile_plan_digest(const struct compile *c, size_t node, unsigned char out[COMPILE_DIGEST]);

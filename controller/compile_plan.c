@@ -124,6 +124,27 @@ static char *text_of(json_t *j, size_t *len, unsigned char digest[COMPILE_DIGEST
 	return s;
 }
 
+/* The occurrence's text at its scheduled time and its digest, made once
+ * and cached together, the text (which says the cache is filled) last.
+ * \retval 0 / -ENOMEM */
+static int ensure_shared(const struct compile *c, uint32_t occ)
+{
+	struct occ *o = &c->occ[occ];
+	struct ev at_time = { .occ = occ, .start = o->schedule_ms };
+	unsigned char digest[COMPILE_DIGEST];
+	size_t len;
+	char *text;
+
+	if (o->text)
+		return 0;
+	if (!(text = text_of(shared_event_json(c, &at_time), &len, digest)))
+		return -ENOMEM;
+	memcpy(o->digest, digest, sizeof(digest));
+	o->text_len = len;
+	o->text = text;
+	return 0;
+}
+
 int compile_event_text(const struct compile *c, size_t node, size_t i, struct compile_text *t)
 {
 	const struct ev *e = &c->np[node].ev[i];
@@ -132,19 +153,8 @@ int compile_event_text(const struct compile *c, size_t node, size_t i, struct co
 
 	memset(t, 0, sizeof(*t));
 	if (e->start == o->schedule_ms) {
-		/* Made in locals and cached together, the text (which says
-		 * the cache is filled) last: never a text without its digest. */
-		if (!o->text) {
-			unsigned char digest[COMPILE_DIGEST];
-			size_t len;
-			char *text = text_of(shared_event_json(c, e), &len, digest);
-
-			if (!text)
-				return -ENOMEM;
-			memcpy(o->digest, digest, sizeof(digest));
-			o->text_len = len;
-			o->text = text;
-		}
+		if (ensure_shared(c, e->occ) < 0)
+			return -ENOMEM;
 		t->text = o->text;
 		t->len = o->text_len;
 		memcpy(t->digest, o->digest, sizeof(t->digest));
@@ -180,7 +190,7 @@ static char *head_text(const struct compile *c, size_t node, size_t *len)
  * separated by EVENT_SEP, and PLAN_CLOSE. PLAN_FORMAT names that
  * assembly in every digest (compile.h): a change to it that these strings
  * do not show takes a new PLAN_FORMAT. */
-static const char PLAN_FORMAT[] = "plan-text-1";
+static const char PLAN_FORMAT[] = "plan-text-2";
 static const char EVENTS_OPEN[] = ",\"events\":[";
 static const char EVENT_SEP[] = ",";
 static const char PLAN_CLOSE[] = "]}\n";
@@ -227,33 +237,58 @@ out:
 	return r;
 }
 
+static void hash_i64(crypto_generichash_state *st, int64_t v)
+{
+	unsigned char b[8];
+
+	for (int k = 0; k < 8; k++)
+		b[k] = (unsigned char)((uint64_t)v >> (8 * k));
+	crypto_generichash_update(st, b, sizeof(b));
+}
+
+static void hash_str(crypto_generichash_state *st, const char *s)
+{
+	size_t n = strlen(s);
+
+	hash_i64(st, (int64_t)n);
+	crypto_generichash_update(st, (const unsigned char *)s, n);
+}
+
 int compile_plan_digest(const struct compile *c, size_t node, unsigned char out[COMPILE_DIGEST])
 {
 	static const char *const framing[] = { PLAN_FORMAT, EVENTS_OPEN, EVENT_SEP, PLAN_CLOSE };
+	const struct schedule_node *sn = schedule_node(c->s, node);
+	const struct nodeplan *np = &c->np[node];
 	crypto_generichash_state st;
-	unsigned char hlen8[8];
-	size_t hlen = 0;
-	char *h = head_text(c, node, &hlen);
-	int r = 0;
 
-	if (!h)
-		return -ENOMEM;
 	crypto_generichash_init(&st, NULL, 0, COMPILE_DIGEST);
 	for (size_t k = 0; k < sizeof(framing) / sizeof(*framing); k++)
-		crypto_generichash_update(&st, (const unsigned char *)framing[k],
-					  strlen(framing[k]) + 1);
-	for (int k = 0; k < 8; k++)
-		hlen8[k] = (unsigned char)((uint64_t)hlen >> (8 * k));
-	crypto_generichash_update(&st, hlen8, sizeof(hlen8));
-	crypto_generichash_update(&st, (const unsigned char *)h, hlen);
-	for (size_t i = 0; i < c->np[node].n && r == 0; i++) {
-		struct compile_text t;
+		hash_str(&st, framing[k]);
+	/* The head: what compile_plan_head_json makes it of. */
+	hash_str(&st, sn->id);
+	hash_i64(&st, c->from_ms);
+	hash_i64(&st, c->horizon_ms);
+	hash_i64(&st, schedule_township(c->s)->max_delay_ms);
+	hash_str(&st, sn->village_code);
+	hash_i64(&st, (int64_t)sn->ntags);
+	for (size_t k = 0; k < sn->ntags; k++)
+		hash_str(&st, sn->tags[k]);
+	/* The events: each its occurrence's text at its scheduled time, and
+	 * the time it was moved to by an overlap (all else in it is the
+	 * occurrence's). */
+	hash_i64(&st, (int64_t)np->n);
+	for (size_t i = 0; i < np->n; i++) {
+		const struct ev *e = &np->ev[i];
+		const struct occ *o = &c->occ[e->occ];
+		unsigned char moved = e->start != o->schedule_ms;
 
-		if ((r = compile_event_text(c, node, i, &t)) == 0)
-			crypto_generichash_update(&st, t.digest, sizeof(t.digest));
-		compile_text_release(&t);
+		if (ensure_shared(c, e->occ) < 0)
+			return -ENOMEM;
+		crypto_generichash_update(&st, o->digest, sizeof(o->digest));
+		crypto_generichash_update(&st, &moved, 1);
+		if (moved)
+			hash_i64(&st, e->start);
 	}
 	crypto_generichash_final(&st, out, COMPILE_DIGEST);
-	free(h);
-	return r;
+	return 0;
 }
