@@ -3,6 +3,7 @@
 #include "plan_out.h"
 
 #include "fileio.h"
+#include "hash.h"
 #include "schedule.h"
 
 #include <errno.h>
@@ -27,14 +28,20 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->id, ((const struct entry *)b)->id);
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* N bytes from 2N lower-case hex digits. */
 static int unhex(const char *s, unsigned char *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+		int hi = hexval(s[2 * i]), lo = hi < 0 ? -1 : hexval(s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+		if (lo < 0)
 			return -1;
-		out[i] = (unsigned char)v;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
 }
@@ -114,8 +121,8 @@ static int save_index(const char *path, const struct entry *v, size_t n)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		at += (size_t)snprintf(buf + at, cap - at, "%s\t", v[i].id);
-		for (size_t k = 0; k < COMPILE_DIGEST; k++)
-			at += (size_t)snprintf(buf + at, cap - at, "%02x", v[i].digest[k]);
+		cx_hex(v[i].digest, COMPILE_DIGEST, buf + at);
+		at += 2 * COMPILE_DIGEST;
 		at += (size_t)snprintf(buf + at, cap - at, "\t%" PRIu64 "\t%" PRId64 "\t%" PRIu64 "\n",
 				       v[i].size, v[i].mtime_ns, v[i].ino);
 	}
