@@ -53,18 +53,28 @@ void tsync_free(struct tsync *t)
 
 /* (min fwd + max back) / 2 over S, each sample carried to NOW with DRIFT;
  * *RTT the floor of the round trip. */
+/* The fastest trip up (*LO, min fwd) and down (*HI, max back) of S, each
+ * sample carried to AT with DRIFT. */
+static void floors(const struct sample *s, int n, int64_t at, double drift, int64_t *lo,
+		   int64_t *hi)
+{
+	*lo = INT64_MAX;
+	*hi = INT64_MIN;
+	for (int i = 0; i < n; i++) {
+		int64_t carry = (int64_t)(drift * (double)(at - s[i].t));
+
+		if (s[i].fwd + carry < *lo)
+			*lo = s[i].fwd + carry;
+		if (s[i].back + carry > *hi)
+			*hi = s[i].back + carry;
+	}
+}
+
 static int64_t min_max(const struct sample *s, int n, int64_t now, double drift, int64_t *rtt)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	int64_t lo, hi;
 
-	for (int i = 0; i < n; i++) {
-		int64_t carry = (int64_t)(drift * (double)(now - s[i].t));
-
-		if (s[i].fwd + carry < lo)
-			lo = s[i].fwd + carry;
-		if (s[i].back + carry > hi)
-			hi = s[i].back + carry;
-	}
+	floors(s, n, now, drift, &lo, &hi);
 	*rtt = lo - hi;
 	return lo + (hi - lo) / 2;
 }
@@ -130,22 +140,14 @@ static void hist_add(struct tsync *t, int64_t now, int64_t offset)
  * floor over the window. */
 static bool beats_floor(const struct tsync *t)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN, plo = INT64_MAX, phi = INT64_MIN;
+	int64_t lo, hi, plo, phi, at = t->got[0].t;
 	int64_t slack = TSYNC_FLOOR_US +
 		(t->drift_known ? 0 : (int64_t)(TSYNC_DRIFT_MAX * (double)TSYNC_WINDOW_US));
 
 	if (t->npool < TSYNC_POOL)
 		return false;
-	for (int i = 0; i < t->ngot; i++) {
-		lo = t->got[i].fwd < lo ? t->got[i].fwd : lo;
-		hi = t->got[i].back > hi ? t->got[i].back : hi;
-	}
-	for (int i = 0; i < t->npool; i++) {
-		int64_t carry = (int64_t)(t->drift * (double)(t->got[0].t - t->pool[i].t));
-
-		plo = t->pool[i].fwd + carry < plo ? t->pool[i].fwd + carry : plo;
-		phi = t->pool[i].back + carry > phi ? t->pool[i].back + carry : phi;
-	}
+	floors(t->got, t->ngot, at, t->drift, &lo, &hi);
+	floors(t->pool, t->npool, at, t->drift, &plo, &phi);
 	return lo < plo - slack || hi > phi + slack;
 }
 
