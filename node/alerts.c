@@ -3,6 +3,7 @@
  * held until their audio is here, live streams fed */
 #include "alerts.h"
 
+#include "cxtime.h"
 #include "log.h"
 #include "session.h"
 
@@ -129,7 +130,7 @@ static void take_live_alert(struct node *n, const struct alert *a, int64_t now)
 void alerts_on_live(struct node *n, const char *stream, const struct mq_event *ev)
 {
 	int r = live_on_frame(n->live, stream, ev->payload, ev->len,
-			      ev->recv_mono_us + tsync_offset_us(n->tsync));
+			      ev->recv_mono_us + tsync_offset_us(n->tsync, ev->recv_mono_us));
 
 	if (r >= 0)
 		return;
@@ -166,7 +167,7 @@ void alerts_end_live(struct node *n)
 	char name[LIVE_STREAM_MAX + 1];
 	struct live_stats st;
 
-	live_set_offset(n->live, tsync_offset_us(n->tsync));
+	live_set_offset(n->live, tsync_offset_us(n->tsync, cx_mono_us()));
 	while (live_poll_ended(n->live, node_now_ms(n) * 1000, name, &st) == 1) {
 		log_info("live stream %s over: %llu frames, %llu late, %llu duplicate; "
 			 "lost frames: %llu FEC, %llu PLC, %llu silent; clock: %llu samples slewed, "

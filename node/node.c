@@ -33,7 +33,9 @@
 
 int64_t node_now_ms(const struct node *n)
 {
-	return (cx_mono_us() + tsync_offset_us(n->tsync)) / 1000;
+	int64_t mono = cx_mono_us();
+
+	return (mono + tsync_offset_us(n->tsync, mono)) / 1000;
 }
 
 void node_reject(struct node *n, const char *what, const char *why)

@@ -4,6 +4,7 @@
 #include "playout.h"
 
 #include "alerts.h"
+#include "cxtime.h"
 #include "log.h"
 #include "session.h"
 
@@ -165,7 +166,7 @@ static void play_live(struct node *n, const struct sched_act *a)
 	struct player_live src;
 	struct player_item it = {
 		.token = a->token,
-		.start_us = a->at_ms * 1000 - tsync_offset_us(n->tsync),
+		.start_us = a->at_ms * 1000 - tsync_offset_us(n->tsync, cx_mono_us()),
 		.volume = a->volume,
 		.live = &src,
 	};
@@ -196,7 +197,7 @@ static void do_play(struct node *n, const struct sched_act *a)
 	const char **pp = calloc(a->nassets ? a->nassets : 1, sizeof(*pp));
 	struct player_item it = {
 		.token = a->token,
-		.start_us = a->at_ms * 1000 - tsync_offset_us(n->tsync),
+		.start_us = a->at_ms * 1000 - tsync_offset_us(n->tsync, cx_mono_us()),
 		.volume = a->volume,
 		.npaths = a->nassets,
 	};
@@ -260,7 +261,7 @@ void playout_player_events(struct node *n)
 
 	while (player_next_event(n->player, &ev) == 1) {
 		int64_t now = node_now_ms(n);
-		int64_t off = tsync_offset_us(n->tsync);
+		int64_t off = tsync_offset_us(n->tsync, cx_mono_us());
 
 		switch (ev.type) {
 		case PLAYER_EV_STARTED:

@@ -22,6 +22,17 @@ struct reserve {
 	uint64_t block;          /* the file system's block */
 };
 
+/* Make the file's size say what it holds, SIZE. If that fails too, the
+ * next refill writes over the same range: the caller's own error is the
+ * one to tell, and errno is left as it was. */
+static void trim_to(struct reserve *r, uint64_t size)
+{
+	int e = errno;
+
+	if (ftruncate(r->fd, (off_t)size) < 0)
+		errno = e;
+}
+
 static bool no_room(int r)
 {
 	return r == -ENOSPC || r == -EDQUOT;
@@ -38,8 +49,10 @@ static int write_zeros(struct reserve *r, uint64_t from, uint64_t to)
 		ssize_t w = pwrite(r->fd, zeros, n, (off_t)off);
 
 		if (w < 0) {
-			(void)ftruncate(r->fd, (off_t)off);
-			return -errno;
+			int e = errno;
+
+			trim_to(r, off);
+			return -e;
 		}
 		off += (uint64_t)w;
 	}
@@ -62,7 +75,7 @@ int reserve_refill(struct reserve *r)
 		} else if (e != 0) {
 			/* What fitted of a partial allocation may be kept or
 			 * not; make the file's size say what it holds. */
-			(void)ftruncate(r->fd, (off_t)r->held);
+			trim_to(r, r->held);
 			return -e;
 		}
 		r->held = to;
@@ -95,10 +108,10 @@ struct reserve *reserve_open(const char *path, uint64_t bytes)
 		r->block = 4096;
 	r->size = bytes ? bytes : RESERVE_RECEIPTS * r->block + RESERVE_EXTRA;
 	r->held = (uint64_t)st.st_size;
-	if (r->held > r->size) {
-		(void)ftruncate(r->fd, (off_t)r->size);
+	/* A smaller reserve than last time: give back the rest (if that
+	 * fails the file keeps holding it, which is no harm). */
+	if (r->held > r->size && ftruncate(r->fd, (off_t)r->size) == 0)
 		r->held = r->size;
-	}
 	(void)reserve_refill(r);
 	(void)fsync(r->fd);
 	(void)fio_fsync_dir_of(path);

@@ -26,13 +26,12 @@ struct tsync {
 	int npool;
 	struct estimate hist[TSYNC_HIST];    /* each burst's own, oldest first */
 	int nhist;
-	struct sample pending[TSYNC_BURST];  /* a burst far from the pool */
-	int npending;
-	int64_t pending_offset;
 	double drift;
-	int64_t offset, rtt;      /* controller - mono, once valid */
+	bool drift_known;
+	int64_t offset, rtt;      /* controller - mono at t_est, once valid */
+	int64_t t_est;
 	bool valid;
-	uint64_t rounds;
+	uint64_t rounds, restarts;
 	int64_t wall_mono;        /* system clock - mono, as last observed */
 };
 
@@ -52,51 +51,63 @@ void tsync_free(struct tsync *t)
 	free(t);
 }
 
-static int64_t abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
 /* (min fwd + max back) / 2 over S, each sample carried to NOW with DRIFT;
  * *RTT the floor of the round trip. */
+/* The fastest trip up (*LO, min fwd) and down (*HI, max back) of S, each
+ * sample carried to AT with DRIFT. */
+static void floors(const struct sample *s, int n, int64_t at, double drift, int64_t *lo,
+		   int64_t *hi)
+{
+	*lo = INT64_MAX;
+	*hi = INT64_MIN;
+	for (int i = 0; i < n; i++) {
+		int64_t carry = (int64_t)(drift * (double)(at - s[i].t));
+
+		if (s[i].fwd + carry < *lo)
+			*lo = s[i].fwd + carry;
+		if (s[i].back + carry > *hi)
+			*hi = s[i].back + carry;
+	}
+}
+
 static int64_t min_max(const struct sample *s, int n, int64_t now, double drift, int64_t *rtt)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	int64_t lo, hi;
 
-	for (int i = 0; i < n; i++) {
-		int64_t carry = (int64_t)(drift * (double)(now - s[i].t));
-
-		if (s[i].fwd + carry < lo)
-			lo = s[i].fwd + carry;
-		if (s[i].back + carry > hi)
-			hi = s[i].back + carry;
-	}
+	floors(s, n, now, drift, &lo, &hi);
 	*rtt = lo - hi;
 	return lo + (hi - lo) / 2;
 }
 
-/* Least squares slope of the burst estimates, once they span long enough
- * for their jitter to matter little; 0 before. */
-static double fit_drift(const struct tsync *t)
+static int cmp_double(const void *a, const void *b)
 {
-	double mt = 0, mo = 0, sxx = 0, sxy = 0, r;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The drift into *DRIFT: the median of the slopes between every two burst
+ * estimates (Theil-Sen), which a few bursts off by their jitter or a stall
+ * cannot pull. false (*DRIFT untouched) until they span long enough. */
+static bool fit_drift(const struct tsync *t, double *drift)
+{
+	double slope[TSYNC_HIST * (TSYNC_HIST - 1) / 2];
+	size_t n = 0;
+	double r;
 
 	if (t->nhist < 3 || t->hist[t->nhist - 1].t - t->hist[0].t < TSYNC_DRIFT_SPAN_US)
-		return 0;
-	for (int i = 0; i < t->nhist; i++) {
-		mt += (double)(t->hist[i].t - t->hist[0].t);
-		mo += (double)(t->hist[i].offset - t->hist[0].offset);
-	}
-	mt /= t->nhist;
-	mo /= t->nhist;
-	for (int i = 0; i < t->nhist; i++) {
-		double dt = (double)(t->hist[i].t - t->hist[0].t) - mt;
-
-		sxx += dt * dt;
-		sxy += dt * ((double)(t->hist[i].offset - t->hist[0].offset) - mo);
-	}
-	r = sxy / sxx;
-	return r > TSYNC_DRIFT_MAX ? TSYNC_DRIFT_MAX : r < -TSYNC_DRIFT_MAX ? -TSYNC_DRIFT_MAX : r;
+		return false;
+	for (int i = 0; i < t->nhist; i++)
+		for (int j = i + 1; j < t->nhist; j++)
+			if (t->hist[j].t > t->hist[i].t)
+				slope[n++] = (double)(t->hist[j].offset - t->hist[i].offset) /
+					     (double)(t->hist[j].t - t->hist[i].t);
+	if (n == 0)
+		return false;
+	qsort(slope, n, sizeof(*slope), cmp_double);
+	r = n % 2 ? slope[n / 2] : (slope[n / 2 - 1] + slope[n / 2]) / 2;
+	*drift = r > TSYNC_DRIFT_MAX ? TSYNC_DRIFT_MAX : r < -TSYNC_DRIFT_MAX ? -TSYNC_DRIFT_MAX : r;
+	return true;
 }
 
 static void pool_add(struct tsync *t, const struct sample *s, int n)
@@ -119,55 +130,65 @@ static void hist_add(struct tsync *t, int64_t now, int64_t offset)
 	t->hist[t->nhist++] = (struct estimate){ now, offset };
 }
 
-/* Start over from the pending burst and this one: the controller's clock
- * was stepped (both agree, far from what the pool says). */
-static void restart_pool(struct tsync *t)
+/* Delays never go below their floor: a burst whose fastest trip up is
+ * faster than the pool's, or whose fastest trip down is, by more than
+ * TSYNC_FLOOR_US saw the controller's clock move (or a faster path
+ * appear), and what the pool holds is stale. A stall, a slow burst, only
+ * adds slower trips, which change neither. Judged against a full pool
+ * only (a young one's floor is itself a few ms above the link's), and
+ * until the drift is known with room for what it can have moved the
+ * floor over the window. */
+static bool beats_floor(const struct tsync *t)
 {
-	t->npool = t->nhist = 0;
-	t->drift = 0;
-	pool_add(t, t->pending, t->npending);
+	int64_t lo, hi, plo, phi, at = t->got[0].t;
+	int64_t slack = TSYNC_FLOOR_US +
+		(t->drift_known ? 0 : (int64_t)(TSYNC_DRIFT_MAX * (double)TSYNC_WINDOW_US));
+
+	if (t->npool < TSYNC_POOL)
+		return false;
+	floors(t->got, t->ngot, at, t->drift, &lo, &hi);
+	floors(t->pool, t->npool, at, t->drift, &plo, &phi);
+	return lo < plo - slack || hi > phi + slack;
 }
 
-/* Take the burst's samples in. false when it is held back: far from the
- * pool and not yet confirmed by a second burst. */
-static bool take_burst(struct tsync *t, int64_t now)
+/* Take the burst's samples in; the pool starts over from them when they
+ * beat its floor. The drift stays: a clock that moved keeps its rate. */
+static void take_burst(struct tsync *t, int64_t now)
 {
 	int64_t rtt, own = min_max(t->got, t->ngot, now, t->drift, &rtt);
 
-	if (t->valid && abs64(own - t->offset) > TSYNC_STEP_US) {
-		if (t->npending == 0 || abs64(own - t->pending_offset) > TSYNC_STEP_US) {
-			memcpy(t->pending, t->got, (size_t)t->ngot * sizeof(*t->got));
-			t->npending = t->ngot;
-			t->pending_offset = own;
-			return false;
-		}
-		restart_pool(t);
+	if (beats_floor(t)) {
+		t->npool = t->nhist = 0;
+		t->restarts++;
 	}
-	t->npending = 0;
 	pool_add(t, t->got, t->ngot);
 	hist_add(t, now, own);
-	return true;
 }
 
 static void finish_burst(struct tsync *t, int64_t now)
 {
-	int64_t window;
+	int64_t window, next = TSYNC_PERIOD_US;
 	int drop = 0;
 
-	if (t->ngot > 0 && take_burst(t, now)) {
-		t->drift = fit_drift(t);
-		window = t->drift != 0 ? TSYNC_WINDOW_DRIFT_US : TSYNC_WINDOW_US;
+	if (t->ngot > 0) {
+		take_burst(t, now);
+		if (fit_drift(t, &t->drift))
+			t->drift_known = true;
+		window = t->drift_known ? TSYNC_WINDOW_DRIFT_US : TSYNC_WINDOW_US;
 		while (drop < t->npool - t->ngot && now - t->pool[drop].t > window)
 			drop++;
 		memmove(t->pool, t->pool + drop, (size_t)(t->npool - drop) * sizeof(*t->pool));
 		t->npool -= drop;
 		t->offset = min_max(t->pool, t->npool, now, t->drift, &t->rtt);
+		t->t_est = now;
 		t->valid = true;
 		t->rounds++;
+		/* Fill the pool soon; a burst nobody answered waits the period. */
+		if (t->npool < TSYNC_POOL)
+			next = TSYNC_FAST_US;
 	}
 	t->in_burst = false;
-	t->next_ping_mono = now + (t->npool < TSYNC_POOL || t->npending ? TSYNC_FAST_US
-									 : TSYNC_PERIOD_US);
+	t->next_ping_mono = now + next;
 }
 
 void tsync_start_burst(struct tsync *t, int64_t mono_us)
@@ -232,14 +253,16 @@ int64_t tsync_observe(struct tsync *t, int64_t wall_us, int64_t mono_us)
 	return step;
 }
 
-int64_t tsync_offset_us(const struct tsync *t)
+int64_t tsync_offset_us(const struct tsync *t, int64_t mono_us)
 {
-	return t->valid ? t->offset : t->wall_mono;
+	if (!t->valid)
+		return t->wall_mono;
+	return t->offset + (int64_t)(t->drift * (double)(mono_us - t->t_est));
 }
 
 int64_t tsync_wall_offset_us(const struct tsync *t, int64_t wall_us, int64_t mono_us)
 {
-	return tsync_offset_us(t) - (wall_us - mono_us);
+	return tsync_offset_us(t, mono_us) - (wall_us - mono_us);
 }
 
 bool tsync_valid(const struct tsync *t) { return t->valid; }
@@ -247,3 +270,4 @@ uint64_t tsync_rounds(const struct tsync *t) { return t->rounds; }
 int64_t tsync_rtt_us(const struct tsync *t) { return t->rtt; }
 double tsync_drift(const struct tsync *t) { return t->drift; }
 int tsync_pool_size(const struct tsync *t) { return t->npool; }
+uint64_t tsync_restarts(const struct tsync *t) { return t->restarts; }

@@ -53,7 +53,12 @@ start_serve
 echo "+0" > "$T/faketime"
 write_node n1 n1
 write_node n2 n2
-spawn node-n1 env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$T/faketime" \
+# In a sanitizer build ASan's runtime must be the first library of the
+# process: it goes before libfaketime.
+preload=$FAKETIME_LIB
+asan=$(ldd "$CUNXIANG_NODE" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+[ -z "$asan" ] || preload="$asan:$FAKETIME_LIB"
+spawn node-n1 env LD_PRELOAD="$preload" FAKETIME_TIMESTAMP_FILE="$T/faketime" \
 	FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
 	"$CUNXIANG_NODE" -c "$T/node-n1.yaml"
 start_node n2

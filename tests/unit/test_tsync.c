@@ -56,7 +56,7 @@ static void clock_steps(void **state)
 	assert_int_equal(tsync_observe(t, mono + wall_mono, mono), 0);
 	tsync_start_burst(t, mono);
 	mono = burst(t, mono, off);
-	assert_int_equal(tsync_offset_us(t), off);
+	assert_int_equal(tsync_offset_us(t, mono), off);
 	assert_int_equal(tsync_wall_offset_us(t, mono + wall_mono, mono), off - wall_mono);
 
 	/* NTP slewing (0.5 ms in a second) is no step. */
@@ -70,7 +70,7 @@ static void clock_steps(void **state)
 	wall_mono += 30000000;
 	assert_int_equal(tsync_observe(t, mono + wall_mono, mono), 30000000);
 	assert_int_equal(tsync_next_us(t, mono), 0);
-	assert_int_equal(tsync_offset_us(t), off);
+	assert_int_equal(tsync_offset_us(t, mono), off);
 	assert_int_equal(tsync_wall_offset_us(t, mono + wall_mono, mono), off - wall_mono);
 	assert_int_equal(tsync_observe(t, mono + wall_mono, mono), 0);
 	/* A pong to a ping of the burst the step cut short is not counted. */
@@ -81,7 +81,7 @@ static void clock_steps(void **state)
 	tsync_observe(t, mono + wall_mono, mono);
 	/* The new burst agrees: one round re-measures it. */
 	mono = burst(t, mono, off);
-	assert_int_equal(tsync_offset_us(t), off);
+	assert_int_equal(tsync_offset_us(t, mono), off);
 	assert_true(mono - before < TSYNC_PERIOD_US);
 	assert_int_equal(tsync_rounds(t), 2);
 
@@ -92,7 +92,7 @@ static void clock_steps(void **state)
 	assert_int_equal(tsync_next_us(t, mono), 0);
 	assert_int_equal(tsync_wall_offset_us(t, mono + wall_mono, mono), off - wall_mono);
 	mono = burst(t, mono, off);
-	assert_int_equal(tsync_offset_us(t), off);
+	assert_int_equal(tsync_offset_us(t, mono), off);
 	assert_int_equal(tsync_rounds(t), 3);
 	tsync_free(t);
 }
@@ -105,7 +105,7 @@ static void step_before_measured(void **state)
 
 	assert_int_equal(tsync_observe(t, WALL0 + 1000 + 30000000, 1100), 30000000);
 	assert_false(tsync_valid(t));
-	assert_int_equal(tsync_offset_us(t), WALL0 - 100 + 30000000);
+	assert_int_equal(tsync_offset_us(t, 1100), WALL0 - 100 + 30000000);
 	assert_int_equal(tsync_wall_offset_us(t, WALL0 + 2000 + 30000000, 2100), 0);
 	tsync_free(t);
 }
@@ -118,7 +118,7 @@ static void fastest_trips_of_burst(void **state)
 
 	/* Until measured, the system clock stands in for the controller's. */
 	assert_false(tsync_valid(t));
-	assert_int_equal(tsync_offset_us(t), WALL0 - 1000000);
+	assert_int_equal(tsync_offset_us(t, mono), WALL0 - 1000000);
 	assert_int_equal(tsync_wall_offset_us(t, WALL0 + 5, 1000005), 0);
 	tsync_start_burst(t, mono);
 	while (n < TSYNC_BURST) {
@@ -144,7 +144,7 @@ static void fastest_trips_of_burst(void **state)
 	mono += 2000000;
 	assert_false(tsync_due(t, mono, &t0));
 	assert_true(tsync_valid(t));
-	assert_int_equal(tsync_offset_us(t), 5000);
+	assert_int_equal(tsync_offset_us(t, mono), 5000);
 	assert_int_equal(tsync_rtt_us(t), 4000);
 	assert_int_equal(tsync_rounds(t), 1);
 	assert_int_equal(tsync_pool_size(t), TSYNC_BURST);
@@ -155,13 +155,22 @@ static void fastest_trips_of_burst(void **state)
 	tsync_free(t);
 }
 
-/* A simulated link: a floor BASE each way, uniform jitter of +-JITTER, the
- * trip up held STALL_UP more, a controller clock that reads
- * OFF0 + mono * (1 + DRIFT). */
+/* A simulated link: a floor BASE each way, uniform jitter of +-JITTER,
+ * the trips up held UP_MORE more and those down DOWN_MORE more, a
+ * controller clock that reads OFF0 + mono * (1 + DRIFT). Pongs arrive when
+ * they would, in order: one that comes after its burst is over is not
+ * counted. */
+struct pong_q {
+	int64_t at, t0, t1, t2;
+};
+
 struct link {
 	uint64_t rng;
-	int64_t base, jitter, stall_up, off0;
+	int64_t base, jitter, up_more, down_more, off0;
 	double drift;
+	bool deaf;                 /* the controller answers nothing */
+	struct pong_q q[64];
+	int nq;
 };
 
 static int64_t jit(struct link *l)
@@ -175,6 +184,34 @@ static int64_t true_offset(const struct link *l, int64_t mono)
 	return l->off0 + (int64_t)(l->drift * (double)mono);
 }
 
+static void send_ping(struct link *l, int64_t t0)
+{
+	int64_t up = l->base + jit(l) + l->up_more, down = l->base + jit(l) + l->down_more;
+	int64_t t1 = t0 + up + true_offset(l, t0 + up);
+
+	if (l->deaf)
+		return;
+	assert_true(l->nq < 64);
+	l->q[l->nq++] = (struct pong_q){ t0 + up + 200 + down, t0, t1, t1 + 200 };
+}
+
+/* Hand the node every pong that has arrived by MONO. */
+static void deliver(struct tsync *t, struct link *l, int64_t mono)
+{
+	int k = 0;
+
+	for (int i = 0; i < l->nq; i++) {
+		if (l->q[i].at > mono) {
+			l->q[k++] = l->q[i];
+			continue;
+		}
+		int r = pong(t, l->q[i].t0, l->q[i].t1, l->q[i].t2, l->q[i].at);
+
+		assert_true(r == 0 || r == -ENOENT);
+	}
+	l->nq = k;
+}
+
 /* Run the next burst to its end. \retval the monotonic time then */
 static int64_t sim_burst(struct tsync *t, int64_t mono, struct link *l)
 {
@@ -182,13 +219,10 @@ static int64_t sim_burst(struct tsync *t, int64_t mono, struct link *l)
 
 	mono += tsync_next_us(t, mono);
 	do {
-		if (tsync_due(t, mono, &t0)) {
-			int64_t up = l->base + jit(l) + l->stall_up, down = l->base + jit(l);
-			int64_t t1 = t0 + up + true_offset(l, t0 + up);
-
-			assert_int_equal(pong(t, t0, t1, t1 + 200, t0 + up + 200 + down), 0);
-		}
+		if (tsync_due(t, mono, &t0))
+			send_ping(l, t0);
 		mono += 10000;
+		deliver(t, l, mono);
 		/* tsync_due closes the burst once it is over */
 	} while (tsync_next_us(t, mono) <= 2 * TSYNC_BURST * TSYNC_SPACING_US);
 	return mono;
@@ -203,6 +237,20 @@ static int64_t sim_round(struct tsync *t, int64_t mono, struct link *l)
 		mono = sim_burst(t, mono, l);
 	assert_int_not_equal(tsync_rounds(t), r0);
 	return mono;
+}
+
+static int64_t fill_pool(struct tsync *t, int64_t mono, struct link *l)
+{
+	while (tsync_pool_size(t) < TSYNC_POOL)
+		mono = sim_round(t, mono, l);
+	return mono;
+}
+
+static int64_t err_at(const struct tsync *t, const struct link *l, int64_t mono)
+{
+	int64_t e = tsync_offset_us(t, mono) - true_offset(l, mono);
+
+	return e < 0 ? -e : e;
 }
 
 /* 100 poles on a 4G-like link (150 ms each way, +-50 ms jitter): with a
@@ -221,12 +269,10 @@ static void jitter_pool(void **state)
 		int64_t mono = 1000000, err;
 
 		tsync_start_burst(t, mono);
-		while (tsync_pool_size(t) < TSYNC_POOL)
-			mono = sim_round(t, mono, &l);
+		mono = fill_pool(t, mono, &l);
 		/* Filled by fast bursts, within the first minute. */
 		assert_true(mono - 1000000 < 60000000);
-		err = tsync_offset_us(t) - true_offset(&l, mono);
-		err = err < 0 ? -err : err;
+		err = err_at(t, &l, mono);
 		within += err <= 2500;
 		worst = err > worst ? err : worst;
 		tsync_free(t);
@@ -237,73 +283,114 @@ static void jitter_pool(void **state)
 	assert_true(worst < 5000);
 }
 
-/* A 2 s stall of the trip up (a handover) during a burst does not move the
- * estimate; the controller's clock stepped by 1 s is believed only when a
- * second burst agrees. */
-static void stall_and_step(void **state)
+/* A burst slowed one way by 90 ms, and one whose answers all come after it
+ * is over (a 2 s stall), move nothing: slower trips are not the fastest. A
+ * controller that answers nothing is asked again a period later. */
+static void slow_and_stalled(void **state)
 {
 	struct link l = { .rng = 42, .base = 150000, .jitter = 50000, .off0 = 5000000 };
 	struct tsync *t = tsync_new(WALL0, 1000000);
 	int64_t mono = 1000000, before;
 	uint64_t rounds;
+	int pool;
 
 	tsync_start_burst(t, mono);
-	while (tsync_pool_size(t) < TSYNC_POOL)
-		mono = sim_round(t, mono, &l);
-	before = tsync_offset_us(t);
-	rounds = tsync_rounds(t);
-	l.stall_up = 2000000;
+	mono = fill_pool(t, mono, &l);
+	before = tsync_offset_us(t, mono);
+	l.down_more = 90000;
 	mono = sim_burst(t, mono, &l);
-	l.stall_up = 0;
-	assert_int_equal(tsync_rounds(t), rounds);
-	assert_int_equal(tsync_offset_us(t), before);
-	/* The next burst is like the ones before it: taken, and the held one
-	 * is forgotten. */
-	mono = sim_round(t, mono, &l);
-	assert_int_equal(tsync_rounds(t), rounds + 1);
-	assert_true(tsync_offset_us(t) - before <= 1000 && before - tsync_offset_us(t) <= 1000);
-	before = tsync_offset_us(t);
+	l.down_more = 0;
+	assert_true(tsync_offset_us(t, mono) - before <= 1000 &&
+		    before - tsync_offset_us(t, mono) <= 1000);
+	assert_int_equal(tsync_restarts(t), 0);
 
-	/* The controller's clock steps 1 s ahead: the first burst is held
-	 * back (the estimate stays, the next burst comes soon), the second
-	 * confirms it and the pool starts over. */
-	l.off0 += 1000000;
 	rounds = tsync_rounds(t);
+	pool = tsync_pool_size(t);
+	l.up_more = 2000000;
+	mono = sim_burst(t, mono, &l);
+	l.up_more = 0;
+	assert_int_equal(tsync_rounds(t), rounds);
+	assert_int_equal(tsync_pool_size(t), pool);
+	assert_true(err_at(t, &l, mono) <= 2500);
+	/* No answer: the next burst a period later, not at once. */
+	assert_true(tsync_next_us(t, mono) > TSYNC_PERIOD_US - 3000000);
+
+	l.deaf = true;
 	mono = sim_burst(t, mono, &l);
 	assert_int_equal(tsync_rounds(t), rounds);
-	assert_int_equal(tsync_offset_us(t), before);
-	assert_true(tsync_next_us(t, mono) <= TSYNC_FAST_US);
-	mono = sim_burst(t, mono, &l);
-	assert_int_equal(tsync_rounds(t), rounds + 1);
-	assert_int_equal(tsync_pool_size(t), 2 * TSYNC_BURST);
-	assert_true(tsync_offset_us(t) - true_offset(&l, mono) <= 50000 &&
-		    true_offset(&l, mono) - tsync_offset_us(t) <= 50000);
-	assert_true(tsync_offset_us(t) - before > 900000);
+	assert_true(tsync_next_us(t, mono) > TSYNC_PERIOD_US - 3000000);
 	tsync_free(t);
 }
 
-/* The controller's clock runs 20 ppm fast of the pole's monotonic clock:
- * after a quarter of an hour the drift is fitted, the pool reaches back five
- * minutes and the estimate is still within 2.5 ms. */
+/* move_and_refill: the controller's clock moves by MOVE; the next burst
+ * beats the pool's floor, which starts over; once full again the estimate
+ * is within 2.5 ms. */
+static int64_t move_and_refill(struct tsync *t, int64_t mono, struct link *l, int64_t move)
+{
+	uint64_t restarts = tsync_restarts(t);
+
+	l->off0 += move;
+	mono = sim_round(t, mono, l);
+	assert_int_equal(tsync_restarts(t), restarts + 1);
+	assert_int_equal(tsync_pool_size(t), TSYNC_BURST);
+	assert_true(err_at(t, l, mono) <= 10000);
+	mono = fill_pool(t, mono, l);
+	assert_true(err_at(t, l, mono) <= 2500);
+	return mono;
+}
+
+/* The controller's clock moves by -1 s before the drift is known, then,
+ * with the drift known, by 20 ms and by -12 ms. (A move of a few ms is
+ * within what a burst's fastest trips wander by; the fastest trips of the
+ * pool then straddle it, and the estimate is off by up to half of it until
+ * they age out.) */
+static void controller_clock_moves(void **state)
+{
+	struct link l = { .rng = 4242, .base = 150000, .jitter = 50000, .off0 = 9000000 };
+	struct tsync *t = tsync_new(WALL0, 1000000);
+	int64_t mono = 1000000;
+
+	tsync_start_burst(t, mono);
+	mono = fill_pool(t, mono, &l);
+	mono = move_and_refill(t, mono, &l, -1000000);
+	while (tsync_drift(t) == 0 && mono < 30 * 60000000LL)
+		mono = sim_round(t, mono, &l);
+	assert_int_equal(tsync_restarts(t), 1);
+	mono = move_and_refill(t, mono, &l, 20000);
+	mono = move_and_refill(t, mono, &l, -12000);
+	tsync_free(t);
+}
+
+/* The controller's clock runs 20 ppm fast of the pole's monotonic clock,
+ * and one burst in seven is slowed 40 ms on the way down: after a quarter
+ * of an hour the drift is fitted within 3 ppm, the pool reaches back five
+ * minutes, and the offset carried to 50 s after the last burst is within
+ * 2.5 ms. */
 static void drift(void **state)
 {
 	struct link l = { .rng = 99, .base = 150000, .jitter = 50000, .off0 = 3000000,
 			  .drift = 20e-6 };
 	struct tsync *t = tsync_new(WALL0, 1000000);
-	int64_t mono = 1000000, err;
+	int64_t mono = 1000000;
+	int n = 0;
 
 	tsync_start_burst(t, mono);
 	while (mono < 1000000 + 15 * 60000000LL) {
-		mono = sim_round(t, mono, &l);
-		err = tsync_offset_us(t) - true_offset(&l, mono);
+		l.down_more = ++n % 7 == 0 ? 40000 : 0;
+		mono = sim_burst(t, mono, &l);
 		if (tsync_pool_size(t) >= TSYNC_POOL)
-			assert_true(err <= 3500 && err >= -3500);
+			assert_true(err_at(t, &l, mono) <= 3500);
 	}
-	printf("drift: fitted %.1f ppm (true 20), error %.2f ms, pool %d\n",
-	       tsync_drift(t) * 1e6, (double)err / 1000, tsync_pool_size(t));
-	assert_true(tsync_drift(t) > 15e-6 && tsync_drift(t) < 25e-6);
-	assert_true(err <= 2500 && err >= -2500);
+	l.down_more = 0;
+	mono = sim_round(t, mono, &l);
+	printf("drift: fitted %.1f ppm (true 20), error %.2f ms now, %.2f ms 50 s on, pool %d\n",
+	       tsync_drift(t) * 1e6, (double)err_at(t, &l, mono) / 1000,
+	       (double)err_at(t, &l, mono + 50000000) / 1000, tsync_pool_size(t));
+	assert_true(tsync_drift(t) > 17e-6 && tsync_drift(t) < 23e-6);
+	assert_true(err_at(t, &l, mono) <= 2500);
+	assert_true(err_at(t, &l, mono + 50000000) <= 2500);
 	assert_true(tsync_pool_size(t) >= TSYNC_POOL);
+	assert_int_equal(tsync_restarts(t), 0);
 	tsync_free(t);
 }
 
@@ -312,7 +399,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fastest_trips_of_burst),
 		cmocka_unit_test(jitter_pool),
-		cmocka_unit_test(stall_and_step),
+		cmocka_unit_test(slow_and_stalled),
+		cmocka_unit_test(controller_clock_moves),
 		cmocka_unit_test(drift),
 		cmocka_unit_test(clock_steps),
 		cmocka_unit_test(step_before_measured),
