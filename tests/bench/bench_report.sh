@@ -1,13 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # `cunxiang report` over a month of a 2,000-node township (about 1,000,000
-# receipts): wall time (best of 3), CPU time and peak memory of the text,
-# HTML and JSON reports, and of a one-village text report.
-# Goal: each at most 2 s. Usage: bench_report.sh REPORT_FILL [NODES [DAYS]]
+# receipts), or of a county (10,000 nodes, 16 plays a day: about 10,000,000):
+# wall time (best of 3), CPU time and peak memory of the text, HTML and
+# JSON reports, and of a one-village text report.
+# Goal: each at most 2 s and 200 MB.
+# Usage: bench_report.sh REPORT_FILL [NODES [DAYS [PLAYS]]]
 set -eu
 fill=$1
 nodes=${2:-2000}
 days=${3:-30}
+plays=${4:-8}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/data" "$tmp/schedules"
@@ -20,11 +23,11 @@ YAML
 
 t0=$(date +%s%N)
 # shellcheck disable=SC2046
-set -- $("$fill" "$tmp" "$nodes" "$days")
+set -- $("$fill" "$tmp" "$nodes" "$days" "$plays")
 from=$1 to=$2 receipts=$3
 t1=$(date +%s%N)
 size=$(du -k "$tmp/data/receipts.db" | cut -f1)
-echo "store: $nodes nodes, $days days ($from .. $to), $receipts receipts, $((size / 1024)) MiB," \
+echo "store: $nodes nodes, $days days ($from .. $to), $plays plays a day, $receipts receipts, $((size / 1024)) MiB," \
 	"filled through the store API in $(( (t1 - t0) / 1000000000 )) s"
 
 # One report, timed: sets ms (wall), cpu (user + sys, ms) and rss (MiB);
@@ -56,8 +59,8 @@ timeit() { # LABEL ARGS...
 		if [ "$ms" -lt "$best" ]; then best=$ms; bcpu=$cpu; fi
 	done
 	verdict="goal met"
-	[ "$best" -le 2000 ] || verdict="GOAL MISSED"
-	printf 'report %s: %d.%03d s (worst of 3: %d.%03d s), CPU %s ms, peak RSS %s MiB, %s bytes (goal <= 2 s: %s)\n' \
+	[ "$best" -le 2000 ] && { [ "$rss" = "?" ] || [ "$rss" -le 200 ]; } || verdict="GOAL MISSED"
+	printf 'report %s: %d.%03d s (worst of 3: %d.%03d s), CPU %s ms, peak RSS %s MiB, %s bytes (goal <= 2 s, <= 200 MB: %s)\n' \
 		"$label" $((best / 1000)) $((best % 1000)) $((worst / 1000)) $((worst % 1000)) "$bcpu" "$rss" \
 		"$(wc -c < "$tmp/out")" "$verdict"
 }

@@ -11,23 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Usage: report_fill DIR [NODES [DAYS]]
+/* Usage: report_fill DIR [NODES [DAYS [PLAYS]]]
  * Writes DIR/data/receipts.db and DIR/schedules/fleet.yaml: NODES nodes
  * (default 2000) in villages of 20, DAYS days (default 30) ending
- * yesterday, 8 plays a day on every node, about 1,000,000 receipts in all
- * (started + completed for most plays, 6% interrupted, 1% failed, 1%
+ * yesterday, PLAYS plays a day (8, the default, or 16) on every node
+ * (about 1,000,000 receipts for 2,000 nodes, 30 days and 8 plays;
+ * started + completed for most plays, 6% interrupted, 1% failed, 1%
  * missing; an alert to the whole fleet every few days, every seventh a
  * drill). Prints the first and last day and the number of receipts. */
 
 #define PER_VILLAGE 20
-#define SLOTS 8
+#define SLOTS_MAX 16
 #define NOTICES 10
 #define ALERTS 14
 #define BATCH 5000
 
-static const int slot_min[SLOTS] = { 420, 510, 600, 750, 900, 1080, 1170, 1260 };
+static const int slot_8[8] = { 420, 510, 600, 750, 900, 1080, 1170, 1260 };
+static const int slot_16[SLOTS_MAX] = { 420, 450, 510, 540, 600, 660, 750, 810,
+					900, 960, 1080, 1110, 1170, 1200, 1260, 1290 };
+static int slots = 8;             /* plays a day */
+static const int *slot_min = slot_8;
 static const char *const name_a[10] = { "永", "红", "新", "东", "西", "南", "北", "和", "兴", "丰" };
 static const char *const name_b[10] = { "安", "平", "乐", "宁", "光", "明", "星", "旗", "河", "山" };
+static const char *const name_c[5] = { "", "上", "下", "前", "后" };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
@@ -112,8 +118,13 @@ int main(int argc, char **argv)
 	FILE *y;
 	int r;
 
-	if (argc < 2 || !nodes || nodes > 100 * PER_VILLAGE || days < 1 || days > 365) {
-		fprintf(stderr, "usage: report_fill DIR [NODES (1..2000) [DAYS (1..365)]]\n");
+	if (argc > 4 && atoi(argv[4]) == SLOTS_MAX) {
+		slots = SLOTS_MAX;
+		slot_min = slot_16;
+	}
+	if (argc < 2 || !nodes || nodes > 500 * PER_VILLAGE || days < 1 || days > 365 ||
+	    (argc > 4 && slots != atoi(argv[4]))) {
+		fprintf(stderr, "usage: report_fill DIR [NODES (1..10000) [DAYS (1..365) [PLAYS (8 or 16)]]]\n");
 		return 2;
 	}
 	cx_tz_set("Asia/Shanghai");
@@ -126,8 +137,8 @@ int main(int argc, char **argv)
 	names = calloc(nvill, sizeof(*names));
 	seq = calloc(nodes, sizeof(*seq));
 	idp = calloc(nodes, sizeof(*idp));
-	occ = calloc((size_t)days * SLOTS, sizeof(*occ));
-	occs = calloc((size_t)days * SLOTS, sizeof(*occs));
+	occ = calloc((size_t)days * slots, sizeof(*occ));
+	occs = calloc((size_t)days * slots, sizeof(*occs));
 	if (!fleet || !ids || !codes || !names || !seq || !idp || !occ || !occs)
 		return 1;
 
@@ -140,12 +151,12 @@ int main(int argc, char **argv)
 	fprintf(y, "township: 掌政镇\narea_code: \"640104100000\"\ntimezone: Asia/Shanghai\n"
 		   "presence:\n  \"06:00-08:00\": 0.7\n  \"08:00-12:00\": 0.3\n  \"12:00-14:00\": 0.8\n"
 		   "  \"14:00-18:00\": 0.3\n  \"18:00-22:00\": 0.9\nvillages:\n");
-	for (size_t v = 0; v < nvill; v++) {
-		snprintf(codes[v], sizeof(codes[v]), "640104100%03zu", 201 + v);
-		snprintf(names[v], sizeof(names[v]), "%s%s村", name_a[v / 10], name_b[v % 10]);
+	for (unsigned v = 0; v < nvill; v++) {
+		snprintf(codes[v], sizeof(codes[v]), "640104100%03u", (201 + v) % 1000);
+		snprintf(names[v], sizeof(names[v]), "%s%s%s村", name_c[v / 100 % 5], name_a[v / 10 % 10], name_b[v % 10]);
 		fprintf(y, "  - code: \"%s\"\n    name: %s\n    nodes:\n", codes[v], names[v]);
 		for (size_t i = v * PER_VILLAGE; i < nodes && i < (v + 1) * PER_VILLAGE; i++) {
-			snprintf(ids[i], sizeof(ids[i]), "v%03zu-%02zu", v, i % PER_VILLAGE);
+			snprintf(ids[i], sizeof(ids[i]), "v%03u-%02u", v % 1000, (unsigned)(i % PER_VILLAGE));
 			idp[i] = ids[i];
 			fleet[i] = (struct store_fleet_node){ .id = ids[i], .village_code = codes[v],
 				.village_name = names[v], .households = 50 + rnd(450) };
@@ -179,16 +190,16 @@ int main(int argc, char **argv)
 
 	/* Plans: the same broadcasts on every node. */
 	for (int d = 0; d < days; d++)
-		for (int k = 0; k < SLOTS; k++) {
-			struct store_occ *o = &occ[d * SLOTS + k];
+		for (int k = 0; k < slots; k++) {
+			struct store_occ *o = &occ[d * slots + k];
 			int yy, mm, dd;
 			int64_t ms;
 
 			cx_civil_from_days(first_day + d, &yy, &mm, &dd);
 			cx_tz_civil_to_ms(yy, mm, dd, slot_min[k] / 60, slot_min[k] % 60, &ms);
-			snprintf(occs[d * SLOTS + k], sizeof(occs[0]), "slot%d@%04d-%02d-%02dT%02d:%02d", k, yy, mm, dd,
+			snprintf(occs[d * slots + k], sizeof(occs[0]), "slot%d@%04d-%02d-%02dT%02d:%02d", k, yy, mm, dd,
 				 slot_min[k] / 60, slot_min[k] % 60);
-			*o = (struct store_occ){ .occ = occs[d * SLOTS + k], .notice = NULL,
+			*o = (struct store_occ){ .occ = occs[d * slots + k], .notice = NULL,
 				.broadcast = "daily", .start_ms = ms, .duration_ms = 18400, .priority = 10 };
 		}
 	{
@@ -197,11 +208,11 @@ int main(int argc, char **argv)
 			"notice-5", "notice-6", "notice-7", "notice-8", "notice-9",
 		};
 
-		for (int i = 0; i < days * SLOTS; i++)
-			occ[i].notice = notice_ids[(i / SLOTS + i % SLOTS) % NOTICES];
+		for (int i = 0; i < days * slots; i++)
+			occ[i].notice = notice_ids[(i / slots + i % slots) % NOTICES];
 	}
 	for (size_t n = 0; n < nodes; n++) {
-		if ((r = store_plan_replace(f.s, ids[n], 0, occ, (size_t)days * SLOTS)) < 0)
+		if ((r = store_plan_replace(f.s, ids[n], 0, occ, (size_t)days * slots)) < 0)
 			die(&f, "plan", r);
 		batch(&f);
 	}
@@ -212,7 +223,7 @@ int main(int argc, char **argv)
 
 		status(&f, ids[n], "idle", t0, ",\"clock_offset_us\":-200,\"spool\":0,\"rejected\":0");
 		for (int d = rnd(4); d < days; d += 3 + rnd(5)) {
-			int64_t off = occ[d * SLOTS].start_ms + (int64_t)rnd(12) * 3600000;
+			int64_t off = occ[d * slots].start_ms + (int64_t)rnd(12) * 3600000;
 
 			status(&f, ids[n], "offline", off, "");
 			status(&f, ids[n], "idle", off + 600000 + (int64_t)rnd(8) * 3600000,
@@ -222,7 +233,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Receipts, in time order as they would arrive. */
-	for (int i = 0; i < days * SLOTS; i++) {
+	for (int i = 0; i < days * slots; i++) {
 		const struct store_occ *o = &occ[i];
 
 		for (size_t n = 0; n < nodes; n++) {
@@ -240,9 +251,9 @@ int main(int argc, char **argv)
 				o->start_ms, t, t + 19000);
 		}
 		/* An alert to everyone every couple of days, after the 10:00 slot. */
-		if (i % SLOTS == 2 && (i / SLOTS) % ((days + ALERTS - 1) / ALERTS) == 0 &&
-		    (i / SLOTS) / ((days + ALERTS - 1) / ALERTS) < ALERTS) {
-			int a = (i / SLOTS) / ((days + ALERTS - 1) / ALERTS);
+		if (slot_min[i % slots] == 600 && (i / slots) % ((days + ALERTS - 1) / ALERTS) == 0 &&
+		    (i / slots) / ((days + ALERTS - 1) / ALERTS) < ALERTS) {
+			int a = (i / slots) / ((days + ALERTS - 1) / ALERTS);
 			char id[64];
 			int64_t issued = o->start_ms + 3600000;
 			struct store_alert al = { .id = id, .level = 1 + a % 4,
