@@ -16,6 +16,10 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
+/* S_PLAN_FOLD: the plan receipts of play (?1, ?2), and the states that end one. */
+#define RCPTS_OF "occ = ?2 AND node = ?1 AND kind = 'plan'"
+#define ENDING "('interrupted','failed','skipped','expired')"
+
 static const char *const sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -37,6 +41,17 @@ static const char *const sql[S__COUNT] = {
 		" COALESCE(?8, (SELECT village_code FROM nodes WHERE id = ?1), ''))"
 		" ON CONFLICT(node, occ) DO NOTHING",
 	[S_PLAN_START] = "SELECT start_ms FROM planned WHERE node = ?1 AND occ = ?2",
+	/* A play planned again after receipts for it came: its outcome
+	 * folded from them, as S_PLAY_NOTE folds one. */
+	[S_PLAN_FOLD] = "UPDATE planned SET"
+		" done_seq = (SELECT min(seq) FROM receipts WHERE " RCPTS_OF " AND state = 'completed'),"
+		" done_ms = (SELECT COALESCE(started_ms, scheduled_ms) FROM receipts WHERE " RCPTS_OF
+		"  AND state = 'completed' ORDER BY seq LIMIT 1),"
+		" end_seq = (SELECT max(seq) FROM receipts WHERE " RCPTS_OF " AND state IN " ENDING "),"
+		" end_state = (SELECT state FROM receipts WHERE " RCPTS_OF " AND state IN " ENDING
+		"  ORDER BY seq DESC LIMIT 1),"
+		" began = EXISTS(SELECT 1 FROM receipts WHERE " RCPTS_OF " AND state IN ('accepted','started'))"
+		" WHERE node = ?1 AND occ = ?2 AND EXISTS(SELECT 1 FROM receipts WHERE occ = ?2 AND node = ?1)",
 	[S_ALERT_EXISTS] = "SELECT EXISTS(SELECT 1 FROM alerts WHERE id = ?1)",
 	[S_KEY_CUR] = "SELECT epoch, pk, key_id, seq_base, enrolled_ms FROM node_keys"
 		" WHERE node = ?1 AND retired_ms IS NULL ORDER BY epoch DESC LIMIT 1",
@@ -615,8 +630,17 @@ static int plan_put(struct store *s, sqlite3_stmt *put, const char *node, int64_
 	sqlite3_bind_int64(put, 6, o->duration_ms);
 	sqlite3_bind_int(put, 7, o->priority);
 	store_db_bind_text(put, 8, o->village_code);
-	if ((r = store_db_run(s, put, "plan")) < 0 || sqlite3_changes(s->db) > 0)
+	if ((r = store_db_run(s, put, "plan")) < 0)
 		return r;
+	if (sqlite3_changes(s->db) > 0) {
+		sqlite3_stmt *fold = stmt(s, S_PLAN_FOLD);
+
+		if (!fold)
+			return -EIO;
+		sqlite3_bind_text(fold, 1, node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(fold, 2, o->occ, -1, SQLITE_TRANSIENT);
+		return store_db_run(s, fold, "plan");
+	}
 	/* Not inserted: a past row (kept as it is), or a second element with
 	 * the same occ in this call (every future row was just deleted). */
 	if (!(get = stmt(s, S_PLAN_START)))

@@ -27,6 +27,11 @@ enum status_put_param {
 };
 _Static_assert(SP_DISK == 17, "S_STATUS_PUT binds ?1 to ?17");
 
+/* S_PLAY_NOTE's receipt is the play's first completed one, or its last
+ * that ended it otherwise. */
+#define DONE "(?3 = 'completed' AND (done_seq IS NULL OR ?4 < done_seq))"
+#define ENDED "(?3 IN ('interrupted','failed','skipped','expired') AND (end_seq IS NULL OR ?4 > end_seq))"
+
 /* For an offline status (the will), keep what the last online one said. */
 #define KEEP(c) c " = CASE WHEN excluded.state = 'offline' THEN COALESCE(excluded." c ", status." c ") ELSE excluded." c " END"
 
@@ -41,7 +46,18 @@ static const char *const sql[S__COUNT] = {
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_RCPT_LOST] = "INSERT INTO receipts_lost(node, seq, epoch, reason, received_ms)"
 		" VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_OCC_PLANNED] = "SELECT EXISTS(SELECT 1 FROM planned WHERE node = ?1 AND occ = ?2)",
+	/* A plan receipt folded into its play's outcome (schema step 3 -> 4
+	 * says how); ?3 is its state, ?4 its seq, ?5 when the play started.
+	 * No row changed: the occurrence is not planned for the node. Every
+	 * SET reads the row as it was, so the order of receipts of one play
+	 * does not matter. */
+	[S_PLAY_NOTE] = "UPDATE planned SET"
+		" done_seq = CASE WHEN " DONE " THEN ?4 ELSE done_seq END,"
+		" done_ms = CASE WHEN " DONE " THEN ?5 ELSE done_ms END,"
+		" end_seq = CASE WHEN " ENDED " THEN ?4 ELSE end_seq END,"
+		" end_state = CASE WHEN " ENDED " THEN ?3 ELSE end_state END,"
+		" began = began OR ?3 IN ('accepted','started')"
+		" WHERE node = ?1 AND occ = ?2",
 	[S_OCC_ALERT] = "SELECT EXISTS(SELECT 1 FROM alerts WHERE id = ?1)",
 	[S_ACK_GET] = "SELECT through, epoch, seq_base, count, skipped FROM ack_state WHERE node = ?1",
 	[S_ACK_PUT] = "INSERT INTO ack_state(node, first_seq, through, count, last_ms, epoch, seq_base,"
@@ -167,17 +183,25 @@ static int receipt_insert(struct store *s, const char *node, int64_t seq, int64_
 	int r;
 
 	if (rc->kind == RECEIPT_PLAN) {
-		if (!(chk = stmt(s, S_OCC_PLANNED)))
+		int64_t began = rc->started_ms != WIRE_NONE ? rc->started_ms : rc->scheduled_ms;
+
+		if (!(chk = stmt(s, S_PLAY_NOTE)))
 			return -EIO;
 		sqlite3_bind_text(chk, 1, node, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(chk, 2, rc->occ, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(chk, 3, receipt_state_name(rc->state), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(chk, 4, seq);
+		store_db_bind_opt(chk, 5, began == WIRE_NONE ? STORE_NONE : began);
+		if ((r = store_db_run(s, chk, "receipt")) < 0)
+			return r;
+		known = sqlite3_changes(store_db(s)) > 0;
 	} else {
 		if (!(chk = stmt(s, S_OCC_ALERT)))
 			return -EIO;
 		sqlite3_bind_text(chk, 1, rc->occ, -1, SQLITE_TRANSIENT);
+		if ((r = store_db_query_int(s, chk, "receipt", &known)) < 0)
+			return r;
 	}
-	if ((r = store_db_query_int(s, chk, "receipt", &known)) < 0)
-		return r;
 	if (!(put = stmt(s, S_RCPT_PUT)))
 		return -EIO;
 	sqlite3_bind_text(put, RP_NODE, node, -1, SQLITE_TRANSIENT);

@@ -189,6 +189,34 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX cap_messages_received ON cap_messages(received_ms);"
 	"CREATE INDEX cap_messages_alert ON cap_messages(alert_id) WHERE alert_id IS NOT NULL;"
 	"CREATE INDEX cap_messages_held ON cap_messages(received_ms) WHERE decision = 'hold';",
+	/* 3 -> 4: each play's outcome, folded from its plan receipts as they
+	 * arrive (store_receipt) and when the play is planned again
+	 * (store_plan_replace), so that a report reads plays and not their
+	 * receipts. done_seq: the first 'completed' receipt, done_ms when
+	 * that play started (NULL: not said); end_seq and end_state: the last
+	 * 'interrupted', 'failed', 'skipped' or 'expired' one; began: an
+	 * 'accepted' or 'started' one came. The plays already stored are
+	 * folded here from what they hold. */
+	"ALTER TABLE planned ADD COLUMN done_seq INTEGER;"
+	"ALTER TABLE planned ADD COLUMN done_ms INTEGER;"
+	"ALTER TABLE planned ADD COLUMN end_seq INTEGER;"
+	"ALTER TABLE planned ADD COLUMN end_state TEXT;"
+	"ALTER TABLE planned ADD COLUMN began INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE planned SET done_seq = r.seq, done_ms = COALESCE(r.started_ms, r.scheduled_ms)"
+	" FROM (SELECT node, occ, min(seq) AS seq, started_ms, scheduled_ms FROM receipts"
+	"  WHERE kind = 'plan' AND state = 'completed' GROUP BY node, occ) AS r"
+	" WHERE planned.node = r.node AND planned.occ = r.occ;"
+	"UPDATE planned SET end_seq = r.seq, end_state = r.state"
+	" FROM (SELECT node, occ, max(seq) AS seq, state FROM receipts WHERE kind = 'plan'"
+	"  AND state IN ('interrupted','failed','skipped','expired') GROUP BY node, occ) AS r"
+	" WHERE planned.node = r.node AND planned.occ = r.occ;"
+	/* Receipts for what was neither planned nor an alert, by arrival:
+	 * few, and listed by every report. */
+	"CREATE INDEX receipts_unknown ON receipts(received_ms) WHERE unknown_occ;"
+	"UPDATE planned SET began = 1"
+	" FROM (SELECT DISTINCT node, occ FROM receipts WHERE kind = 'plan'"
+	"  AND state IN ('accepted','started')) AS r"
+	" WHERE planned.node = r.node AND planned.occ = r.occ;",
 };
 
 /* One integer from the query Q. \retval an SQLite result code */

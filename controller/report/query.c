@@ -308,7 +308,7 @@ static void rcpt_group_free(struct rcpt_group *g)
 	free(g->v);
 }
 
-/* Receipts that a play in a period can have were sent no earlier than the
+/* A receipt for an instant in a period arrived no earlier than the
  * period's start less this: a node hands an event to its player 1.5 s
  * ahead, and its clock follows the controller's. A day covers any
  * reasonable clock error. */
@@ -322,25 +322,11 @@ struct walk {
 	sqlite3_stmt *plays_pk;       /* the same, scanning all the node's plays */
 	sqlite3_stmt *first_play;     /* min(start_ms) of a node */
 	sqlite3_stmt *last_play;      /* max(start_ms) of a node */
-	sqlite3_stmt *seq_max;        /* max seq of a node */
-	sqlite3_stmt *seq_probe;      /* first seq >= ?2 of a node, with received_ms */
-	sqlite3_stmt *rcpts;          /* a node's plan receipts above seq ?2 */
 	struct wplay {
 		struct store_play p;
 		size_t off[4];        /* occ, notice, broadcast, village in text */
-		size_t first, n;      /* its receipts in out */
 	} *v;
 	size_t nv, vcap;
-	struct wrcpt {
-		struct store_rcpt r;
-		uint32_t play;
-		size_t reason;        /* offset in text, or SIZE_MAX */
-	} *rv;
-	size_t nr, rcap;
-	struct store_rcpt *out;
-	size_t ocap;
-	uint32_t *slot;               /* occ -> play + 1, open addressing */
-	size_t nslot;
 	char *text;                   /* the node's strings */
 	size_t tlen, tcap;
 };
@@ -352,13 +338,7 @@ static void walk_free(struct walk *w)
 	sqlite3_finalize(w->plays_pk);
 	sqlite3_finalize(w->first_play);
 	sqlite3_finalize(w->last_play);
-	sqlite3_finalize(w->seq_max);
-	sqlite3_finalize(w->seq_probe);
-	sqlite3_finalize(w->rcpts);
 	free(w->v);
-	free(w->rv);
-	free(w->out);
-	free(w->slot);
 	free(w->text);
 }
 
@@ -381,84 +361,6 @@ static size_t text_push(struct walk *w, const char *t)
 	memcpy(w->text + off, t ? t : "", len);
 	w->tlen += len;
 	return off;
-}
-
-static uint64_t occ_hash(const char *t)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *t; t++)
-		h = (h ^ (unsigned char)*t) * 1099511628211ULL;
-	return h;
-}
-
-static int walk_prepare_seq(struct store *s, struct walk *w)
-{
-	int r;
-
-	/* Alone in its query, max() is one search of the primary key. */
-	if ((r = prepare(s, "SELECT max(seq) FROM receipts WHERE node = ?1", &w->seq_max)) < 0)
-		return r;
-	return prepare(s, "SELECT seq, received_ms FROM receipts WHERE node = ?1 AND seq >= ?2"
-		       " ORDER BY seq LIMIT 1", &w->seq_probe);
-}
-
-/* The first receipt of NODE with seq >= FROM: its seq and received_ms.
- * \retval 1 / 0 none / -errno */
-static int seq_probe(struct store *s, struct walk *w, const char *node, int64_t from, int64_t *seq,
-		     int64_t *received_ms)
-{
-	int rc;
-
-	sqlite3_bind_text(w->seq_probe, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->seq_probe, 2, from);
-	rc = sqlite3_step(w->seq_probe);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(w->seq_probe, 0);
-		*received_ms = sqlite3_column_int64(w->seq_probe, 1);
-	}
-	store_db_release(w->seq_probe);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_err(s, "receipts", rc);
-}
-
-/* A seq of NODE at or below which no receipt was sent at or after
- * BEFORE_MS: seqs grow as a node sends, and a receipt arrives after it was
- * sent, so a seq received before BEFORE_MS bounds every seq before it. A
- * binary search over the seqs; received_ms need not grow with seq for the
- * bound to hold, only for it to be tight. \retval 0 / -errno */
-static int seq_floor(struct store *s, struct walk *w, const char *node, int64_t before_ms, int64_t *floor)
-{
-	int64_t lo = 0, hi = 0, sq, rec;
-	int rc;
-
-	/* The first receipt of the node: most often recent enough already. */
-	*floor = 0;
-	if ((rc = seq_probe(s, w, node, 0, &sq, &rec)) <= 0)
-		return rc;
-	if (rec >= before_ms)
-		return 0;
-	lo = sq;
-	sqlite3_bind_text(w->seq_max, 1, node, -1, SQLITE_STATIC);
-	rc = sqlite3_step(w->seq_max);
-	if (rc == SQLITE_ROW)
-		hi = sqlite3_column_int64(w->seq_max, 0);
-	store_db_release(w->seq_max);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : store_db_err(s, "receipts", rc);
-	while (hi - lo > 1) {
-		int64_t mid = lo + (hi - lo) / 2;
-
-		if ((rc = seq_probe(s, w, node, mid, &sq, &rec)) < 0)
-			return rc;
-		if (rc == 0)
-			break;
-		if (rec < before_ms)
-			lo = sq;
-		else
-			hi = mid;
-	}
-	*floor = lo;
-	return 0;
 }
 
 /* One integer from ST bound to NODE. \retval 1 / 0 no row or NULL / -errno */
@@ -484,6 +386,29 @@ static int play_cmp(const void *a, const void *b)
 	if (x->p.start_ms != y->p.start_ms)
 		return x->p.start_ms < y->p.start_ms ? -1 : 1;
 	return strcmp(x->p.occ, y->p.occ);
+}
+
+/* The columns a walk reads of each play, in this order. */
+#define PLAY_COLS "occ, notice, broadcast, village_code, start_ms, duration_ms, priority," \
+	" done_seq IS NOT NULL, done_ms, end_state, began"
+
+/* A play's outcome from PLAY_COLS 7 to 10 of ST. */
+static enum play_outcome play_outcome(sqlite3_stmt *st, int64_t *done_ms)
+{
+	static const char *const ended[] = {
+		[PLAY_INTERRUPTED] = "interrupted", [PLAY_FAILED] = "failed",
+		[PLAY_SKIPPED] = "skipped", [PLAY_EXPIRED] = "expired",
+	};
+	const char *end = column_str(st, 9);
+
+	if (sqlite3_column_int(st, 7)) {
+		*done_ms = store_db_column_opt(st, 8);
+		return PLAY_COMPLETED;
+	}
+	for (int o = PLAY_INTERRUPTED; end && o <= PLAY_EXPIRED; o++)
+		if (!strcmp(end, ended[o]))
+			return (enum play_outcome)o;
+	return sqlite3_column_int(st, 10) ? PLAY_UNFINISHED : PLAY_NONE;
 }
 
 /* The node's plays in the period, by start_ms then occ. \retval 0 / -errno */
@@ -523,14 +448,22 @@ static int walk_plays(struct store *s, struct walk *w, const char *node, int64_t
 		x->p.start_ms = sqlite3_column_int64(st, 4);
 		x->p.duration_ms = sqlite3_column_int64(st, 5);
 		x->p.priority = sqlite3_column_int(st, 6);
+		x->p.outcome = play_outcome(st, &x->p.done_ms);
+		if (x->p.outcome == PLAY_COMPLETED && x->p.done_ms == STORE_NONE)
+			x->p.done_ms = x->p.start_ms;
 	}
 	store_db_release(st);
 	if (rc != SQLITE_DONE)
 		return store_db_err(s, "plays", rc);
-	/* Sort with the occ pointers of now; they are set again once the
-	 * receipts' reasons have been added to the text. */
-	for (size_t i = 0; i < w->nv; i++)
-		w->v[i].p.occ = w->text + w->v[i].off[0];
+	/* The strings are in place now that the text no longer moves. */
+	for (size_t i = 0; i < w->nv; i++) {
+		struct wplay *x = &w->v[i];
+
+		x->p.occ = w->text + x->off[0];
+		x->p.notice = w->text + x->off[1];
+		x->p.broadcast = w->text + x->off[2];
+		x->p.village_code = w->text + x->off[3];
+	}
 	qsort(w->v, w->nv, sizeof(*w->v), play_cmp);
 	return 0;
 oom:
@@ -539,151 +472,24 @@ oom:
 	return -ENOMEM;
 }
 
-/* The node's plan receipts from the seq floor on, one pass over its range
- * of the primary key, each kept for its play. \retval 0 / -errno */
-static int walk_receipts(struct store *s, struct walk *w, const char *node, int64_t floor)
-{
-	size_t nslot = 64, mask;
-	int rc;
-
-	while (nslot < 2 * w->nv)
-		nslot *= 2;
-	if (nslot > w->nslot) {
-		uint32_t *ns = realloc(w->slot, nslot * sizeof(*ns));
-
-		if (!ns)
-			goto oom_early;
-		w->slot = ns;
-		w->nslot = nslot;
-	}
-	mask = nslot - 1;
-	memset(w->slot, 0, nslot * sizeof(*w->slot));
-	for (size_t i = 0; i < w->nv; i++) {
-		size_t j = occ_hash(w->text + w->v[i].off[0]) & mask;
-
-		while (w->slot[j])
-			j = (j + 1) & mask;
-		w->slot[j] = (uint32_t)i + 1;
-	}
-	w->nr = 0;
-	sqlite3_bind_text(w->rcpts, 1, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->rcpts, 2, floor);
-	while ((rc = sqlite3_step(w->rcpts)) == SQLITE_ROW) {
-		const char *occ = column_str(w->rcpts, 0), *reason;
-		struct wrcpt *x;
-		size_t j;
-
-		if (!occ)
-			continue;
-		for (j = occ_hash(occ) & mask; w->slot[j]; j = (j + 1) & mask)
-			if (!strcmp(w->text + w->v[w->slot[j] - 1].off[0], occ))
-				break;
-		if (!w->slot[j])
-			continue;
-		if (RESERVE_N(w->rv, w->rcap, w->nr) < 0)
-			goto oom;
-		x = &w->rv[w->nr++];
-		x->play = w->slot[j] - 1;
-		x->r = (struct store_rcpt){
-			.kind = "plan", .state = rcpt_intern(column_str(w->rcpts, 1)),
-			.seq = sqlite3_column_int64(w->rcpts, 3),
-			.scheduled_ms = store_db_column_opt(w->rcpts, 4), .started_ms = store_db_column_opt(w->rcpts, 5),
-			.ended_ms = store_db_column_opt(w->rcpts, 6), .played_ms = STORE_NONE,
-			.start_error_us = STORE_NONE, .volume = STORE_NONE,
-			.received_ms = sqlite3_column_int64(w->rcpts, 7),
-		};
-		x->reason = SIZE_MAX;
-		if ((reason = column_str(w->rcpts, 2)) && (x->reason = text_push(w, reason)) == SIZE_MAX)
-			goto oom;
-	}
-	store_db_release(w->rcpts);
-	return rc == SQLITE_DONE ? 0 : store_db_err(s, "receipts", rc);
-oom:
-	store_db_release(w->rcpts);
-oom_early:
-	store_db_seterr(s, "out of memory");
-	return -ENOMEM;
-}
-
-static int walk_node(struct store *s, struct walk *w, const char *node, int64_t from_ms, int64_t to_ms,
-		     int (*fn)(const struct store_play *p, void *ud), void *ud)
-{
-	int64_t floor;
-	size_t at = 0;
-	int r;
-
-	if ((r = walk_plays(s, w, node, from_ms, to_ms)) < 0 || w->nv == 0)
-		return r;
-	if ((r = seq_floor(s, w, node, from_ms - RCPT_SLACK_MS, &floor)) < 0 ||
-	    (r = walk_receipts(s, w, node, floor)) < 0)
-		return r;
-	/* Group the receipts by play, each group still in seq order. */
-	if (w->nr > w->ocap) {
-		struct store_rcpt *no = realloc(w->out, w->nr * sizeof(*no));
-
-		if (!no) {
-			store_db_seterr(s, "out of memory");
-			return -ENOMEM;
-		}
-		w->out = no;
-		w->ocap = w->nr;
-	}
-	for (size_t i = 0; i < w->nr; i++)
-		w->v[w->rv[i].play].n++;
-	for (size_t i = 0; i < w->nv; i++) {
-		w->v[i].first = at;
-		at += w->v[i].n;
-		w->v[i].n = 0;
-	}
-	for (size_t i = 0; i < w->nr; i++) {
-		struct wplay *p = &w->v[w->rv[i].play];
-		struct store_rcpt *o = &w->out[p->first + p->n++];
-
-		*o = w->rv[i].r;
-		o->node = node;
-		o->occ = w->text + p->off[0];
-		o->reason = w->rv[i].reason == SIZE_MAX ? NULL : w->text + w->rv[i].reason;
-	}
-	for (size_t i = 0; i < w->nv && r == 0; i++) {
-		struct wplay *p = &w->v[i];
-
-		p->p.occ = w->text + p->off[0];
-		p->p.notice = w->text + p->off[1];
-		p->p.broadcast = w->text + p->off[2];
-		p->p.village_code = w->text + p->off[3];
-		p->p.receipts = p->n ? w->out + p->first : NULL;
-		p->p.nreceipts = p->n;
-		r = fn(&p->p, ud);
-	}
-	return r;
-}
-
 int rq_plays(struct store *s, int64_t from_ms, int64_t to_ms,
 	     int (*fn)(const struct store_play *p, void *ud), void *ud)
 {
-	/* Node by node: a play's receipts are read in one pass over the
-	 * node's receipts (its primary key range) instead of one index search
-	 * and row lookup each, which on a month of a large fleet is several
-	 * times faster; the seq floor keeps that pass to the period. */
+	/* Node by node, each node's plays sorted by start: a report folds a
+	 * node's plays of one day together. */
 	struct walk w = { 0 };
 	char node[STORE_ID_MAX * 4 + 1] = "";
 	int rc, r;
 
 	if ((r = prepare(s, "SELECT node FROM planned WHERE node > ?1 ORDER BY node LIMIT 1",
 			 &w.next_node)) < 0 ||
-	    (r = prepare(s, "SELECT occ, notice, broadcast, village_code, start_ms, duration_ms, priority"
-			 " FROM planned WHERE node = ?1 AND start_ms >= ?2 AND start_ms < ?3",
-			 &w.plays_idx)) < 0 ||
+	    (r = prepare(s, "SELECT " PLAY_COLS " FROM planned WHERE node = ?1 AND start_ms >= ?2"
+			 " AND start_ms < ?3", &w.plays_idx)) < 0 ||
 	    /* "+" keeps the planner off the (node, start_ms) index. */
-	    (r = prepare(s, "SELECT occ, notice, broadcast, village_code, start_ms, duration_ms, priority"
-			 " FROM planned WHERE node = ?1 AND +start_ms >= ?2 AND +start_ms < ?3",
-			 &w.plays_pk)) < 0 ||
+	    (r = prepare(s, "SELECT " PLAY_COLS " FROM planned WHERE node = ?1 AND +start_ms >= ?2"
+			 " AND +start_ms < ?3", &w.plays_pk)) < 0 ||
 	    (r = prepare(s, "SELECT min(start_ms) FROM planned WHERE node = ?1", &w.first_play)) < 0 ||
-	    (r = prepare(s, "SELECT max(start_ms) FROM planned WHERE node = ?1", &w.last_play)) < 0 ||
-	    (r = walk_prepare_seq(s, &w)) < 0 ||
-	    (r = prepare(s, "SELECT occ, state, reason, seq, scheduled_ms, started_ms, ended_ms, received_ms"
-			 " FROM receipts WHERE node = ?1 AND seq > ?2 AND kind = 'plan' ORDER BY seq",
-			 &w.rcpts)) < 0)
+	    (r = prepare(s, "SELECT max(start_ms) FROM planned WHERE node = ?1", &w.last_play)) < 0)
 		goto out;
 	for (;;) {
 		sqlite3_bind_text(w.next_node, 1, node, -1, SQLITE_TRANSIENT);
@@ -699,7 +505,11 @@ int rq_plays(struct store *s, int64_t from_ms, int64_t to_ms,
 		}
 		store_db_column_copy(w.next_node, 0, node, sizeof(node));
 		store_db_release(w.next_node);
-		if ((r = walk_node(s, &w, node, from_ms, to_ms, fn, ud)) != 0)
+		if ((r = walk_plays(s, &w, node, from_ms, to_ms)) < 0)
+			break;
+		for (size_t i = 0; i < w.nv && r == 0; i++)
+			r = fn(&w.v[i].p, ud);
+		if (r != 0)
 			break;
 	}
 out:
@@ -884,62 +694,37 @@ out:
 int rq_receipts_unknown(struct store *s, int64_t from_ms, int64_t to_ms,
 			int (*fn)(const struct store_rcpt *r, void *ud), void *ud)
 {
-	/* Node by node from its seq floor, like rq_plays(), so that the
-	 * cost follows the period rather than the store's whole history. */
+	/* Through the partial index of such receipts by arrival, so that
+	 * the cost follows them and the period, not the store. */
 	static const char q[] =
 		"SELECT r.node, r.occ, " RCPT_COLS("r.") " FROM receipts r"
-		" WHERE r.node = ?1 AND r.seq > ?2 AND r.unknown_occ"
-		" AND COALESCE(r.scheduled_ms, r.started_ms, r.received_ms) >= ?3"
-		" AND COALESCE(r.scheduled_ms, r.started_ms, r.received_ms) < ?4"
+		" WHERE r.unknown_occ AND r.received_ms >= ?1"
+		" AND COALESCE(r.scheduled_ms, r.started_ms, r.received_ms) >= ?2"
+		" AND COALESCE(r.scheduled_ms, r.started_ms, r.received_ms) < ?3"
 		" AND NOT CASE WHEN r.kind = 'plan'"
 		"  THEN EXISTS(SELECT 1 FROM planned p WHERE p.node = r.node AND p.occ = r.occ)"
 		"  ELSE EXISTS(SELECT 1 FROM alerts a WHERE a.id = r.occ) END"
-		" ORDER BY r.seq";
-	char node[STORE_ID_MAX * 4 + 1] = "";
-	sqlite3_stmt *next = NULL, *st = NULL;
-	struct walk w = { 0 };
-	int64_t floor;
+		" ORDER BY r.node, r.seq";
+	sqlite3_stmt *st;
 	int rc, r;
 
-	if ((r = prepare(s, "SELECT node FROM receipts WHERE node > ?1 ORDER BY node LIMIT 1", &next)) < 0 ||
-	    (r = prepare(s, q, &st)) < 0 || (r = walk_prepare_seq(s, &w)) < 0)
-		goto out;
-	for (;;) {
-		sqlite3_bind_text(next, 1, node, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(next);
-		if (rc != SQLITE_ROW) {
-			if (rc != SQLITE_DONE)
-				r = store_db_err(s, "unknown receipts", rc);
-			store_db_release(next);
-			break;
-		}
-		store_db_column_copy(next, 0, node, sizeof(node));
-		store_db_release(next);
-		if ((r = seq_floor(s, &w, node, from_ms - RCPT_SLACK_MS, &floor)) < 0)
-			break;
-		sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, floor);
-		sqlite3_bind_int64(st, 3, from_ms);
-		sqlite3_bind_int64(st, 4, to_ms);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct store_rcpt x;
+	if ((r = prepare(s, q, &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, from_ms - RCPT_SLACK_MS);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_rcpt x;
 
-			rcpt_read(st, 2, &x);
-			x.node = column_str(st, 0);
-			x.occ = column_str(st, 1);
-			if (x.node && x.occ && (r = fn(&x, ud)) != 0)
-				break;
-		}
-		if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-			r = store_db_err(s, "unknown receipts", rc);
-		store_db_release(st);
-		if (r != 0)
+		rcpt_read(st, 2, &x);
+		x.node = column_str(st, 0);
+		x.occ = column_str(st, 1);
+		if (x.node && x.occ && (r = fn(&x, ud)) != 0)
 			break;
 	}
-out:
-	sqlite3_finalize(next);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db_err(s, "unknown receipts", rc);
 	sqlite3_finalize(st);
-	walk_free(&w);
 	return r;
 }
 

@@ -73,22 +73,30 @@ struct store_rcpt {
 	int64_t received_ms;
 };
 
-/* A planned (node, occurrence) with the receipts stored for it. */
+/* What became of a play, by the plan receipts of its node and occurrence:
+ * a completed one; else the last that ended it otherwise; else one that
+ * says it was accepted or started; else none. */
+enum play_outcome {
+	PLAY_COMPLETED, PLAY_INTERRUPTED, PLAY_FAILED, PLAY_SKIPPED, PLAY_EXPIRED,
+	PLAY_UNFINISHED, PLAY_NONE,
+};
+
+/* A planned (node, occurrence) and what its receipts said. The store
+ * folds each receipt into its play as it arrives, so a walk over plays
+ * reads no receipts. */
 struct store_play {
 	const char *node, *occ, *notice, *broadcast, *village_code;
 	int64_t start_ms, duration_ms;
 	int priority;
-	/* Its receipts (kind plan, same node and occ) by seq; played_ms,
-	 * start_error_us and volume are left STORE_NONE. */
-	const struct store_rcpt *receipts;
-	size_t nreceipts;
+	enum play_outcome outcome;
+	int64_t done_ms;           /* PLAY_COMPLETED: when the first completed
+				      play started (start_ms when its receipt
+				      did not say) */
 };
 
 /* Call FN for every planned (node, occ) with FROM_MS ≤ start_ms < TO_MS,
- * ordered by node, then start_ms, then occ. Receipts sent more than a day
- * before FROM_MS (by the controller's clock when they arrived) are not
- * looked at. FN returning non-zero stops the walk and is returned.
- * \retval 0 / FN's value / -errno */
+ * ordered by node, then start_ms, then occ. FN returning non-zero stops
+ * the walk and is returned. \retval 0 / FN's value / -errno */
 int rq_plays(struct store *s, int64_t from_ms, int64_t to_ms,
 	     int (*fn)(const struct store_play *p, void *ud), void *ud);
 

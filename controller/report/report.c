@@ -144,48 +144,18 @@ static void fig_target(struct report_fig *f, int64_t households, bool reached, d
 	}
 }
 
-enum outcome { O_COMPLETED, O_INTERRUPTED, O_FAILED, O_SKIPPED, O_EXPIRED, O_UNFINISHED, O_NONE };
-
-static void fig_play(struct report_fig *f, enum outcome o)
+static void fig_play(struct report_fig *f, enum play_outcome o)
 {
 	f->planned++;
 	switch (o) {
-	case O_COMPLETED: f->completed++; break;
-	case O_INTERRUPTED: f->interrupted++; break;
-	case O_FAILED: f->failed++; break;
-	case O_SKIPPED: f->skipped++; break;
-	case O_EXPIRED: f->expired++; break;
-	case O_UNFINISHED: f->unfinished++; break;
-	case O_NONE: f->no_receipt++; break;
+	case PLAY_COMPLETED: f->completed++; break;
+	case PLAY_INTERRUPTED: f->interrupted++; break;
+	case PLAY_FAILED: f->failed++; break;
+	case PLAY_SKIPPED: f->skipped++; break;
+	case PLAY_EXPIRED: f->expired++; break;
+	case PLAY_UNFINISHED: f->unfinished++; break;
+	case PLAY_NONE: f->no_receipt++; break;
 	}
-}
-
-/* What became of a play, and when its first completed play started. */
-static enum outcome play_outcome(const struct store_play *p, int64_t *at_ms)
-{
-	enum outcome o = O_NONE;
-
-	for (size_t i = 0; i < p->nreceipts; i++) {
-		const struct store_rcpt *x = &p->receipts[i];
-		const char *s = x->state;
-
-		if (!strcmp(s, "completed")) {
-			*at_ms = x->started_ms != STORE_NONE ? x->started_ms
-				 : x->scheduled_ms != STORE_NONE ? x->scheduled_ms : p->start_ms;
-			return O_COMPLETED;
-		}
-		if (!strcmp(s, "interrupted"))
-			o = O_INTERRUPTED;
-		else if (!strcmp(s, "failed"))
-			o = O_FAILED;
-		else if (!strcmp(s, "skipped"))
-			o = O_SKIPPED;
-		else if (!strcmp(s, "expired"))
-			o = O_EXPIRED;
-		else if (o == O_NONE)
-			o = O_UNFINISHED;   /* accepted or started */
-	}
-	return o;
 }
 
 static int grow_village(struct report *r, size_t n)
@@ -320,8 +290,7 @@ static int on_play(const struct store_play *p, void *ud)
 	struct play_ctx *c = ud;
 	struct report *r = c->r;
 	long node, notice, village;
-	int64_t at = STORE_NONE;
-	enum outcome o;
+	enum play_outcome o = p->outcome;
 	struct pair *pr;
 	uint64_t key;
 	bool added;
@@ -352,7 +321,6 @@ static int on_play(const struct store_play *p, void *ud)
 	r->vseen[village] = true;
 	r->ninfo[node].targeted = true;
 
-	o = play_outcome(p, &at);
 	fig_play(&r->sum.total, o);
 	fig_play(&r->nfig[notice], o);
 	fig_play(&r->vfig[village], o);
@@ -383,8 +351,8 @@ static int on_play(const struct store_play *p, void *ud)
 		pr->dreached = false;
 		pr->dmiss = 1.0;
 	}
-	if (o == O_COMPLETED) {
-		double miss = 1.0 - report_presence(r, at);
+	if (o == PLAY_COMPLETED) {
+		double miss = 1.0 - report_presence(r, p->done_ms);
 
 		pr->reached = pr->dreached = true;
 		pr->miss *= miss;

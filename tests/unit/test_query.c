@@ -110,13 +110,9 @@ static const struct store_fleet_node fleet[] = {
 
 struct seen_play {
 	char node[16], occ[64], notice[32], broadcast[32], village[16];
-	int64_t start_ms, duration_ms;
+	int64_t start_ms, duration_ms, done_ms;
 	int priority;
-	size_t n;
-	struct {
-		char kind[8], state[16], reason[32];
-		int64_t seq, scheduled_ms, played_ms, start_error_us, volume, received_ms;
-	} r[4];
+	enum play_outcome outcome;
 };
 
 struct plays {
@@ -140,27 +136,12 @@ static int on_play(const struct store_play *p, void *ud)
 	x->start_ms = p->start_ms;
 	x->duration_ms = p->duration_ms;
 	x->priority = p->priority;
-	x->n = p->nreceipts;
-	assert_true(p->nreceipts <= 4);
-	for (size_t i = 0; i < p->nreceipts; i++) {
-		const struct store_rcpt *r = &p->receipts[i];
-
-		assert_string_equal(r->node, p->node);
-		assert_string_equal(r->occ, p->occ);
-		snprintf(x->r[i].kind, sizeof(x->r[i].kind), "%s", r->kind);
-		snprintf(x->r[i].state, sizeof(x->r[i].state), "%s", r->state);
-		snprintf(x->r[i].reason, sizeof(x->r[i].reason), "%s", r->reason ? r->reason : "-");
-		x->r[i].seq = r->seq;
-		x->r[i].scheduled_ms = r->scheduled_ms;
-		x->r[i].played_ms = r->played_ms;
-		x->r[i].start_error_us = r->start_error_us;
-		x->r[i].volume = r->volume;
-		x->r[i].received_ms = r->received_ms;
-	}
+	x->outcome = p->outcome;
+	x->done_ms = p->outcome == PLAY_COMPLETED ? p->done_ms : -1;
 	return (int)ps->n == ps->stop_at ? 7 : 0;
 }
 
-static void plays_with_their_receipts(void **state)
+static void plays_with_their_outcomes(void **state)
 {
 	struct fx *f = *state;
 	const struct store_occ one[] = {
@@ -178,9 +159,9 @@ static void plays_with_their_receipts(void **state)
 	assert_int_equal(store_plan_replace(f->s, "yn-02", T0 - HOUR, two, 1), 0);
 	rcpt(f->s, "yn-01", 1, "meet@T0", "plan", "started", T0, T0 + 100, NULL);
 	rcpt(f->s, "yn-01", 2, "meet@T0", "plan", "completed", T0, T0 + 20000, NULL);
-	rcpt(f->s, "yn-01", 3, "meet@T1", "plan", "completed", T0 + HOUR, T0 + HOUR + 20000, NULL);
+	rcpt(f->s, "yn-01", 3, "meet@T1", "plan", "started", T0 + HOUR, T0 + HOUR + 100, NULL);
 	/* Same occ, but an alert's receipt: not the play's. */
-	rcpt(f->s, "yn-01", 4, "meet@T0", "alert", "completed", T0, T0 + 30000, NULL);
+	rcpt(f->s, "yn-01", 4, "meet@D2", "alert", "completed", T0, T0 + 30000, NULL);
 	rcpt(f->s, "yn-02", 1, "flood@T0", "plan", "failed", T0 + 60000, T0 + 61000, "no sound card");
 
 	/* A day: by node, then start; the third play of yn-01 is outside. */
@@ -194,27 +175,19 @@ static void plays_with_their_receipts(void **state)
 	assert_int_equal(ps.v[0].start_ms, T0);
 	assert_int_equal(ps.v[0].duration_ms, 18400);
 	assert_int_equal(ps.v[0].priority, 10);
-	assert_int_equal(ps.v[0].n, 2);
-	assert_int_equal(ps.v[0].r[0].seq, 1);
-	assert_string_equal(ps.v[0].r[0].kind, "plan");
-	assert_string_equal(ps.v[0].r[0].state, "started");
-	assert_int_equal(ps.v[0].r[0].received_ms, T0 + 100);
-	assert_int_equal(ps.v[0].r[1].seq, 2);
-	assert_string_equal(ps.v[0].r[1].state, "completed");
-	assert_int_equal(ps.v[0].r[1].scheduled_ms, T0);
-	/* Plays leave these out. */
-	assert_int_equal(ps.v[0].r[1].played_ms, STORE_NONE);
-	assert_int_equal(ps.v[0].r[1].start_error_us, STORE_NONE);
-	assert_int_equal(ps.v[0].r[1].volume, STORE_NONE);
+	assert_int_equal(ps.v[0].outcome, PLAY_COMPLETED);
+	assert_int_equal(ps.v[0].done_ms, T0 + 1);    /* its started_ms */
 	assert_string_equal(ps.v[1].occ, "meet@T1");
-	assert_int_equal(ps.v[1].n, 1);
-	assert_int_equal(ps.v[1].r[0].seq, 3);
+	assert_int_equal(ps.v[1].outcome, PLAY_UNFINISHED);
 	assert_string_equal(ps.v[2].node, "yn-02");
 	assert_string_equal(ps.v[2].village, "640104100299"); /* the plan's own */
 	assert_int_equal(ps.v[2].priority, 80);
-	assert_int_equal(ps.v[2].n, 1);
-	assert_string_equal(ps.v[2].r[0].state, "failed");
-	assert_string_equal(ps.v[2].r[0].reason, "no sound card");
+	assert_int_equal(ps.v[2].outcome, PLAY_FAILED);
+
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(rq_plays(f->s, T0 + 2 * DAY, T0 + 3 * DAY, on_play, &ps), 0);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(ps.v[0].outcome, PLAY_NONE);
 
 	/* The period is [from, to). */
 	memset(&ps, 0, sizeof(ps));
@@ -236,6 +209,116 @@ static void plays_with_their_receipts(void **state)
 	ps.stop_at = 1;
 	assert_int_equal(rq_plays(f->s, T0, T0 + DAY, on_play, &ps), 7);
 	assert_int_equal(ps.n, 1);
+}
+
+/* What a play's receipts say, from all of them at once in seq order:
+ * the rule the store folds them by as they come. */
+struct ref_rcpt {
+	int64_t seq, sched;
+	const char *state;
+};
+
+static enum play_outcome ref_outcome(const struct ref_rcpt *v, size_t n, int64_t *done_ms)
+{
+	enum play_outcome o = PLAY_NONE;
+	int64_t best = INT64_MAX, last = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = v[i].state;
+
+		if (!strcmp(s, "completed") && v[i].seq < best) {
+			best = v[i].seq;
+			*done_ms = v[i].sched + 1;
+		} else if (!strcmp(s, "accepted") || !strcmp(s, "started")) {
+			if (o == PLAY_NONE)
+				o = PLAY_UNFINISHED;
+		} else if (strcmp(s, "completed") && v[i].seq > last) {
+			last = v[i].seq;
+			o = !strcmp(s, "interrupted") ? PLAY_INTERRUPTED : !strcmp(s, "failed") ? PLAY_FAILED
+			    : !strcmp(s, "skipped") ? PLAY_SKIPPED : PLAY_EXPIRED;
+		}
+	}
+	return best != INT64_MAX ? PLAY_COMPLETED : o;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* Receipts in any order, before or after their play is planned, and a
+ * play planned again: its outcome is the one all its receipts give. */
+static void outcomes_folded_in_any_order(void **state)
+{
+	static const char *const states[] = {
+		"accepted", "started", "completed", "interrupted", "failed", "skipped", "expired",
+	};
+	enum { PLAYS = 6, PER = 5 };
+	struct fx *f = *state;
+	struct store_occ occ[PLAYS];
+	struct ref_rcpt r[PLAYS][PER];
+	size_t nr[PLAYS] = { 0 }, order[PLAYS * PER], n = 0;
+	char names[PLAYS][16];
+	struct plays ps;
+	int64_t seq = 0;
+
+	assert_int_equal(store_fleet_replace(f->s, fleet, 2), 0);
+	for (int round = 0; round < 40; round++) {
+		char node[16];
+
+		/* Each round a node of its own, so seqs start afresh. */
+		snprintf(node, sizeof(node), "yn-0%d", 1 + round % 2);
+		for (int i = 0; i < PLAYS; i++) {
+			snprintf(names[i], sizeof(names[i]), "p%d-r%d", i, round);
+			occ[i] = (struct store_occ){ names[i], "n", "b", NULL, T0 + round * DAY + i * HOUR,
+				1000, 10 };
+			nr[i] = rnd(PER + 1);
+			for (size_t k = 0; k < nr[i]; k++)
+				r[i][k] = (struct ref_rcpt){ 0, occ[i].start_ms + rnd(5) * 1000, states[rnd(7)] };
+		}
+		/* Seqs handed out, then stored in a shuffled order. */
+		n = 0;
+		for (int i = 0; i < PLAYS; i++)
+			for (size_t k = 0; k < nr[i]; k++) {
+				r[i][k].seq = ++seq;
+				order[n++] = (size_t)i * PER + k;
+			}
+		for (size_t i = n; i > 1; i--) {
+			size_t j = rnd((unsigned)i), t = order[i - 1];
+
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		/* Half of the receipts before the plan, half after; half the
+		 * rounds plan again after all of them. */
+		for (size_t i = 0; i < n; i++) {
+			const struct ref_rcpt *x = &r[order[i] / PER][order[i] % PER];
+
+			if (i == n / 2)
+				assert_int_equal(store_plan_replace(f->s, node, T0 + round * DAY, occ, PLAYS), 0);
+			rcpt(f->s, node, x->seq, names[order[i] / PER], "plan", x->state, x->sched, T0, NULL);
+		}
+		if (n < 2 || round % 2)
+			assert_int_equal(store_plan_replace(f->s, node, T0 + round * DAY, occ, PLAYS), 0);
+
+		memset(&ps, 0, sizeof(ps));
+		assert_int_equal(rq_plays(f->s, T0 + round * DAY, T0 + (round + 1) * DAY, on_play, &ps), 0);
+		assert_int_equal(ps.n, PLAYS);
+		for (int i = 0; i < PLAYS; i++) {
+			int64_t done = -1;
+			enum play_outcome want = ref_outcome(r[i], nr[i], &done);
+
+			assert_string_equal(ps.v[i].occ, names[i]);
+			if (ps.v[i].outcome != want || ps.v[i].done_ms != done)
+				fail_msg("round %d, play %d: outcome %d at %lld, want %d at %lld", round, i,
+					 ps.v[i].outcome, (long long)ps.v[i].done_ms, want, (long long)done);
+		}
+	}
 }
 
 /* ---- alerts ------------------------------------------------------------ */
@@ -580,7 +663,8 @@ static void fleet_and_snapshot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(plays_with_their_receipts, setup, teardown),
+		cmocka_unit_test_setup_teardown(plays_with_their_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(outcomes_folded_in_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(alerts_and_their_receipts, setup, teardown),
 		cmocka_unit_test_setup_teardown(odd_receipts, setup, teardown),
 		cmocka_unit_test_setup_teardown(fleet_and_snapshot, setup, teardown),
