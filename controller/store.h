@@ -50,7 +50,9 @@ enum store_flags {
  * by a newer cunxiang, or read-only and older than this one: run `serve`
  * once to migrate), EUCLEAN (not an SQLite database or corrupt), EACCES,
  * EROFS, EBUSY (locked longer than the busy timeout), ENOMEM, EIO.
- * When ERRMSG is not NULL it receives a one-line reason (up to ERRLEN). */
+ * When ERRMSG is not NULL it receives a one-line reason (up to ERRLEN).
+ * The store it returns is used by one thread at a time: SQLite takes no
+ * mutex for it. */
 struct store *store_open(const char *path, unsigned flags, char *errmsg, size_t errlen);
 /* Finalize statements and close; an open transaction is rolled back.
  * Accepts NULL. */
