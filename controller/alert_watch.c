@@ -21,6 +21,7 @@
 
 #define RECEIPT_PREFIX "cx/v1/receipt/"
 #define STATUS_PREFIX  "cx/v1/status/"
+#define STATUS_WAIT_MS 1000 /* for the retained statuses of those that did not start */
 
 /* ---- reading what a pole sent ---- */
 
@@ -154,11 +155,13 @@ static void take_status(struct alert_watch *w, struct alerting_node *t, const st
 	snprintf(t->bstate, sizeof(t->bstate), "%s", status_state_name(st.state));
 	if (st.spool != WIRE_NONE)
 		t->bspool = st.spool;
-	if (st.rejected != WIRE_NONE) {
+	if (st.rejected != WIRE_NONE)
 		t->brejected = st.rejected;
-		if (!t->bstatus)
-			t->brejected0 = t->brejected;
-	}
+	/* The store's last status before the alert is what "meanwhile"
+	 * counts from; a node it knows no status of has no baseline. */
+	if (!t->bstatus)
+		t->brejected0 = t->sn && t->sn->has_status && t->sn->rejected != STORE_NONE
+				? t->sn->rejected : t->brejected;
 	t->bstatus = true;
 }
 
@@ -276,6 +279,42 @@ static void drain(struct alert_watch *w, struct mq *mq)
 	}
 }
 
+/* Whether every target that did not start has a status from the broker. */
+static bool whereabouts_known(const struct alert_watch *w)
+{
+	for (size_t i = 0; i < w->tg->n; i++)
+		if (!w->tg->t[i].started && !w->tg->t[i].bstatus)
+			return false;
+	return true;
+}
+
+/* The broker's retained statuses, for the targets that did not start:
+ * asked for only now, so that thousands of them (each a signature to
+ * check) do not arrive while the alert goes out. Waits up to
+ * STATUS_WAIT_MS for them. \retval true when interrupted by a signal */
+static bool whereabouts(struct alert_watch *w, struct mq *mq, int sfd)
+{
+	int64_t end = cx_mono_us() + STATUS_WAIT_MS * 1000LL;
+	struct pollfd pfd[2] = {
+		{ .fd = mq_fd(mq), .events = POLLIN },
+		{ .fd = sfd, .events = POLLIN },
+	};
+
+	if (mq_subscribe(mq, WIRE_SUB_STATUS, 0) < 0)
+		return false;
+	for (;;) {
+		int64_t now = cx_mono_us();
+
+		drain(w, mq);
+		if (whereabouts_known(w) || now >= end)
+			return false;
+		if (poll(pfd, 2, (int)((end - now + 999) / 1000)) < 0 && errno != EINTR)
+			return false;
+		if ((pfd[1].revents & POLLIN) && alerting_signalled(sfd))
+			return true;
+	}
+}
+
 bool alert_watch_run(struct alert_watch *w, struct mq *mq, struct store *st, int sfd,
 		     int wait_s)
 {
@@ -310,6 +349,8 @@ bool alert_watch_run(struct alert_watch *w, struct mq *mq, struct store *st, int
 	}
 	if (w->changed)
 		progress(w, -1);
+	if (!stop && w->started < w->tg->n)
+		stop = whereabouts(w, mq, sfd);
 	return stop;
 }
 

@@ -72,7 +72,9 @@ int alert_watch_store(struct alert_watch *w, struct store *st);
 /* `cunxiang alert`'s live view: until every target started, WAIT_S seconds
  * passed since alert_watch_start(), or SFD delivered a signal, take what MQ
  * brings and, each second, what ST holds, and show the progress on stdout
- * (a line redrawn in place on a tty, a line per change otherwise).
+ * (a line redrawn in place on a tty, a line per change otherwise). Then,
+ * when some did not start, subscribe MQ to the poles' retained statuses
+ * and take theirs (up to a second), for the summary.
  * \retval true when interrupted by a signal */
 bool alert_watch_run(struct alert_watch *w, struct mq *mq, struct store *st, int sfd,
 		     int wait_s);

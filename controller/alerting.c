@@ -344,16 +344,16 @@ int alerting_cancel(struct store *st, struct pub *p, const char *ref, int64_t no
 
 /* ---- the MQTT session ---- */
 
-struct mq *alerting_mq_new(const struct cconf *cf, const char *cmd, bool status)
+struct mq *alerting_mq_new(const struct cconf *cf, const char *cmd)
 {
-	static const char *const subs[] = { WIRE_SUB_RECEIPTS, WIRE_SUB_STATUS };
+	static const char *const subs[] = { WIRE_SUB_RECEIPTS };
 	char cid[64];
 	struct mq_cfg mc = {
 		.client_id = cid, .host = cf->host, .port = cf->port, .tls = cf->tls,
 		.ca_file = cf->ca_file, .username = cf->username, .password = cf->password,
 		/* A clean session of our own: the command only watches, serve
 		 * keeps acking. */
-		.clean_start = true, .keepalive_s = 30, .subs = subs, .nsubs = status ? 2 : 1,
+		.clean_start = true, .keepalive_s = 30, .subs = subs, .nsubs = 1,
 		/* QoS 0: the watch only shows progress, and what passes it by
 		 * is in the store; no PUBACK per receipt. */
 		.sub_qos = 0,

@@ -135,10 +135,9 @@ int alerting_cancel(struct store *st, struct pub *p, const char *ref, int64_t no
 		    char *err, size_t errlen);
 
 /* A clean MQTT session of its own for command CMD ("alert"): client id
- * cx-CMD-PID, subscribed with QoS 0 to the receipts, and with STATUS to the
- * statuses too (what passes it by is in the store). Not yet connected.
- * NULL + errno. */
-struct mq *alerting_mq_new(const struct cconf *cf, const char *cmd, bool status);
+ * cx-CMD-PID, subscribed with QoS 0 to the receipts (what passes it by is
+ * in the store). Not yet connected. NULL + errno. */
+struct mq *alerting_mq_new(const struct cconf *cf, const char *cmd);
 
 /* Wait up to TIMEOUT_MS for MQ to connect, or for a signal on SFD (a
  * signalfd, or -1). \retval 0 connected / 1 signalled / -ETIMEDOUT */

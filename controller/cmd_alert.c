@@ -325,7 +325,7 @@ static int alert_args(int argc, char **argv, struct alert_opts *o)
  * meanwhile. NULL: cannot (said why). */
 static struct mq *connect_broker(const struct cconf *cf, const char *cmd, int sfd, bool *stop)
 {
-	struct mq *mq = alerting_mq_new(cf, cmd, true);
+	struct mq *mq = alerting_mq_new(cf, cmd);
 	int r;
 
 	if (!mq) {

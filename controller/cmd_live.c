@@ -363,7 +363,7 @@ static int live_session(struct live *l)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
-	l->mq = alerting_mq_new(l->cf, "live", false);
+	l->mq = alerting_mq_new(l->cf, "live");
 	memset(&sact, 0, sizeof(sact));
 	sact.sa_handler = on_signal;
 	sigaction(SIGINT, &sact, NULL);
