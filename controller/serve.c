@@ -2,6 +2,7 @@
 /* serve.c -- `cunxiang serve`: publish plans and assets, ingest receipts, track nodes */
 #include "config.h"
 
+#include "ackq.h"
 #include "asset.h"
 #include "capd.h"
 #include "cconf.h"
@@ -57,12 +58,6 @@
 #define PONGS_PER_S 50              /* per node */
 #define RESEND_EVERY_MS 10000       /* ask a pole with a hole for its receipts */
 
-struct ack_pending {
-	char node[WIRE_NODE_MAX + 1];
-	char key[ENV_KEYID_LEN + 1];
-	uint64_t seq;
-};
-
 /* When a name (node or asset) was last acted on: repairs, pongs, resends. */
 struct stamp {
 	char name[WIRE_ARG_MAX + 1];
@@ -106,8 +101,7 @@ struct serve {
 	int64_t from_day;          /* local day number of the plans on the air */
 	int64_t next_gc_ms;
 	bool published_once;
-	struct ack_pending *acks;
-	size_t nacks, cap_acks;
+	struct ackq *acks;           /* committed receipts not acked yet */
 	struct capd *capd;           /* automatic warnings (CAP), on a thread of their own */
 };
 
@@ -504,44 +498,25 @@ static const char *verify_error(int r)
 
 /* ---- incoming ---- */
 
-static void queue_ack(struct serve *s, const char *node, const char *key, uint64_t seq)
+static void send_ack(const char *node, const char *key, uint64_t seq, void *ud)
 {
-	for (size_t i = 0; i < s->nacks; i++) {
-		if (!strcmp(s->acks[i].node, node)) {
-			if (seq > s->acks[i].seq)
-				s->acks[i].seq = seq;
-			return;
-		}
-	}
-	if (s->nacks == s->cap_acks) {
-		size_t cap = s->cap_acks ? s->cap_acks * 2 : 64;
-		struct ack_pending *v = realloc(s->acks, cap * sizeof(*v));
+	struct serve *s = ud;
+	struct ctl_ack a = { .seq = (int64_t)seq };
+	char topic[WIRE_TOPIC_MAX], *msg = NULL;
+	size_t len;
 
-		if (!v)
-			return;
-		s->acks = v;
-		s->cap_acks = cap;
-	}
-	snprintf(s->acks[s->nacks].node, sizeof(s->acks[0].node), "%.32s", node);
-	snprintf(s->acks[s->nacks].key, sizeof(s->acks[0].key), "%s", key);
-	s->acks[s->nacks++].seq = seq;
+	snprintf(a.node, sizeof(a.node), "%s", node);
+	snprintf(a.key, sizeof(a.key), "%s", key);
+	if (wire_topic(WIRE_T_ACK, a.node, topic) == 0 && ctl_ack_sign(&a, s->pub.sk, &msg, &len) == 0)
+		mq_publish(s->mq, topic, msg, len, 1, false);
+	free(msg);
 }
 
-static void send_acks(struct serve *s)
+/* Send the acks that are due (all of them when ALL). \retval ms until the
+ * next one is, -1 none */
+static int64_t send_acks(struct serve *s, bool all)
 {
-	for (size_t i = 0; i < s->nacks; i++) {
-		struct ctl_ack a = { .seq = (int64_t)s->acks[i].seq };
-		char topic[WIRE_TOPIC_MAX], *msg = NULL;
-		size_t len;
-
-		snprintf(a.node, sizeof(a.node), "%s", s->acks[i].node);
-		snprintf(a.key, sizeof(a.key), "%s", s->acks[i].key);
-		if (wire_topic(WIRE_T_ACK, a.node, topic) == 0 &&
-		    ctl_ack_sign(&a, s->pub.sk, &msg, &len) == 0)
-			mq_publish(s->mq, topic, msg, len, 1, false);
-		free(msg);
-	}
-	s->nacks = 0;
+	return ackq_due(s->acks, cx_mono_us() / 1000, all, send_ack, s);
 }
 
 /* Ask NODE for its unacknowledged receipts now: a hole in what is stored
@@ -585,7 +560,9 @@ static void on_receipt(struct serve *s, const char *node, const struct mq_event 
 		log_err("cannot store receipt from %s: %s", node, store_errmsg(s->store));
 	k = keyring_get(s->keys, node, now);
 	if ((r >= 0 || r == -EBADMSG) && ack > 0 && k)
-		queue_ack(s, node, k->key.id, (uint64_t)ack);
+		if (ackq_add(s->acks, node, k->key.id, (uint64_t)ack, cx_mono_us() / 1000) < 0)
+			log_err("out of memory: receipts of %s are not acknowledged until it sends again",
+				node);
 	if (r >= 0 && receipt_parse((const char *)ev->payload, jl, node, &rc, NULL, 0) == 0 &&
 	    rc.seq > ack + 1)
 		ask_resend(s, node, now);
@@ -813,13 +790,10 @@ static int drain(struct serve *s)
 	if (s->in_tx) {
 		s->in_tx = false;
 		r = store_commit(s->store);
-		if (r < 0) {
+		if (r < 0)
 			log_err("cannot commit receipts: %s; not acknowledging them",
 				store_errmsg(s->store));
-			s->nacks = 0;
-		} else {
-			send_acks(s);
-		}
+		ackq_commit(s->acks, r == 0);
 	}
 	return n;
 }
@@ -940,7 +914,7 @@ static int serve_setup(struct serve *s, const char *config)
 		return -EIO;
 	}
 	s->keys = keyring_new(s->store);
-	if (!s->keys) {
+	if (!s->keys || !(s->acks = ackq_new())) {
 		log_err("cannot read the enrolled node keys: %s", store_errmsg(s->store));
 		return -EIO;
 	}
@@ -1008,6 +982,8 @@ static void serve_teardown(struct serve *s)
 		mq_free(s->mqr);
 	}
 	if (s->mq) {
+		if (s->acks)
+			send_acks(s, true);
 		mq_flush(s->mq, 2000);
 		mq_free(s->mq);
 	}
@@ -1026,9 +1002,24 @@ static void serve_teardown(struct serve *s)
 	free(s->voices);
 	free(s->assets_dir);
 	free(s->cache_dir);
-	free(s->acks);
+	ackq_free(s->acks);
 	cconf_free(s->cf);
 	tts_shutdown();
+}
+
+/* How long the main loop may sleep at NOW: a second at most, less when a
+ * rebuild, an audit or an ack (due in ACK_IN ms, -1 none) comes sooner. */
+static int64_t poll_timeout(const struct serve *s, int64_t now, int64_t ack_in)
+{
+	int64_t timeout = 1000;
+
+	if (s->rebuild_at_ms && s->rebuild_at_ms - now < timeout)
+		timeout = s->rebuild_at_ms > now ? s->rebuild_at_ms - now : 0;
+	if (s->audit_at_ms && s->audit_at_ms - now < timeout)
+		timeout = s->audit_at_ms > now ? s->audit_at_ms - now : 0;
+	if (ack_in >= 0 && ack_in < timeout)
+		timeout = ack_in;
+	return timeout;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -1079,11 +1070,12 @@ int cmd_serve(int argc, char **argv)
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = mq_fd(s.mqr), .events = POLLIN },
 		};
-		int64_t now = cx_now_ms(), timeout = 1000;
+		int64_t now = cx_now_ms(), ack_in;
 
 		while (drain(&s) == MAX_BATCH)
 			;
 		drain_retained(&s);
+		ack_in = send_acks(&s, false);
 		if (s.audit_at_ms && now >= s.audit_at_ms && !s.rebuild_at_ms)
 			audit(&s);
 		if (now >= s.next_report_ms) {
@@ -1114,12 +1106,8 @@ int cmd_serve(int argc, char **argv)
 			store_assets_stale(s.store, now - ASSET_GRACE_MS, clear_stale_asset, &s);
 			s.next_gc_ms = now + 3600000;
 		}
-		if (s.rebuild_at_ms && s.rebuild_at_ms - now < timeout)
-			timeout = s.rebuild_at_ms > now ? s.rebuild_at_ms - now : 0;
 		cx_notify_watchdog();
-		if (s.audit_at_ms && s.audit_at_ms - now < timeout)
-			timeout = s.audit_at_ms > now ? s.audit_at_ms - now : 0;
-		if (poll(pfd, 4, (int)timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 4, (int)poll_timeout(&s, now, ack_in)) < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			rc = CX_EXIT_USER;
 			break;
