@@ -6,6 +6,7 @@
 #include "tts.h"
 
 #include "asset.h"
+#include "cxtime.h"
 #include "encode.h"
 #include "fileio.h"
 #include "tts_lex.h"
@@ -735,13 +736,38 @@ static bool die_with_parent(void)
 	return getppid() == parent;
 }
 
+/* How long rendering LEN bytes of text may take before the process doing
+ * it is taken for hung: many times what any part needs. A process forked
+ * from one with other threads can inherit a lock one of them held (ASan's
+ * allocator does not guard against it) and never finish. */
+#define RENDER_DEADLINE_US(len) (5000000LL + 10000LL * (int64_t)(len))
+
+/* Wait for PID until DEADLINE_US (CLOCK_MONOTONIC); past it, kill it.
+ * \retval true when it ended by itself */
+static bool wait_deadline(pid_t pid, int64_t deadline_us)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return true;
+		if (cx_mono_us() >= deadline_us) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			return false;
+		}
+		usleep(1000);
+	}
+}
+
 /* Render part I in a process of its own, its result to its memfd and its
  * slot. espeak-ng carries state from one synthesis to the next (the same
  * sentence spoken twice in one process comes out in different samples),
  * so each part starts from a fork of a process that has synthesised
  * nothing: then the bytes depend on the text alone, not on which parts,
  * or notices, the process rendered before. */
-static void render_isolated(struct slot *s, int fd, const char *text, size_t len, uint32_t seed)
+static bool render_isolated(struct slot *s, int fd, const char *text, size_t len, uint32_t seed)
 {
 	pid_t pid = fork();
 	int r;
@@ -750,7 +776,7 @@ static void render_isolated(struct slot *s, int fd, const char *text, size_t len
 		r = -errno;
 		snprintf(s->err, sizeof(s->err), "cannot start a speech process: %s", strerror(-r));
 		__atomic_store_n(&s->state, r, __ATOMIC_SEQ_CST);
-		return;
+		return true;
 	}
 	if (pid == 0) {
 		unsigned char *buf = NULL;
@@ -764,10 +790,9 @@ static void render_isolated(struct slot *s, int fd, const char *text, size_t len
 		__atomic_store_n(&s->state, r < 0 ? r : 1, __ATOMIC_SEQ_CST);
 		_exit(0);
 	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
 	/* A process killed before it reported leaves the slot pending; the
 	 * caller reports that. */
+	return wait_deadline(pid, cx_mono_us() + RENDER_DEADLINE_US(len));
 }
 
 /* Take parts until none is left. */
@@ -779,8 +804,19 @@ static void work(struct shared *sh, const int *fds, const char *text, const size
 
 		if (i < 0 || (size_t)i >= nparts)
 			return;
-		render_isolated(&sh->slot[i], fds[i], text + start[i], start[i + 1] - start[i],
-				seed + (uint32_t)i);
+		/* A hung process is killed; its part is rendered once more
+		 * from a fresh fork, over whatever it wrote. */
+		for (int k = 0; k < 2; k++) {
+			if (render_isolated(&sh->slot[i], fds[i], text + start[i], start[i + 1] - start[i],
+					    seed + (uint32_t)i))
+				break;
+			if (k == 1 || ftruncate(fds[i], 0) < 0 || lseek(fds[i], 0, SEEK_SET) < 0) {
+				snprintf(sh->slot[i].err, sizeof(sh->slot[i].err),
+					 "a speech process hung and was stopped");
+				__atomic_store_n(&sh->slot[i].state, -ETIMEDOUT, __ATOMIC_SEQ_CST);
+				break;
+			}
+		}
 	}
 }
 
@@ -880,9 +916,9 @@ static int render_locked(const struct voice *v, const char *text, unsigned char 
 		pids[nkids++] = pid;
 	}
 	work(sh, fds, t, start, nparts, enc_seed(key));
+	/* A worker renders parts one after another, each given two tries. */
 	for (int j = 0; j < nkids; j++)
-		while (waitpid(pids[j], NULL, 0) < 0 && errno == EINTR)
-			;
+		wait_deadline(pids[j], cx_mono_us() + 2 * RENDER_DEADLINE_US(start[nparts]));
 
 	r = 0;
 	for (size_t i = 0; i < nparts && r == 0; i++) {
