@@ -589,6 +589,55 @@ static void upgrade_from_v2(void **state)
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM cap_messages"), 1);
 }
 
+/* A store of schema 3 with plays and their receipts: the upgrade folds
+ * each play's outcome from what it holds, as ingest would have. */
+static void upgrade_from_v3_folds_outcomes(void **state)
+{
+	struct fx *f = *state;
+	char path[160], err[256];
+	struct store *s;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/v3.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sqlite3_exec(db, store_schema_step(i), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3;"
+		"INSERT INTO planned(node, occ, notice, broadcast, start_ms, duration_ms, priority,"
+		" village_code) VALUES('yn-01', 'a', 'n', 'b', 100, 10, 10, 'v'),"
+		" ('yn-01', 'b', 'n', 'b', 200, 10, 10, 'v'), ('yn-01', 'c', 'n', 'b', 300, 10, 10, 'v'),"
+		" ('yn-01', 'd', 'n', 'b', 400, 10, 10, 'v');"
+		"INSERT INTO receipts(node, seq, occ, kind, state, scheduled_ms, started_ms, received_ms,"
+		" unknown_occ) VALUES('yn-01', 1, 'a', 'plan', 'started', 100, 101, 1, 0),"
+		" ('yn-01', 2, 'a', 'plan', 'completed', 100, 101, 2, 0),"
+		" ('yn-01', 3, 'a', 'plan', 'completed', 100, 150, 3, 0),"
+		" ('yn-01', 5, 'b', 'plan', 'failed', 200, NULL, 5, 0),"
+		" ('yn-01', 4, 'b', 'plan', 'interrupted', 200, 201, 4, 0),"
+		" ('yn-01', 6, 'c', 'plan', 'accepted', 300, NULL, 6, 0),"
+		" ('yn-01', 7, 'd', 'alert', 'completed', 400, 401, 7, 1);",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = store_open(path, 0, err, sizeof(err));
+	if (!s)
+		fail_msg("store_open: %s", err);
+	store_close(s);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	/* The first completed receipt, and when that play started. */
+	assert_int_equal(sql_int(path, "SELECT done_seq FROM planned WHERE occ = 'a'"), 2);
+	assert_int_equal(sql_int(path, "SELECT done_ms FROM planned WHERE occ = 'a'"), 101);
+	assert_int_equal(sql_int(path, "SELECT began FROM planned WHERE occ = 'a'"), 1);
+	/* The last receipt that ended it otherwise, by seq, not by arrival. */
+	assert_int_equal(sql_int(path, "SELECT end_seq FROM planned WHERE occ = 'b'"), 5);
+	assert_int_equal(sql_int(path, "SELECT end_state = 'failed' FROM planned WHERE occ = 'b'"), 1);
+	assert_int_equal(sql_int(path, "SELECT done_seq IS NULL FROM planned WHERE occ = 'b'"), 1);
+	assert_int_equal(sql_int(path, "SELECT began + (end_seq IS NULL) FROM planned WHERE occ = 'c'"), 2);
+	/* An alert's receipt with the same occ is not the play's. */
+	assert_int_equal(sql_int(path, "SELECT (done_seq IS NULL) + (end_seq IS NULL) + (began = 0)"
+				 " FROM planned WHERE occ = 'd'"), 3);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'receipts_unknown'"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(find_by_identifier, setup, teardown),
 		cmocka_unit_test_setup_teardown(decide_and_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(alert_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(upgrade_from_v3_folds_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(outcome_and_unsent, setup, teardown),
 		cmocka_unit_test_setup_teardown(batches_and_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgrade_from_v2, setup, teardown),
