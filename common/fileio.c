@@ -222,8 +222,10 @@ size_t fio_batch_count(const struct fio_batch *b)
 	return b->n;
 }
 
-static int write_fd(int fd, const char *p, size_t len)
+int fio_write_fd(int fd, const void *buf, size_t len)
 {
+	const char *p = buf;
+
 	while (len > 0) {
 		ssize_t k = write(fd, p, len);
 
@@ -281,7 +283,7 @@ int fio_batch_put(struct fio_batch *b, const char *path, const void *buf, size_t
 		free(copy);
 		return r;
 	}
-	r = write_fd(fd, buf, len);
+	r = fio_write_fd(fd, buf, len);
 	if (r == 0 && fstat(fd, &st) < 0)
 		r = -errno;
 	if (r == 0)

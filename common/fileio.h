@@ -16,6 +16,10 @@ int fio_read_all(const char *path, size_t max, char **buf, size_t *len);
  * \retval 0 / -errno (ENOSPC from a full disk leaves the old file intact) */
 int fio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
 
+/* Write all LEN bytes of BUF to FD, again after EINTR or a short write.
+ * \retval 0 / -errno */
+int fio_write_fd(int fd, const void *buf, size_t len);
+
 /* Many files replaced at once, each as fio_write_atomic replaces one, with
  * one flush of the file system instead of one per file: fio_batch_put
  * writes PATH.tmp.PID unsynced; fio_batch_commit flushes each file system

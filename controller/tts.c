@@ -710,22 +710,6 @@ struct shared {
 	struct slot slot[MAX_PARTS];
 };
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Dies with its parent, so that a killed renderer leaves no synthesis
  * running. False when the parent is already gone. */
 static bool die_with_parent(void)
@@ -785,7 +769,7 @@ static bool render_isolated(struct slot *s, int fd, const char *text, size_t len
 		if (!die_with_parent())
 			_exit(1);
 		r = render_part(text, len, seed, &buf, &blen, s->err, sizeof(s->err));
-		if (r == 0 && (r = write_all(fd, buf, blen)) < 0)
+		if (r == 0 && (r = fio_write_fd(fd, buf, blen)) < 0)
 			snprintf(s->err, sizeof(s->err), "cannot hand over a part: %s", strerror(-r));
 		__atomic_store_n(&s->state, r < 0 ? r : 1, __ATOMIC_SEQ_CST);
 		_exit(0);
