@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* encode.c -- audio to assets: mono voice-tuned Ogg Opus named by SHA-256 */
+/* encode.c -- audio to assets: mono voice-tuned Ogg Opus named by SHA-256
+ *
+ * The input is resampled once (resample.c) to the rate it is coded at,
+ * coded by libopus in 20 ms packets and framed by libogg as RFC 7845 asks:
+ * the identification and comment headers on pages of their own, granule
+ * positions in 48 kHz samples whatever the coded rate. */
 #include "encode.h"
 
 #include "asset.h"
 #include "fileio.h"
+#include "resample.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <opusenc.h>
+#include <ogg/ogg.h>
+#include <opus.h>
 #include <opusfile.h>
 #include <sndfile.h>
 #include <stdarg.h>
@@ -22,111 +29,261 @@
  * whatever the file's length. */
 #define BLOCK 4096
 
+/* One Opus packet: 20 ms, SILK's own frame (40 and 60 ms measured no
+ * faster and no closer). */
+#define FRAME_MS 20
+
 struct enc {
-	OggOpusEnc *ope;
-	OggOpusComments *com;
-	unsigned char *buf;
+	OpusEncoder *oe;
+	struct rs *rs;	     /* NULL when the input is at the coded rate */
+	ogg_stream_state os;
+	bool os_ready;
+	int rate;	     /* coded */
+	int in_rate;
+	int frame;	     /* samples per frame at RATE */
+	int scale;	     /* 48000 / RATE: granule positions count at 48 kHz */
+	int preskip;	     /* at 48 kHz */
+	float *fbuf;	     /* the frame being filled */
+	int fill;
+	float *conv;	     /* s16 input as float */
+	int64_t in_samples;
+	int64_t coded;	     /* samples at RATE in frames sent to the encoder */
+	int64_t packetno;
+	unsigned char *buf;  /* the pages so far */
 	size_t len, cap;
-	bool too_big, oom;
-	int64_t samples;
+	int err;	     /* first failure, -errno */
 };
 
-/* libopusenc hands over finished pages; they accumulate in memory because
- * an asset is named by the hash of all its bytes anyway. */
-static int on_page(void *user, const unsigned char *p, opus_int32 n)
+static bool coded_rate_ok(int rate)
 {
-	struct enc *e = user;
+	return rate == 8000 || rate == 12000 || rate == 16000 || rate == 24000 || rate == 48000;
+}
 
-	if (e->len + (size_t)n > ASSET_MAX_BYTES) {
-		e->too_big = true;
-		return 1;
-	}
-	if (e->len + (size_t)n > e->cap) {
+/* Pages accumulate in memory: an asset is named by the hash of all its
+ * bytes anyway. */
+static int append(struct enc *e, const unsigned char *p, size_t n)
+{
+	if (e->len + n > ASSET_MAX_BYTES)
+		return e->err = -EFBIG;
+	if (e->len + n > e->cap) {
 		size_t cap = e->cap ? e->cap : 64 * 1024;
 		unsigned char *b;
 
-		while (cap < e->len + (size_t)n)
+		while (cap < e->len + n)
 			cap *= 2;
 		b = realloc(e->buf, cap);
-		if (!b) {
-			e->oom = true;
-			return 1;
-		}
+		if (!b)
+			return e->err = -ENOMEM;
 		e->buf = b;
 		e->cap = cap;
 	}
-	memcpy(e->buf + e->len, p, (size_t)n);
-	e->len += (size_t)n;
+	memcpy(e->buf + e->len, p, n);
+	e->len += n;
 	return 0;
 }
 
-static int on_close(void *user)
+/* Move the pages libogg has made (all of them when FLUSH) into BUF. */
+static int pages(struct enc *e, bool flush)
 {
+	ogg_page pg;
+
+	while (flush ? ogg_stream_flush(&e->os, &pg) : ogg_stream_pageout(&e->os, &pg)) {
+		if (append(e, pg.header, (size_t)pg.header_len) < 0 ||
+		    append(e, pg.body, (size_t)pg.body_len) < 0)
+			return e->err;
+	}
 	return 0;
 }
 
-static const OpusEncCallbacks callbacks = { on_page, on_close };
+static int packet(struct enc *e, unsigned char *data, size_t n, int64_t granule, bool bos,
+		  bool eos)
+{
+	ogg_packet op = { .packet = data, .bytes = (long)n, .b_o_s = bos, .e_o_s = eos,
+			  .granulepos = granule, .packetno = e->packetno++ };
 
-struct enc *enc_new(int rate, int bitrate, uint32_t seed)
+	if (ogg_stream_packetin(&e->os, &op) != 0)
+		return e->err = -ENOMEM;
+	return 0;
+}
+
+static void le16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void le32(unsigned char *p, uint32_t v)
+{
+	le16(p, v & 0xffff);
+	le16(p + 2, v >> 16);
+}
+
+/* The identification and comment headers (RFC 7845 5.1, 5.2), each on a
+ * page of its own; no comment, so no padding for later edits either. */
+static int headers(struct enc *e)
+{
+	unsigned char head[19] = "OpusHead", tags[8 + 4 + 64 + 4] = "OpusTags";
+	const char *vendor = opus_get_version_string();
+	size_t vl = strlen(vendor);
+
+	if (vl > 64)
+		vl = 64;
+	head[8] = 1;		 /* version */
+	head[9] = 1;		 /* channels */
+	le16(head + 10, (unsigned)e->preskip);
+	le32(head + 12, (uint32_t)e->in_rate);
+	le16(head + 16, 0);	 /* output gain */
+	head[18] = 0;		 /* mapping family: mono/stereo */
+	le32(tags + 8, (uint32_t)vl);
+	memcpy(tags + 12, vendor, vl);
+	le32(tags + 12 + vl, 0); /* comments */
+	if (packet(e, head, sizeof(head), 0, true, false) < 0 || pages(e, true) < 0 ||
+	    packet(e, tags, 16 + vl, 0, false, false) < 0 || pages(e, true) < 0)
+		return e->err;
+	return 0;
+}
+
+struct enc *enc_new(int rate, int coded_rate, int bitrate, int complexity, uint32_t seed)
 {
 	struct enc *e;
-	int err = 0;
+	int err = 0, look = 0;
 
-	if (rate < 8000 || rate > 192000 || bitrate < 6000 || bitrate > 256000) {
+	if (rate < 8000 || rate > 192000 || !coded_rate_ok(coded_rate) || bitrate < 6000 ||
+	    bitrate > 256000 || complexity < 0 || complexity > 10) {
 		errno = EINVAL;
 		return NULL;
 	}
 	e = calloc(1, sizeof(*e));
-	if (!e || !(e->com = ope_comments_create())) {
-		free(e);
-		errno = ENOMEM;
-		return NULL;
-	}
-	e->ope = ope_encoder_create_callbacks(&callbacks, e, e->com, rate, 1, 0, &err);
-	if (!e->ope) {
-		enc_free(e);
-		errno = err == OPE_ALLOC_FAIL ? ENOMEM : EINVAL;
-		return NULL;
-	}
-	/* A random serial number (libopusenc's default) would make every
-	 * render of the same input a different asset. Assets are written once
-	 * and never edited, so the tags need no padding for later edits.
-	 * Complexity is pinned rather than left to the library's default so an
-	 * upgrade cannot silently change every asset's quality or cost. */
-	if (ope_encoder_ctl(e->ope, OPE_SET_SERIALNO((opus_int32)seed)) != OPE_OK ||
-	    ope_encoder_ctl(e->ope, OPE_SET_COMMENT_PADDING(0)) != OPE_OK ||
-	    ope_encoder_ctl(e->ope, OPUS_SET_BITRATE(bitrate)) != OPE_OK ||
-	    ope_encoder_ctl(e->ope, OPUS_SET_VBR(1)) != OPE_OK ||
-	    ope_encoder_ctl(e->ope, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)) != OPE_OK ||
-	    ope_encoder_ctl(e->ope, OPUS_SET_COMPLEXITY(ENC_COMPLEXITY)) != OPE_OK) {
+	if (!e)
+		goto nomem;
+	e->rate = coded_rate;
+	e->in_rate = rate;
+	e->frame = coded_rate / 1000 * FRAME_MS;
+	e->scale = 48000 / coded_rate;
+	e->fbuf = malloc(sizeof(float) * (size_t)e->frame);
+	e->conv = malloc(sizeof(float) * BLOCK);
+	if (!e->fbuf || !e->conv || ogg_stream_init(&e->os, (int)seed) != 0)
+		goto nomem;
+	e->os_ready = true;
+	if (rate != coded_rate && !(e->rs = rs_new(rate, coded_rate)))
+		goto nomem;
+	e->oe = opus_encoder_create(coded_rate, 1, OPUS_APPLICATION_AUDIO, &err);
+	if (!e->oe) {
+		if (err == OPUS_ALLOC_FAIL)
+			goto nomem;
 		enc_free(e);
 		errno = EINVAL;
 		return NULL;
 	}
+	/* Everything that decides the bytes is pinned, so that a library
+	 * upgrade cannot silently change every asset's quality or cost. */
+	if (opus_encoder_ctl(e->oe, OPUS_SET_BITRATE(bitrate)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_VBR(1)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_COMPLEXITY(complexity)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_GET_LOOKAHEAD(&look)) != OPUS_OK) {
+		enc_free(e);
+		errno = EINVAL;
+		return NULL;
+	}
+	e->preskip = look * e->scale;
+	if (headers(e) < 0)
+		goto nomem;
 	return e;
+nomem:
+	enc_free(e);
+	errno = ENOMEM;
+	return NULL;
 }
 
-static int write_result(struct enc *e, int r)
+/* Encode the full frame in FBUF as one packet. */
+static int encode_frame(struct enc *e, bool last, int64_t end_granule)
 {
-	if (r == OPE_OK)
-		return 0;
-	return e->too_big ? -EFBIG : e->oom ? -ENOMEM : -EIO;
+	unsigned char out[4000];
+	opus_int32 n = opus_encode_float(e->oe, e->fbuf, e->frame, out, sizeof(out));
+	int64_t granule;
+
+	if (n < 0)
+		return e->err = -EIO;
+	e->coded += e->frame;
+	e->fill = 0;
+	granule = last ? end_granule : e->coded * e->scale;
+	if (packet(e, out, (size_t)n, granule, false, last) < 0 || pages(e, last) < 0)
+		return e->err;
+	return 0;
+}
+
+/* Samples at the coded rate into frames. */
+static int to_frames(void *ud, const float *pcm, int n)
+{
+	struct enc *e = ud;
+
+	while (n > 0) {
+		int m = e->frame - e->fill < n ? e->frame - e->fill : n;
+
+		memcpy(e->fbuf + e->fill, pcm, sizeof(float) * (size_t)m);
+		e->fill += m;
+		pcm += m;
+		n -= m;
+		if (e->fill == e->frame && encode_frame(e, false, 0) < 0)
+			return e->err;
+	}
+	return 0;
 }
 
 int enc_write_float(struct enc *e, const float *pcm, int samples)
 {
+	if (e->err)
+		return e->err;
 	if (samples <= 0)
 		return 0;
-	e->samples += samples;
-	return write_result(e, ope_encoder_write_float(e->ope, pcm, samples));
+	e->in_samples += samples;
+	return e->rs ? rs_write(e->rs, pcm, samples, to_frames, e) : to_frames(e, pcm, samples);
 }
 
 int enc_write_s16(struct enc *e, const int16_t *pcm, int samples)
 {
-	if (samples <= 0)
-		return 0;
-	e->samples += samples;
-	return write_result(e, ope_encoder_write(e->ope, pcm, samples));
+	while (samples > 0) {
+		int m = samples < BLOCK ? samples : BLOCK, r;
+
+		for (int i = 0; i < m; i++)
+			e->conv[i] = (float)pcm[i] * (1.0f / 32768);
+		r = enc_write_float(e, e->conv, m);
+		if (r < 0)
+			return r;
+		pcm += m;
+		samples -= m;
+	}
+	return e->err;
+}
+
+/* The end of the input: the resampler's tail, then silence through the
+ * encoder's look-ahead. A granule position counts the samples decoded,
+ * pre-skip included, at 48 kHz; the last packet's marks where the audio
+ * really ends, and a decoder drops what its frame holds beyond (RFC 7845
+ * 4.4). */
+static int drain(struct enc *e)
+{
+	int64_t end = e->preskip + (e->in_samples * 48000 + e->in_rate / 2) / e->in_rate;
+	int64_t total, frames;
+
+	if (e->rs && rs_finish(e->rs, to_frames, e) < 0)
+		return e->err ? e->err : -EIO;
+	total = e->coded + e->fill + e->preskip / e->scale;
+	frames = (total + e->frame - 1) / e->frame;
+	for (;;) {
+		bool last = e->coded / e->frame + 1 >= frames;
+
+		memset(e->fbuf + e->fill, 0, sizeof(float) * (size_t)(e->frame - e->fill));
+		e->fill = e->frame;
+		if (last) {
+			int64_t most = (e->coded + e->frame) * e->scale;
+
+			return encode_frame(e, true, end < most ? end : most);
+		}
+		if (encode_frame(e, false, 0) < 0)
+			return e->err;
+	}
 }
 
 int enc_finish(struct enc *e, unsigned char **buf, size_t *len, int64_t *duration_ms)
@@ -134,11 +291,11 @@ int enc_finish(struct enc *e, unsigned char **buf, size_t *len, int64_t *duratio
 	int64_t ms = 0;
 	int r;
 
-	if (e->samples == 0) {
+	if (e->in_samples == 0) {
 		r = -ENODATA;
 		goto out;
 	}
-	r = write_result(e, ope_encoder_drain(e->ope));
+	r = e->err ? e->err : drain(e);
 	if (r < 0)
 		goto out;
 	/* The duration a node will compute, from the last granule position. */
@@ -161,10 +318,13 @@ void enc_free(struct enc *e)
 {
 	if (!e)
 		return;
-	if (e->ope)
-		ope_encoder_destroy(e->ope);
-	if (e->com)
-		ope_comments_destroy(e->com);
+	if (e->oe)
+		opus_encoder_destroy(e->oe);
+	rs_free(e->rs);
+	if (e->os_ready)
+		ogg_stream_clear(&e->os);
+	free(e->fbuf);
+	free(e->conv);
 	free(e->buf);
 	free(e);
 }
@@ -325,7 +485,7 @@ static int encode_sndfile(const char *path, struct enc **ep, uint32_t seed, int 
 		goto out;
 	}
 	pcm = malloc(sizeof(*pcm) * BLOCK * (size_t)info.channels);
-	*ep = enc_new(info.samplerate, bitrate, seed);
+	*ep = enc_new(info.samplerate, ENC_FILE_RATE, bitrate, ENC_FILE_COMPLEXITY, seed);
 	if (!pcm || !*ep) {
 		r = pcm ? -errno : -ENOMEM;
 		seterr(err, errlen, "%s: cannot start the encoder: %s", path, strerror(-r));
@@ -391,7 +551,7 @@ static int encode_opusfile(const char *path, struct enc **ep, uint32_t seed, int
 	}
 	pcm = malloc(sizeof(*pcm) * 2 * 5760);
 	/* opusfile always decodes at 48 kHz. */
-	*ep = enc_new(48000, bitrate, seed);
+	*ep = enc_new(48000, ENC_FILE_RATE, bitrate, ENC_FILE_COMPLEXITY, seed);
 	if (!pcm || !*ep) {
 		r = pcm ? -errno : -ENOMEM;
 		seterr(err, errlen, "%s: cannot start the encoder: %s", path, strerror(-r));
@@ -452,7 +612,7 @@ int enc_file_asset(const char *path, int bitrate, const char *assets_dir,
 		   const char *cache_dir, char sha[CX_SHA256_HEX], int64_t *duration_ms,
 		   char *err, size_t errlen)
 {
-	char fsha[CX_SHA256_HEX], key[CX_SHA256_HEX], material[160];
+	char fsha[CX_SHA256_HEX], key[CX_SHA256_HEX], material[256];
 	unsigned char *buf = NULL;
 	struct enc *e = NULL;
 	struct stat st;
@@ -479,8 +639,9 @@ int enc_file_asset(const char *path, int bitrate, const char *assets_dir,
 		return r;
 	}
 	/* The key covers everything that decides the output bytes. */
-	snprintf(material, sizeof(material), "cunxiang-enc 1\nbitrate %d\nsha256 %s\n",
-		 bitrate, fsha);
+	snprintf(material, sizeof(material),
+		 "cunxiang-enc 2\n%s\ncoded %d Hz\nbitrate %d\ncomplexity %d\nsha256 %s\n",
+		 opus_get_version_string(), ENC_FILE_RATE, bitrate, ENC_FILE_COMPLEXITY, fsha);
 	cx_sha256_hex(material, strlen(material), key);
 	if (cache_dir && enc_cache_get(cache_dir, key, assets_dir, sha, duration_ms) == 0)
 		return 0;

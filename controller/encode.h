@@ -8,8 +8,18 @@
 #include "hash.h"
 
 #define ENC_DEFAULT_BITRATE 24000
-/* Opus complexity of every asset: the slowest and best; see encode.c. */
-#define ENC_COMPLEXITY 10
+/* Recordings are coded full band at the slowest and best complexity. */
+#define ENC_FILE_RATE 48000
+#define ENC_FILE_COMPLEXITY 10
+/* Speech is coded at 16 kHz (Opus wideband, SILK): a horn loudspeaker
+ * gives little above 7 kHz, and the coder spends its effort and its bits on
+ * the band a listener understands a voice by. Complexity 5 is the lowest at
+ * which three notices (two Mandarin, one English) all came out at least as
+ * close to espeak-ng's output as opusenc's 48 kHz render at complexity 10
+ * (tests/bench/tts_quality.c: segmental SNR and log-spectral distance,
+ * 50 Hz..7 kHz); at 1 to 3 the English one came out further. */
+#define ENC_SPEECH_RATE 16000
+#define ENC_SPEECH_COMPLEXITY 5
 /* Limits on an input file, checked before it is decoded: its size in bytes
  * and its length (3 hours, the longest asset ASSET_MAX_BYTES allows). */
 #define ENC_MAX_INPUT_BYTES (4ull << 30)
@@ -19,11 +29,13 @@
 
 struct enc;
 
-/* Start an asset encoder for mono PCM at RATE Hz (8000..192000; libopusenc
- * resamples), BITRATE bit/s (6000..256000) VBR, voice signal, complexity
- * ENC_COMPLEXITY. The Ogg serial number is SEED, so the same input gives
- * byte-identical output. NULL + errno (EINVAL bad rate or bitrate). */
-struct enc *enc_new(int rate, int bitrate, uint32_t seed);
+/* Start an asset encoder for mono PCM at RATE Hz (8000..192000), coded at
+ * CODED_RATE Hz (8000, 12000, 16000, 24000 or 48000; the input is resampled
+ * once, by resample.c, when the rates differ), BITRATE bit/s (6000..256000)
+ * VBR, voice signal, COMPLEXITY 0..10. The Ogg serial number is SEED, so
+ * the same input gives byte-identical output. NULL + errno (EINVAL a bad
+ * setting, ENOMEM). */
+struct enc *enc_new(int rate, int coded_rate, int bitrate, int complexity, uint32_t seed);
 /* Feed mono samples. \retval 0 / -EIO / -EFBIG the asset would exceed
  * ASSET_MAX_BYTES */
 int enc_write_float(struct enc *e, const float *pcm, int samples);

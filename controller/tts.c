@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <espeak-ng/espeak_ng.h>
 #include <limits.h>
+#include <opus.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,8 +34,9 @@
 
 /* Bump when anything that shapes the rendered bytes changes (the cut into
  * parts, encoder settings, how parts are synthesised), so old cache
- * entries stop matching. 2: each part synthesised in a fresh process. */
-#define RENDER_VERSION 2
+ * entries stop matching. 2: each part synthesised in a fresh process.
+ * 3: resampled once and coded by libopus at ENC_SPEECH_RATE. */
+#define RENDER_VERSION 3
 
 /* A part is cut at the first sentence end after PART_CHARS characters
  * (about a minute of speech); a shorter tail joins the part before it. At
@@ -628,11 +630,11 @@ static void render_key(const struct voice *v, const char *text, char key[CX_SHA2
 	char *m;
 
 	hl = (size_t)snprintf(head, sizeof(head),
-			      "cunxiang-tts %d\nespeak-ng %s\nvoice %s\nrate %d\npitch %d\n"
-			      "bitrate %d\ncomplexity %d\nlexicon %s\ntext %zu\n",
-			      RENDER_VERSION, es_version ? es_version : "?", v->espeak, v->rate,
-			      v->pitch, ENC_DEFAULT_BITRATE, ENC_COMPLEXITY,
-			      v->lex ? tts_lex_sha(v->lex) : "-", tl);
+			      "cunxiang-tts %d\nespeak-ng %s\n%s\nvoice %s\nrate %d\npitch %d\n"
+			      "coded %d Hz\nbitrate %d\ncomplexity %d\nlexicon %s\ntext %zu\n",
+			      RENDER_VERSION, es_version ? es_version : "?", opus_get_version_string(),
+			      v->espeak, v->rate, v->pitch, ENC_SPEECH_RATE, ENC_DEFAULT_BITRATE,
+			      ENC_SPEECH_COMPLEXITY, v->lex ? tts_lex_sha(v->lex) : "-", tl);
 	if (hl >= sizeof(head))
 		hl = sizeof(head) - 1;
 	m = malloc(hl + tl);
@@ -662,7 +664,7 @@ static int render_part(const char *text, size_t len, uint32_t seed, unsigned cha
 
 	if (!t)
 		return -ENOMEM;
-	cur_enc = enc_new(es_rate, ENC_DEFAULT_BITRATE, seed);
+	cur_enc = enc_new(es_rate, ENC_SPEECH_RATE, ENC_DEFAULT_BITRATE, ENC_SPEECH_COMPLEXITY, seed);
 	if (!cur_enc) {
 		r = -errno;
 		free(t);

@@ -14,7 +14,7 @@
 set -eu
 
 build_pkgs="gcc meson ninja-build pkg-config
- libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev
+ libyaml-dev libmosquitto-dev libopusenc-dev libopusfile-dev libopus-dev libogg-dev
  libespeak-ng-dev espeak-ng-data libsndfile1-dev libasound2-dev libjansson-dev
  libsodium-dev libsqlite3-dev libssl-dev libcmocka-dev libsystemd-dev tzdata scdoc
  libxml2-dev libxmlsec1-dev libcurl4-openssl-dev"

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <opusfile.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ static void wav(const char *path, int rate, int channels, double seconds, enum s
 /* An Ogg Opus file of SECONDS of tone, written by the encoder under test. */
 static void opus_file(const char *path, double seconds)
 {
-	struct enc *e = enc_new(48000, 32000, 99);
+	struct enc *e = enc_new(48000, 48000, 32000, 10, 99);
 	int n = (int)(seconds * 48000);
 	float *pcm = malloc(sizeof(*pcm) * (size_t)n);
 	unsigned char *buf;
@@ -441,22 +442,25 @@ static void encoder(void **state)
 	struct enc *e;
 
 	errno = 0;
-	assert_null(enc_new(7999, 24000, 1));
+	assert_null(enc_new(7999, 48000, 24000, 10, 1));
 	assert_int_equal(errno, EINVAL);
-	assert_null(enc_new(192001, 24000, 1));
-	assert_null(enc_new(48000, 5999, 1));
-	assert_null(enc_new(48000, 256001, 1));
+	assert_null(enc_new(192001, 48000, 24000, 10, 1));
+	assert_null(enc_new(48000, 48000, 5999, 10, 1));
+	assert_null(enc_new(48000, 48000, 256001, 10, 1));
+	assert_null(enc_new(48000, 44100, 24000, 10, 1)); /* not an Opus rate */
+	assert_null(enc_new(48000, 16000, 24000, 11, 1));
+	assert_null(enc_new(48000, 16000, 24000, -1, 1));
 
 	/* No sample: nothing to finish. */
-	e = enc_new(48000, 24000, 1);
+	e = enc_new(48000, 48000, 24000, 10, 1);
 	assert_non_null(e);
 	assert_int_equal(enc_finish(e, &buf, &len, NULL), -ENODATA);
 	enc_free(NULL);
 
-	/* 16-bit input at a rate libopusenc resamples; the same seed gives the
+	/* 16-bit input at a rate that is resampled; the same seed gives the
 	 * same bytes, another seed another serial number. */
 	for (int pass = 0; pass < 2; pass++) {
-		e = enc_new(22050, 24000, pass == 0 ? 7 : 8);
+		e = enc_new(22050, 16000, 24000, 5, pass == 0 ? 7 : 8);
 		assert_non_null(e);
 		for (int i = 0; i < 46; i++)
 			assert_int_equal(enc_write_s16(e, s16, 480), 0);
@@ -467,7 +471,7 @@ static void encoder(void **state)
 	assert_int_equal(len, len2);
 	assert_memory_not_equal(buf, buf2, len);
 	free(buf2);
-	e = enc_new(22050, 24000, 7);
+	e = enc_new(22050, 16000, 24000, 5, 7);
 	for (int i = 0; i < 46; i++)
 		assert_int_equal(enc_write_s16(e, s16, 480), 0);
 	assert_int_equal(enc_finish(e, &buf2, &len2, NULL), 0);
@@ -479,6 +483,68 @@ static void encoder(void **state)
 	assert_int_equal(enc_seed("0000000100000000"), 1);
 	assert_int_equal(enc_seed("ffffffff"), 0xffffffffu);
 	assert_int_equal(enc_seed("ABCDEF01"), 0xabcdef01u);
+}
+
+/* Speech coded at 16 kHz from 22,050 Hz: a stream any Opus decoder takes
+ * (RFC 7845 headers on pages of their own, the input's rate recorded, a
+ * pre-skip of the encoder's look-ahead), exactly the input's length at
+ * 48 kHz, with the audio at its time (resampling adds no delay). */
+static void speech_stream(void **state)
+{
+	int n = 22050 * 3 / 2 + 7, e = 0;
+	int16_t *s16 = malloc(sizeof(*s16) * (size_t)n);
+	float *out = malloc(sizeof(*out) * 48000 * 2);
+	struct enc *enc = enc_new(22050, 16000, 24000, 5, 3);
+	const OpusHead *head;
+	OggOpusFile *of;
+	unsigned char *buf;
+	size_t len;
+	int64_t got = 0;
+	long best = 0;
+	double bestc = -1;
+
+	assert_non_null(s16);
+	assert_non_null(out);
+	assert_non_null(enc);
+	for (int i = 0; i < n; i++)
+		s16[i] = (int16_t)(8000 * sin(2 * M_PI * 440 * i / 22050.0));
+	assert_int_equal(enc_write_s16(enc, s16, n), 0);
+	assert_int_equal(enc_finish(enc, &buf, &len, NULL), 0);
+	/* The identification header is the first page, alone. */
+	assert_memory_equal(buf + 28, "OpusHead", 8);
+	assert_int_equal(buf[26], 1);
+	assert_memory_equal(buf + 28 + 19, "OggS", 4);
+
+	of = op_open_memory(buf, len, &e);
+	assert_non_null(of);
+	head = op_head(of, -1);
+	assert_int_equal(head->channel_count, 1);
+	assert_int_equal(head->input_sample_rate, 22050);
+	assert_true(head->pre_skip > 0 && head->pre_skip % 3 == 0 && head->pre_skip < 960);
+	assert_int_equal(op_pcm_total(of, -1), ((int64_t)n * 48000 + 11025) / 22050);
+	for (int r; got < 48000 * 2 && (r = op_read_float(of, out + got, (int)(48000 * 2 - got), NULL)) > 0;)
+		got += r;
+	assert_int_equal(got, op_pcm_total(of, -1));
+	/* The tone lines up with the input's within 3 samples at 48 kHz
+	 * (63 us: libopus's decoder brings SILK's 16 kHz to 48 kHz with a
+	 * filter whose delay is not a whole sample; opusenc's renders are off
+	 * by as much). */
+	for (long lag = -48; lag <= 48; lag++) {
+		double c = 0;
+
+		for (long i = 4800; i < 4800 + 24000; i++)
+			c += out[i + lag] * sin(2 * M_PI * 440 * i / 48000.0);
+		if (c > bestc) {
+			bestc = c;
+			best = lag;
+		}
+	}
+	if (labs(best) > 3)
+		fail_msg("the tone is %ld samples late", best);
+	op_free(of);
+	free(buf);
+	free(out);
+	free(s16);
 }
 
 /* enc_store: named by the hash, kept when present, replaced when a file
@@ -518,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(encoder, setup, teardown),
+		cmocka_unit_test(speech_stream),
 		cmocka_unit_test_setup_teardown(store, setup, teardown),
 	};
 
