@@ -508,40 +508,55 @@ static int64_t occ_dur(const struct compile *c, uint32_t o)
 
 static const struct compile *cmp_ctx;
 
-static int cmp_ev_sched(const void *a, const void *b)
+/* The end of the run of EV sorted by start that begins at I. */
+static size_t run_end(const struct ev *ev, size_t i, size_t n)
 {
-	const struct ev *x = a, *y = b;
-	int64_t sx = cmp_ctx->occ[x->occ].schedule_ms, sy = cmp_ctx->occ[y->occ].schedule_ms;
+	while (i + 1 < n && ev[i].start <= ev[i + 1].start)
+		i++;
+	return i + 1;
+}
 
-	if (sx != sy)
-		return sx < sy ? -1 : 1;
-	/* start holds the placement rank here */
-	return (x->start > y->start) - (x->start < y->start);
+/* Sort EV by start, stably. A node's events come as runs already in
+ * order (a broadcast's occurrences, by time), so neighbouring runs are
+ * merged until one is left. TMP has room for N. */
+static void sort_by_start(struct ev *ev, struct ev *tmp, size_t n)
+{
+	while (n > 1 && run_end(ev, 0, n) < n) {
+		for (size_t i = 0; i < n;) {
+			size_t b = run_end(ev, i, n), e = b < n ? run_end(ev, b, n) : b;
+			size_t x = i, y = b, k = i;
+
+			while (x < b && y < e)
+				tmp[k++] = ev[y].start < ev[x].start ? ev[y++] : ev[x++];
+			while (x < b)
+				tmp[k++] = ev[x++];
+			while (y < e)
+				tmp[k++] = ev[y++];
+			i = e;
+		}
+		memcpy(ev, tmp, n * sizeof(*ev));
+	}
 }
 
 /* Place the events of one node. IN is in placement order (priority, then
- * declaration, then time); OUT receives them sorted by start. SCRATCH has
+ * declaration, then time); OUT receives them sorted by start. TMP has
  * room for N events. */
-static void place(struct compile *c, size_t node, const struct ev *in, size_t n, struct ev *out)
+static void place(struct compile *c, size_t node, const struct ev *in, size_t n, struct ev *out,
+		  struct ev *tmp)
 {
 	int64_t max_delay = schedule_township(c->s)->max_delay_ms;
 	bool conflict = false;
 	size_t m = 0;
 
-	/* Most nodes have no overlap at all: sort by time and look. */
+	/* Most nodes have no overlap at all: sort by time and look. Equal
+	 * times keep placement order. */
 	for (size_t i = 0; i < n; i++) {
 		out[i].occ = in[i].occ;
-		out[i].start = (int64_t)i;
+		out[i].start = c->occ[in[i].occ].schedule_ms;
 	}
-	cmp_ctx = c;
-	qsort(out, n, sizeof(*out), cmp_ev_sched);
-	for (size_t i = 0; i < n; i++) {
-		int64_t s = c->occ[out[i].occ].schedule_ms;
-
-		if (i + 1 < n && s + occ_dur(c, out[i].occ) > c->occ[out[i + 1].occ].schedule_ms)
-			conflict = true;
-		out[i].start = s;
-	}
+	sort_by_start(out, tmp, n);
+	for (size_t i = 0; i + 1 < n && !conflict; i++)
+		conflict = out[i].start + occ_dur(c, out[i].occ) > out[i + 1].start;
 	if (!conflict)
 		return;
 	/* Greedy in placement order into a sorted array of disjoint
@@ -616,7 +631,7 @@ static void build_nodes(struct compile *c)
 	size_t nn = schedule_node_count(c->s), nb = schedule_broadcast_count(c->s), off = 0, maxn = 0;
 	size_t *count = calloc(nn ? nn : 1, sizeof(*count));
 	uint32_t *stamp = NULL;
-	struct ev *in = NULL;
+	struct ev *in = NULL, *tmp = NULL;
 
 	c->np = calloc(nn ? nn : 1, sizeof(*c->np));
 	if (!count || !c->np)
@@ -646,8 +661,9 @@ static void build_nodes(struct compile *c)
 			maxn = count[i];
 	}
 	in = malloc((maxn ? maxn : 1) * sizeof(*in));
+	tmp = malloc((maxn ? maxn : 1) * sizeof(*tmp));
 	stamp = calloc(c->nassets ? c->nassets : 1, sizeof(*stamp));
-	if (!in || !stamp)
+	if (!in || !tmp || !stamp)
 		goto oom;
 	/* Fill in placement order: important first, then routine; within a
 	 * priority in declaration order; within a broadcast by time. Filled
@@ -671,7 +687,7 @@ static void build_nodes(struct compile *c)
 
 		if (np->n)
 			memcpy(in, np->ev, np->n * sizeof(*in));
-		place(c, i, in, np->n, np->ev);
+		place(c, i, in, np->n, np->ev, tmp);
 		check_quiet(c, i, np->ev, np->n);
 		/* The node's assets, each once, in table order. */
 		np->assets = malloc((c->nassets ? c->nassets : 1) * sizeof(*np->assets));
@@ -698,6 +714,7 @@ static void build_nodes(struct compile *c)
 	}
 	free(count);
 	free(in);
+	free(tmp);
 	free(stamp);
 	return;
 oom:
@@ -705,6 +722,7 @@ fail:
 	c->oom = true;
 	free(count);
 	free(in);
+	free(tmp);
 	free(stamp);
 }
 
