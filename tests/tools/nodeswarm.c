@@ -67,6 +67,8 @@ struct sim {
 	char seen[MAX_SEEN][ALERT_ID_MAX + 1];
 	unsigned nseen;
 	struct pending p[MAX_PENDING];
+	int floor_round;            /* --floor: the round being answered */
+	char floor_sha[CX_SHA256_HEX];
 };
 
 static struct env_key key;
@@ -75,6 +77,7 @@ static char tags[1][65];
 static size_t ntags;
 static struct sim *sims;
 static int nsims, nready;
+static bool floor_mode;
 /* The sessions that may have something to write (a read answered, a
  * receipt queued): the loop writes for these, not for all of them. */
 static int *wq, nwq;
@@ -275,6 +278,36 @@ static void on_alert(struct sim *s, const struct mosquitto_message *msg, int64_t
 	}
 }
 
+/* --floor: a round of mqfloor's, "ROUND SHA". Fetch the asset, then
+ * answer (on_asset). */
+static void on_floor(struct sim *s, const struct mosquitto_message *msg)
+{
+	char text[96], sha[CX_SHA256_HEX], topic[96];
+	int r, len = msg->payloadlen < 95 ? msg->payloadlen : 95;
+
+	memcpy(text, msg->payload, (size_t)len);
+	text[len] = '\0';
+	if (sscanf(text, "%d %64s", &r, sha) != 2 || r < 1 || !cx_is_sha256_hex(sha))
+		return;
+	s->floor_round = r;
+	memcpy(s->floor_sha, sha, sizeof(sha));
+	snprintf(topic, sizeof(topic), "cx/v1/asset/%s", sha);
+	mosquitto_subscribe(s->m, NULL, topic, 1);
+	want_write(s);
+}
+
+static void floor_answer(struct sim *s, const char *sha)
+{
+	char topic[96], text[16];
+	int len = snprintf(text, sizeof(text), "%d", s->floor_round);
+
+	snprintf(topic, sizeof(topic), "cx/v1/asset/%s", sha);
+	mosquitto_unsubscribe(s->m, NULL, topic);
+	mosquitto_publish(s->m, NULL, s->t_receipt, len, text, 1, false);
+	s->floor_round = 0;
+	want_write(s);
+}
+
 static void on_asset(struct sim *s, const struct mosquitto_message *msg, int64_t now)
 {
 	const char *sha = msg->topic + strlen("cx/v1/asset/");
@@ -282,6 +315,10 @@ static void on_asset(struct sim *s, const struct mosquitto_message *msg, int64_t
 
 	if (msg->payloadlen <= 0)
 		return;
+	if (s->floor_round && !strcmp(sha, s->floor_sha)) {
+		floor_answer(s, sha);
+		return;
+	}
 	cx_sha256_hex(msg->payload, (size_t)msg->payloadlen, got);
 	if (strcmp(got, sha) != 0) {
 		n_rejected++;
@@ -304,6 +341,8 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 		return;
 	if (!strcmp(msg->topic, "cx/v1/alert"))
 		on_alert(s, msg, now);
+	else if (floor_mode && !strcmp(msg->topic, "cx/v1/live/floor"))
+		on_floor(s, msg);
 	else if (!strncmp(msg->topic, "cx/v1/asset/", 12) && cx_is_sha256_hex(msg->topic + 12))
 		on_asset(s, msg, now);
 	/* cx/v1/ack/ID: the controller committed; nothing to keep here. */
@@ -323,6 +362,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
 	snprintf(topic, sizeof(topic), "cx/v1/ack/%s", s->id);
 	mosquitto_subscribe(m, NULL, "cx/v1/alert", 1);
 	mosquitto_subscribe(m, NULL, topic, 1);
+	if (floor_mode)
+		mosquitto_subscribe(m, NULL, "cx/v1/live/floor", 1);
 	snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
 	status = sim_status(s, false, &len);
 	if (status)
@@ -338,8 +379,9 @@ static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const in
 	(void)mid;
 	(void)n;
 	(void)qos;
-	/* Two subscriptions at connect; asset ones later do not count. */
-	if (!s->ready && ++s->subacks >= 2) {
+	/* Two subscriptions at connect (three with --floor); asset ones
+	 * later do not count. */
+	if (!s->ready && ++s->subacks >= (floor_mode ? 3 : 2)) {
 		s->ready = true;
 		nready++;
 	}
@@ -352,7 +394,10 @@ static void usage(FILE *f)
 		   "Run N simulated nodes P0001..PN (default 1000, sim-) in village CODE with tag\n"
 		   "T, trusting the base64 Ed25519 key PUBKEY. Prints \"ready N\" once every\n"
 		   "session is subscribed; on SIGINT/SIGTERM prints its counters and exits.\n"
-		   "--print-keys prints \"NODE KEY\" per node, for `cunxiang enrol --file`.\n" MQAUTH_USAGE);
+		   "--print-keys prints \"NODE KEY\" per node, for `cunxiang enrol --file`.\n"
+		   "--floor: each node also answers mqfloor's rounds on cx/v1/live/floor: it\n"
+		   "fetches the round's asset and sends the round's number on its receipt topic.\n"
+		   MQAUTH_USAGE);
 }
 
 int main(int argc, char **argv)
@@ -362,7 +407,8 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' }, { "nodes", required_argument, NULL, 'n' },
 		{ "prefix", required_argument, NULL, 'P' }, { "area", required_argument, NULL, 'a' },
 		{ "tag", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'H' },
-		{ "print-keys", no_argument, NULL, 'K' }, MQAUTH_OPTIONS,
+		{ "print-keys", no_argument, NULL, 'K' }, { "floor", no_argument, NULL, 'F' },
+		MQAUTH_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *prefix = "sim-", *pub = NULL;
@@ -388,6 +434,7 @@ int main(int argc, char **argv)
 			break;
 		case 'H': usage(stdout); return 0;
 		case 'K': print_keys = true; break;
+		case 'F': floor_mode = true; break;
 		default:
 			if (mqauth_opt(&auth, c, optarg))
 				break;
