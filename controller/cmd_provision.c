@@ -869,11 +869,17 @@ static int write_acl(struct prov *p)
 	return r;
 }
 
+/* The broker's queue for a client that has not read its messages yet,
+ * in messages: what the controller must be able to fall behind by. */
+#define QUEUE_PER_POLE 16
+#define QUEUE_MIN 10000
+
 static int write_conf(struct prov *p)
 {
 	char path[PATH_MAX];
 	struct text t = { 0 };
 	const char *d = p->dir;
+	size_t queue = p->nnodes * QUEUE_PER_POLE > QUEUE_MIN ? p->nnodes * QUEUE_PER_POLE : QUEUE_MIN;
 	int r;
 
 	if ((r = path_of(p, path, "broker/mosquitto.conf")) < 0)
@@ -902,7 +908,11 @@ static int write_conf(struct prov *p)
 		    "persistence true\n"
 		    "autosave_interval 60\n"
 		    "persistent_client_expiration 14d\n"
-		    "max_queued_messages 10000\n"
+		    "# Per client, and only the controller's queue grows long: after an alert\n"
+		    "# every pole answers at once (accepted, started, completed, its status),\n"
+		    "# and past this limit the broker drops what the controller has not read\n"
+		    "# yet. %d a pole (%zu poles), %d at least.\n"
+		    "max_queued_messages %zu\n"
 		    "# The largest asset (%u MiB) and 1 MiB of headroom.\n"
 		    "message_size_limit %u\n"
 		    "max_inflight_messages 100\n"
@@ -910,7 +920,8 @@ static int write_conf(struct prov *p)
 		    "# instead of waiting for the previous one's ACK (Nagle).\n"
 		    "set_tcp_nodelay true\n",
 		schedule_township(p->sch)->area_code, d, d, BROKER_PORT, BROKER_PORT, d, d, d,
-		ASSET_MAX_BYTES >> 20, ASSET_MAX_BYTES + (1u << 20));
+		QUEUE_PER_POLE, p->nnodes, QUEUE_MIN, queue, ASSET_MAX_BYTES >> 20,
+		ASSET_MAX_BYTES + (1u << 20));
 	r = put_text(path, &t, 0644, NULL);
 	text_free(&t);
 	return r;

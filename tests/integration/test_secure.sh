@@ -202,4 +202,25 @@ wait_for 30 test -s "$T/state-n1/plan.msg" || fail "n1 got no plan over TLS"
 wait_for 30 sh -c "[ \"\$(sqlite3 '$T/data/receipts.db' \"select state from status where node='n1'\")\" = idle ]" ||
 	fail "n1's status did not reach the store"
 echo "serve and n1 from its bundle: plan delivered and status stored over TLS"
+
+# A county's fleet: the broker holds 16 messages a pole for the controller
+# (every pole's answers to a few alerts in a row), 10,000 at least. With a
+# fixed 10,000, 10,000 poles answering one alert overflowed the
+# controller's queue and the broker dropped receipts
+# (bench_alert_county.sh).
+grep -qx 'max_queued_messages 10000' "$P/broker/mosquitto.conf" ||
+	fail "two poles: $(grep max_queued "$P/broker/mosquitto.conf")"
+mkdir -p "$T/county/sched"
+{
+	printf 'township: 测试镇\narea_code: "640104100000"\ntimezone: Asia/Shanghai\nvillages:\n'
+	printf '  - code: "640104100201"\n    name: 永南村\n    nodes:\n'
+	awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "      - { id: c%04d, households: 1 }\n", i }'
+} > "$T/county/sched/fleet.yaml"
+sed -e "s|^schedules: .*|schedules: $T/county/sched|" -e "s|^data_dir: .*|data_dir: $T/county/data|" \
+	"$T/controller.yaml" > "$T/county/controller.yaml"
+"$CUNXIANG" provision -c "$T/county/controller.yaml" -o "$T/county/prov" --broker-host 127.0.0.1 \
+	> "$T/county/prov.out" 2>&1 || fail "provision of 2,000 poles: $(cat "$T/county/prov.out")"
+grep -qx 'max_queued_messages 32000' "$T/county/prov/broker/mosquitto.conf" ||
+	fail "2,000 poles: $(grep max_queued "$T/county/prov/broker/mosquitto.conf")"
+echo "the controller's broker queue: 10000 for 2 poles, 32000 for 2,000"
 echo ok
