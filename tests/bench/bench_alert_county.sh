@@ -24,8 +24,13 @@ sizes=${*:-1000 3000 10000}
 rounds=${CX_ROUNDS:-5}
 total=0
 for n in $sizes; do total=$((total + n)); done
-# Three descriptors a session in the broker, one in nodeswarm.
-ulimit -n $((3 * total + 4096)) || fail "cannot raise the open-file limit"
+# A descriptor a session in the broker, three in nodeswarm: as high as the
+# hard limit allows, and each size's poles split into swarms that fit.
+want=$((3 * total + 4096)) hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] || [ "$want" -le "$hard" ] || want=$hard
+[ "$want" -ge $((total + 1024)) ] || fail "the open-file limit ($hard) is too low for $total sessions"
+ulimit -n "$want" || fail "cannot raise the open-file limit to $want"
+per_swarm=$(((want - 1024) / 3))
 
 start_broker
 make_keys
@@ -70,13 +75,16 @@ settle() {
 	done
 }
 
-# round AREA: one alert to AREA; appends "NODE FROM_CMD FROM_ISSUE" to $T/AREA.delays.
+# round AREA N: one alert to AREA's N poles; appends "NODE FROM_CMD
+# FROM_ISSUE" to $T/AREA.delays.
 round() {
 	_t0=$(now_ms)
 	"$CUNXIANG" alert -c "$T/controller.yaml" --level 1 --area "$1" --audio "$T/alert.wav" \
 		--wait 60 > "$T/alert.out" 2>&1 || { cat "$T/alert.out"; fail "alert to $1 did not start everywhere"; }
 	_id=$(sql "select id from alerts order by issued_ms desc limit 1")
-	sleep 2 # serve stores the last receipts
+	# The times are the poles' own; serve may take a while to store them.
+	wait_for 300 sh -c "test \$(sqlite3 '$T/data/receipts.db' \"select count(*) from receipts
+		where occ = '$_id' and state = 'started'\") -ge $2" || fail "serve did not store every start"
 	sql "select r.node, r.started_ms - $_t0, r.started_ms - a.issued_ms from receipts r
 		join alerts a on a.id = r.occ where r.occ = '$_id' and r.state = 'started'" |
 		tr '|' ' ' >> "$T/$1.delays"
@@ -85,9 +93,17 @@ round() {
 k=1
 for n in $sizes; do
 	area=$(printf '6401041003%02d' $k)
-	spawn "swarm$n" "$CX_NODESWARM" -p "$BROKER_PORT" --pki "$BROKER_PKI" -k "$PUBKEY" -n "$n" \
-		--prefix "p$n-" --area "$area" --floor
-	wait_for 600 grep -q "^ready $n" "$T/swarm$n.log" || fail "the $n poles did not come up"
+	first=1 swarms=""
+	while [ "$first" -le "$n" ]; do
+		m=$((n - first + 1))
+		[ "$m" -le "$per_swarm" ] || m=$per_swarm
+		spawn "swarm$n-$first" "$CX_NODESWARM" -p "$BROKER_PORT" --pki "$BROKER_PKI" -k "$PUBKEY" \
+			-n "$m" --first "$first" --prefix "p$n-" --area "$area" --floor
+		wait_for 600 grep -q "^ready $m" "$T/swarm$n-$first.log" ||
+			fail "poles $first.. of $n did not come up"
+		swarms="$swarms swarm$n-$first"
+		first=$((first + m))
+	done
 	# shellcheck disable=SC2086
 	"$CX_MQFLOOR" $MQ_TOOL -n "$n" -r "$rounds" -s "$asset_bytes" > "$T/floor$n" ||
 		{ cat "$T/floor$n"; fail "the floor of $n poles"; }
@@ -96,9 +112,9 @@ for n in $sizes; do
 	wait_for 60 sh -c "test \$(grep -c 'connected to the broker' '$T/serve.log') -gt ${_c0:-0}" ||
 		fail "serve did not connect"
 	settle "$(pid_of serve)"
-	for r in $(seq "$rounds"); do round "$area"; done
+	for r in $(seq "$rounds"); do round "$area" "$n"; done
 	stop_proc serve
-	stop_proc "swarm$n"
+	for s in $swarms; do stop_proc "$s"; done
 	echo "$n poles: $(tail -n 1 "$T/floor$n")"
 	k=$((k + 1))
 done

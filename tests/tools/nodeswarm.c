@@ -390,9 +390,12 @@ static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const in
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: nodeswarm -p PORT -k PUBKEY [-h HOST] [-n N] [--prefix P] [--area CODE] [--tag T]\n"
+		   "       [--first K] [--floor]\n"
 		   "       nodeswarm --print-keys [-n N] [--prefix P]\n"
-		   "Run N simulated nodes P0001..PN (default 1000, sim-) in village CODE with tag\n"
-		   "T, trusting the base64 Ed25519 key PUBKEY. Prints \"ready N\" once every\n"
+		   "Run N simulated nodes P0001..PN (default 1000, sim-; --first K: from PK on)\n"
+		   "in village CODE with tag T, trusting the base64 Ed25519 key PUBKEY. A session\n"
+		   "takes 3 descriptors (libmosquitto's socket and socket pair): run several\n"
+		   "swarms where the open-file limit is low. Prints \"ready N\" once every\n"
 		   "session is subscribed; on SIGINT/SIGTERM prints its counters and exits.\n"
 		   "--print-keys prints \"NODE KEY\" per node, for `cunxiang enrol --file`.\n"
 		   "--floor: each node also answers mqfloor's rounds on cx/v1/live/floor: it\n"
@@ -408,12 +411,13 @@ int main(int argc, char **argv)
 		{ "prefix", required_argument, NULL, 'P' }, { "area", required_argument, NULL, 'a' },
 		{ "tag", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'H' },
 		{ "print-keys", no_argument, NULL, 'K' }, { "floor", no_argument, NULL, 'F' },
+		{ "first", required_argument, NULL, 'f' },
 		MQAUTH_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *prefix = "sim-", *pub = NULL;
 	struct mqauth auth = { 0 };
-	int port = 0, c, ep, next = 0, rr = 0;
+	int port = 0, c, ep, next = 0, rr = 0, first = 1;
 	uint64_t nlost = 0;
 	bool said_ready = false;
 	bool print_keys = false;
@@ -435,6 +439,7 @@ int main(int argc, char **argv)
 		case 'H': usage(stdout); return 0;
 		case 'K': print_keys = true; break;
 		case 'F': floor_mode = true; break;
+		case 'f': first = atoi(optarg); break;
 		default:
 			if (mqauth_opt(&auth, c, optarg))
 				break;
@@ -444,13 +449,17 @@ int main(int argc, char **argv)
 	}
 	if (!nsims)
 		nsims = 1000;
+	if (first < 1 || first > 100000) {
+		usage(stderr);
+		return 2;
+	}
 	if (print_keys && nsims >= 1 && nsims <= 20000 && strlen(prefix) <= 24) {
 		cx_crypto_init();
 		for (int i = 0; i < nsims; i++) {
 			unsigned char sk[ENV_SK_BYTES], pk[ENV_PK_BYTES];
 			char id[33], b64[ENV_PK_B64_LEN + 1];
 
-			snprintf(id, sizeof(id), "%s%04d", prefix, i + 1);
+			snprintf(id, sizeof(id), "%s%04d", prefix, first + i);
 			sim_key(id, sk, pk);
 			env_key_to_base64(pk, b64);
 			printf("%s %s\n", id, b64);
@@ -490,7 +499,7 @@ int main(int argc, char **argv)
 			size_t wlen;
 			struct epoll_event ev = { .events = EPOLLIN };
 
-			snprintf(s->id, sizeof(s->id), "%s%04d", prefix, next + 1);
+			snprintf(s->id, sizeof(s->id), "%s%04d", prefix, first + next);
 			snprintf(s->t_receipt, sizeof(s->t_receipt), "cx/v1/receipt/%s", s->id);
 			sim_key(s->id, s->sk, pk);
 			s->m = mosquitto_new(s->id, true, s);
