@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* store.c -- the controller's SQLite store: open, batches, fleet, plans, keys, assets, alerts */
 #include "store.h"
+#include "store_days.h"
 #include "store_db.h"
 #include "store_schema.h"
 #include "utf8.h"
@@ -227,7 +228,10 @@ int store_db_txn_enter(struct store *s, bool *own)
 int store_db_txn_leave(struct store *s, bool own, int r)
 {
 	if (r >= 0) {
-		int q = run_id(s, own ? S_COMMIT : S_RELEASE, "commit");
+		int q = own ? store_days_flush(s) : 0;
+
+		if (q == 0)
+			q = run_id(s, own ? S_COMMIT : S_RELEASE, "commit");
 
 		if (q == 0)
 			return r;
@@ -274,7 +278,9 @@ int store_commit(struct store *s)
 		store_db_seterr(s, "the batch was rolled back by an earlier error");
 		return -EIO;
 	}
-	r = run_id(s, S_COMMIT, "commit");
+	r = store_days_flush(s);
+	if (r == 0)
+		r = run_id(s, S_COMMIT, "commit");
 	if (r < 0 && !sqlite3_get_autocommit(s->db))
 		quiet(s, S_ROLLBACK);
 	return r;

@@ -17,7 +17,7 @@
 
 /* Schema version kept in PRAGMA user_version; store_open() migrates older
  * stores step by step, and refuses newer ones. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Limits on what comes from outside. */
 #define STORE_MSG_MAX      (64 * 1024) /* bytes of one receipt or status */

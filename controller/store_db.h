@@ -2,7 +2,7 @@
 /* store_db.h -- inside the store: its SQLite handle, kept statements, transactions and errors */
 #pragma once
 
-/* Internal to the store (store.c, store_ingest.c, store_cap.c, store_schema.c) and its
+/* Internal to the store (store.c, store_ingest.c, store_cap.c, store_days.c, store_schema.c) and its
  * report queries (report/query.c): nothing else includes it. Everyone else
  * sees struct store as opaque, through store.h and report/query.h. All of
  * it is defined in store.c but for the static inline helpers below. */
@@ -35,6 +35,8 @@ enum store_sid {
 	/* store_cap.c */
 	S_CAP_ADD, S_CAP_GET, S_CAP_FIND, S_CAP_DECIDE, S_CAP_DECISION, S_CAP_CHAIN, S_CAP_HELD,
 	S_CAP_OUTCOME, S_CAP_UNSENT, S_CAP_SUPERSEDED,
+	/* store_days.c */
+	S_DAYS_DIRTY, S_DAYS_ROWS, S_DAYS_PUT, S_DAYS_DEL, S_DAYS_CLEAN,
 	/* report/query.c */
 	S_TRANS_BEFORE, S_TRANS_RANGE, S_NODES,
 	S__COUNT

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* query.c -- reading the store for reports, `cunxiang nodes` and alert delivery */
 #include "report/query.h"
+#include "store_days.h"
 #include "store_db.h"
 
 #include <errno.h>
@@ -322,6 +323,9 @@ struct walk {
 	sqlite3_stmt *plays_pk;       /* the same, scanning all the node's plays */
 	sqlite3_stmt *first_play;     /* min(start_ms) of a node */
 	sqlite3_stmt *last_play;      /* max(start_ms) of a node */
+	sqlite3_stmt *days;           /* a node's packed days ?2 to ?3 */
+	sqlite3_stmt *dirty;          /* whether a node has a day not packed */
+	struct days_reader rd;
 	struct wplay {
 		struct store_play p;
 		size_t off[4];        /* occ, notice, broadcast, village in text */
@@ -338,6 +342,9 @@ static void walk_free(struct walk *w)
 	sqlite3_finalize(w->plays_pk);
 	sqlite3_finalize(w->first_play);
 	sqlite3_finalize(w->last_play);
+	sqlite3_finalize(w->days);
+	sqlite3_finalize(w->dirty);
+	days_reader_free(&w->rd);
 	free(w->v);
 	free(w->text);
 }
@@ -388,29 +395,6 @@ static int play_cmp(const void *a, const void *b)
 	return strcmp(x->p.occ, y->p.occ);
 }
 
-/* The columns a walk reads of each play, in this order. */
-#define PLAY_COLS "occ, notice, broadcast, village_code, start_ms, duration_ms, priority," \
-	" done_seq IS NOT NULL, done_ms, end_state, began"
-
-/* A play's outcome from PLAY_COLS 7 to 10 of ST. */
-static enum play_outcome play_outcome(sqlite3_stmt *st, int64_t *done_ms)
-{
-	static const char *const ended[] = {
-		[PLAY_INTERRUPTED] = "interrupted", [PLAY_FAILED] = "failed",
-		[PLAY_SKIPPED] = "skipped", [PLAY_EXPIRED] = "expired",
-	};
-	const char *end = column_str(st, 9);
-
-	if (sqlite3_column_int(st, 7)) {
-		*done_ms = store_db_column_opt(st, 8);
-		return PLAY_COMPLETED;
-	}
-	for (int o = PLAY_INTERRUPTED; end && o <= PLAY_EXPIRED; o++)
-		if (!strcmp(end, ended[o]))
-			return (enum play_outcome)o;
-	return sqlite3_column_int(st, 10) ? PLAY_UNFINISHED : PLAY_NONE;
-}
-
 /* The node's plays in the period, by start_ms then occ. \retval 0 / -errno */
 static int walk_plays(struct store *s, struct walk *w, const char *node, int64_t from_ms, int64_t to_ms)
 {
@@ -448,7 +432,7 @@ static int walk_plays(struct store *s, struct walk *w, const char *node, int64_t
 		x->p.start_ms = sqlite3_column_int64(st, 4);
 		x->p.duration_ms = sqlite3_column_int64(st, 5);
 		x->p.priority = sqlite3_column_int(st, 6);
-		x->p.outcome = play_outcome(st, &x->p.done_ms);
+		x->p.outcome = store_days_outcome(st, STORE_DAYS_OUTCOME_COL, &x->p.done_ms);
 		if (x->p.outcome == PLAY_COMPLETED && x->p.done_ms == STORE_NONE)
 			x->p.done_ms = x->p.start_ms;
 	}
@@ -472,24 +456,69 @@ oom:
 	return -ENOMEM;
 }
 
+/* Hand FN NODE's plays in the period from its packed days, in order.
+ * \retval 0 / FN's value / -errno */
+static int walk_days(struct store *s, struct walk *w, const char *node, int64_t from_ms,
+		     int64_t to_ms, int (*fn)(const struct store_play *p, void *ud), void *ud)
+{
+	int64_t day = 0;
+	int rc, r = 0;
+
+	if (to_ms <= from_ms || to_ms <= 0)
+		return 0;
+	sqlite3_bind_text(w->days, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w->days, 2, from_ms > 0 ? from_ms / STORE_DAY_MS : 0);
+	sqlite3_bind_int64(w->days, 3, (to_ms - 1) / STORE_DAY_MS);
+	while (r == 0 && (rc = sqlite3_step(w->days)) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(w->days, 1);
+		size_t n = (size_t)sqlite3_column_bytes(w->days, 1);
+
+		day = sqlite3_column_int64(w->days, 0);
+		w->rd.damaged = false;
+		r = store_days_each(&w->rd, node, day, b, n, from_ms, to_ms, fn, ud);
+	}
+	store_db_release(w->days);
+	if (r == -EUCLEAN && w->rd.damaged) {
+		store_db_seterr(s, "plays: the packed plays of node %s on day %lld (UTC) are damaged",
+				node, (long long)day);
+	} else if (r == -ENOMEM && w->rd.damaged) {
+		store_db_seterr(s, "out of memory");
+	} else if (r == 0 && rc != SQLITE_DONE) {
+		r = store_db_err(s, "plays", rc);
+	}
+	return r;
+}
+
 int rq_plays(struct store *s, int64_t from_ms, int64_t to_ms,
 	     int (*fn)(const struct store_play *p, void *ud), void *ud)
 {
 	/* Node by node, each node's plays sorted by start: a report folds a
-	 * node's plays of one day together. */
+	 * node's plays of one day together. A node's packed days are read
+	 * unless one of them is still noted as changed (written by another
+	 * program than cunxiang), then its rows of `planned`. */
 	struct walk w = { 0 };
 	char node[STORE_ID_MAX * 4 + 1] = "";
+	int64_t any_dirty = 0, dirty;
+	sqlite3_stmt *st;
 	int rc, r;
 
 	if ((r = prepare(s, "SELECT node FROM planned WHERE node > ?1 ORDER BY node LIMIT 1",
 			 &w.next_node)) < 0 ||
-	    (r = prepare(s, "SELECT " PLAY_COLS " FROM planned WHERE node = ?1 AND start_ms >= ?2"
+	    (r = prepare(s, "SELECT " STORE_DAYS_PLAY_COLS " FROM planned WHERE node = ?1 AND start_ms >= ?2"
 			 " AND start_ms < ?3", &w.plays_idx)) < 0 ||
 	    /* "+" keeps the planner off the (node, start_ms) index. */
-	    (r = prepare(s, "SELECT " PLAY_COLS " FROM planned WHERE node = ?1 AND +start_ms >= ?2"
+	    (r = prepare(s, "SELECT " STORE_DAYS_PLAY_COLS " FROM planned WHERE node = ?1 AND +start_ms >= ?2"
 			 " AND +start_ms < ?3", &w.plays_pk)) < 0 ||
 	    (r = prepare(s, "SELECT min(start_ms) FROM planned WHERE node = ?1", &w.first_play)) < 0 ||
-	    (r = prepare(s, "SELECT max(start_ms) FROM planned WHERE node = ?1", &w.last_play)) < 0)
+	    (r = prepare(s, "SELECT max(start_ms) FROM planned WHERE node = ?1", &w.last_play)) < 0 ||
+	    (r = prepare(s, "SELECT day, plays FROM play_days WHERE node = ?1 AND day >= ?2"
+			 " AND day <= ?3 ORDER BY day", &w.days)) < 0 ||
+	    (r = prepare(s, "SELECT 1 FROM play_days_dirty WHERE node = ?1 LIMIT 1", &w.dirty)) < 0 ||
+	    (r = prepare(s, "SELECT EXISTS(SELECT 1 FROM play_days_dirty)", &st)) < 0)
+		goto out;
+	r = store_db_query_int(s, st, "plays", &any_dirty);
+	sqlite3_finalize(st);
+	if (r < 0)
 		goto out;
 	for (;;) {
 		sqlite3_bind_text(w.next_node, 1, node, -1, SQLITE_TRANSIENT);
@@ -505,6 +534,13 @@ int rq_plays(struct store *s, int64_t from_ms, int64_t to_ms,
 		}
 		store_db_column_copy(w.next_node, 0, node, sizeof(node));
 		store_db_release(w.next_node);
+		if (any_dirty && (r = node_int(s, w.dirty, node, &dirty)) < 0)
+			break;
+		if (!any_dirty || r == 0) {
+			if ((r = walk_days(s, &w, node, from_ms, to_ms, fn, ud)) != 0)
+				break;
+			continue;
+		}
 		if ((r = walk_plays(s, &w, node, from_ms, to_ms)) < 0)
 			break;
 		for (size_t i = 0; i < w.nv && r == 0; i++)
@@ -641,7 +677,7 @@ int rq_alert_receipts(struct store *s, const char *id,
 	int rc, r;
 
 	if ((r = prepare(s, "SELECT node FROM alert_targets WHERE alert = ?1 ORDER BY node", &tg)) < 0 ||
-	    (r = prepare(s, "SELECT node, " RCPT_COLS("") " FROM receipts INDEXED BY receipts_occ"
+	    (r = prepare(s, "SELECT node, " RCPT_COLS("") " FROM receipts INDEXED BY receipts_alert"
 			 " WHERE occ = ?1 AND kind IN ('alert', 'live') ORDER BY node, seq", &rc_st)) < 0)
 		goto out;
 	sqlite3_bind_text(tg, 1, id, -1, SQLITE_STATIC);

@@ -10,6 +10,7 @@
 #include "store.h"
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -319,6 +320,141 @@ static void outcomes_folded_in_any_order(void **state)
 					 ps.v[i].outcome, (long long)ps.v[i].done_ms, want, (long long)done);
 		}
 	}
+}
+
+/* ---- packed days ----------------------------------------------------------- */
+
+struct listing {
+	struct seen_play v[64];
+	size_t n;
+};
+
+static int on_list(const struct store_play *p, void *ud)
+{
+	struct listing *l = ud;
+	struct seen_play *x;
+
+	assert_true(l->n < 64);
+	x = &l->v[l->n++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->node, sizeof(x->node), "%s", p->node);
+	snprintf(x->occ, sizeof(x->occ), "%s", p->occ);
+	snprintf(x->notice, sizeof(x->notice), "%s", p->notice);
+	snprintf(x->broadcast, sizeof(x->broadcast), "%s", p->broadcast);
+	snprintf(x->village, sizeof(x->village), "%s", p->village_code);
+	x->start_ms = p->start_ms;
+	x->duration_ms = p->duration_ms;
+	x->priority = p->priority;
+	x->outcome = p->outcome;
+	x->done_ms = p->outcome == PLAY_COMPLETED ? p->done_ms : -1;
+	return 0;
+}
+
+static void list(struct store *s, int64_t from, int64_t to, struct listing *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (rq_plays(s, from, to, on_list, l) != 0)
+		fail_msg("rq_plays: %s", store_errmsg(s));
+}
+
+static void same_listing(const struct listing *a, const struct listing *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++)
+		if (memcmp(&a->v[i], &b->v[i], sizeof(a->v[i])))
+			fail_msg("play %zu: %s %s %s at %lld outcome %d done %lld, against %s %s %s at %lld"
+				 " outcome %d done %lld", i, a->v[i].node, a->v[i].occ, a->v[i].notice,
+				 (long long)a->v[i].start_ms, a->v[i].outcome, (long long)a->v[i].done_ms,
+				 b->v[i].node, b->v[i].occ, b->v[i].notice, (long long)b->v[i].start_ms,
+				 b->v[i].outcome, (long long)b->v[i].done_ms);
+}
+
+static int64_t sql_count(const char *path, const char *q)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void exec_sql(const char *path, const char *q)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, q, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* Plays read from their packed days are the plays read from their rows,
+ * field for field and in the same order: across a UTC midnight, with
+ * ties at one instant, a completed play that started before its planned
+ * instant, and a change made by another program. */
+static void packed_days_read_as_rows(void **state)
+{
+	static const char *const states[] = { "completed", "interrupted", "failed", "started", "expired" };
+	const int64_t utc_midnight = T0 + 30 * 60000; /* T0 is 23:30 UTC */
+	struct fx *f = *state;
+	struct store_occ occ[24];
+	char names[24][16];
+	struct listing packed, rows, part;
+	size_t k = 0;
+
+	assert_int_equal(store_fleet_replace(f->s, fleet, 2), 0);
+	for (int i = 0; i < 12; i++) {
+		snprintf(names[i], sizeof(names[i]), "x%d", i);
+		occ[i] = (struct store_occ){ names[i], i % 3 ? "meeting" : "flood",
+			i % 2 ? "daily" : "weekly", i == 5 ? "640104100299" : NULL,
+			T0 + (i / 2) * 7 * 60000, 18400 + i, 10 + i };
+	}
+	assert_int_equal(store_plan_replace(f->s, "yn-01", T0 - HOUR, occ, 12), 0);
+	assert_int_equal(store_plan_replace(f->s, "yn-03", T0 - HOUR, occ + 4, 8), 0);
+	for (int i = 0; i < 12; i++, k++)
+		rcpt(f->s, "yn-01", (int64_t)k + 1, names[i], "plan", states[i % 5],
+		     occ[i].start_ms - (i == 0 ? 5000 : 0), T0, NULL);
+	rcpt(f->s, "yn-03", 1, "x6", "plan", "completed", occ[6].start_ms, T0, NULL);
+
+	list(f->s, T0 - DAY, T0 + DAY, &packed);
+	assert_int_equal(packed.n, 20);
+	assert_int_equal(packed.v[0].done_ms, T0 - 5000 + 1);
+	assert_true(packed.v[11].start_ms >= utc_midnight);
+	/* Another program's change is noted; the node's rows are read. */
+	exec_sql(f->path, "INSERT INTO play_days_dirty SELECT DISTINCT node, start_ms / 86400000 FROM planned");
+	list(f->s, T0 - DAY, T0 + DAY, &rows);
+	same_listing(&packed, &rows);
+	exec_sql(f->path, "UPDATE planned SET notice = 'edited' WHERE occ = 'x7'");
+	list(f->s, T0 - DAY, T0 + DAY, &rows);
+	assert_string_equal(rows.v[7].notice, "edited");
+	/* The next commit of the store packs every noted day. */
+	assert_int_equal(sql_count(f->path, "SELECT count(*) FROM play_days_dirty"), 4); /* two nodes, two UTC days each */
+	occ[12] = (struct store_occ){ "later", "n", "b", NULL, T0 + 2 * DAY, 1000, 10 };
+	assert_int_equal(store_plan_replace(f->s, "yn-02", T0 + DAY, occ + 12, 1), 0);
+	list(f->s, T0 - DAY, T0 + DAY, &packed);
+	same_listing(&packed, &rows);
+	assert_int_equal(sql_count(f->path, "SELECT count(*) FROM play_days_dirty"), 0);
+	/* A part of a day, cut as the rows are. */
+	list(f->s, T0 + 10 * 60000, utc_midnight + 10 * 60000, &part);
+	for (size_t i = 0, j = 0; i < rows.n; i++)
+		if (rows.v[i].start_ms >= T0 + 10 * 60000 && rows.v[i].start_ms < utc_midnight + 10 * 60000) {
+			assert_true(j < part.n);
+			assert_int_equal(memcmp(&rows.v[i], &part.v[j++], sizeof(rows.v[i])), 0);
+		}
+	/* A damaged packed day is an error that names it. */
+	exec_sql(f->path, "UPDATE play_days SET plays = substr(plays, 1, length(plays) - 1)"
+		 " WHERE node = 'yn-03'");
+	memset(&part, 0, sizeof(part));
+	assert_int_equal(rq_plays(f->s, T0 - DAY, T0 + DAY, on_list, &part), -EUCLEAN);
+	assert_non_null(strstr(store_errmsg(f->s), "node yn-03"));
+	assert_non_null(strstr(store_errmsg(f->s), "damaged"));
 }
 
 /* ---- alerts ------------------------------------------------------------ */
@@ -665,6 +801,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(plays_with_their_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(outcomes_folded_in_any_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(packed_days_read_as_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(alerts_and_their_receipts, setup, teardown),
 		cmocka_unit_test_setup_teardown(odd_receipts, setup, teardown),
 		cmocka_unit_test_setup_teardown(fleet_and_snapshot, setup, teardown),

@@ -568,7 +568,7 @@ static void upgrade_from_v2(void **state)
 	if (!s)
 		fail_msg("store_open: %s", err);
 	assert_int_equal(sql_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(STORE_SCHEMA_VERSION, 5);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM alerts WHERE id = 'al-old'"), 1);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM receipts"), 1);
 	assert_int_equal(store_cap_add(s, msg(SENDER, "N-1", "broadcast", "al-old", NULL, T0), DOC,
@@ -622,7 +622,7 @@ static void upgrade_from_v3_folds_outcomes(void **state)
 	if (!s)
 		fail_msg("store_open: %s", err);
 	store_close(s);
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	/* The first completed receipt, and when that play started. */
 	assert_int_equal(sql_int(path, "SELECT done_seq FROM planned WHERE occ = 'a'"), 2);
 	assert_int_equal(sql_int(path, "SELECT done_ms FROM planned WHERE occ = 'a'"), 101);
