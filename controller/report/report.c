@@ -61,7 +61,8 @@ struct report {
 	uint32_t *touched;            /* pairs with plays in the current day */
 	size_t ntouched, touched_cap;
 
-	struct { int64_t bucket, off; } tz[1024]; /* UTC offsets (s) of 15-minute buckets */
+	struct tz_entry { int64_t bucket, off; } *tz; /* UTC offsets (s) of 15-minute buckets */
+	size_t ntz;                   /* a power of two covering the period */
 
 	struct report_summary sum;
 	struct report_notice *notice_rows;
@@ -94,15 +95,21 @@ struct report {
 
 /* Seconds east of UTC at MS in the selected zone, cached per 15 minutes
  * (zones change their offset only at quarter hours): localtime_r() for
- * every completed play would take a good part of a report's time. */
+ * every completed play would take a good part of a report's time. The
+ * cache holds every quarter of the period, which a report walks once
+ * per node. */
 static int64_t tz_offset(struct report *r, int64_t ms)
 {
 	int64_t b = (ms >= 0 ? ms : ms - 899999) / 900000;
-	size_t i = (size_t)((uint64_t)b % 1024);
+	size_t i = (size_t)((uint64_t)b & (r->ntz - 1));
+	struct tm tm;
+
+	if (!r->ntz) {
+		cx_tz_ms_to_civil(ms, &tm);
+		return tm.tm_gmtoff;
+	}
 
 	if (r->tz[i].bucket != b + 1) {
-		struct tm tm;
-
 		cx_tz_ms_to_civil(ms, &tm);
 		r->tz[i].off = tm.tm_gmtoff;
 		r->tz[i].bucket = b + 1;   /* 0 is an empty entry */
@@ -914,6 +921,10 @@ static int make_days(struct report *r)
 		x->day = dd;
 		x->start_ms = ms < r->o.from_ms ? r->o.from_ms : ms;
 	}
+	for (r->ntz = 1024; r->ntz < (r->ndays + 2) * 96 && r->ntz < ((size_t)1 << 20);)
+		r->ntz *= 2;
+	if (!(r->tz = calloc(r->ntz, sizeof(*r->tz))))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -1041,6 +1052,7 @@ void report_free(struct report *r)
 	free(r->notice_rows);
 	free(r->village_rows);
 	free(r->days);
+	free(r->tz);
 	free(r->alerts);
 	free(r->missed);
 	free(r->health);
