@@ -343,9 +343,10 @@ static int days_each(struct days_reader *rd, const char *node, int64_t day, cons
 	}
 	occ_at = tlen;
 	nplay = get_uv(&c);
+	rd->rows++;
 	for (uint64_t i = 0; i < nplay && !c.bad; i++) {
-		struct store_play p = { .node = node };
-		uint64_t off = get_uv(&c), len = get_uv(&c), o;
+		struct store_play p = { .node = node, .row = rd->rows };
+		uint64_t off = get_uv(&c), len = get_uv(&c), o, ix;
 		const uint8_t *occ = get_bytes(&c, len);
 		size_t at;
 		int r;
@@ -353,9 +354,11 @@ static int days_each(struct days_reader *rd, const char *node, int64_t day, cons
 		tlen = occ_at;
 		if (!occ || off >= (uint64_t)STORE_DAY_MS || (at = text_add(rd, &tlen, occ, len)) == SIZE_MAX)
 			return occ && off < (uint64_t)STORE_DAY_MS ? -ENOMEM : -EUCLEAN;
-		p.notice = string_at(rd, nstr, get_uv(&c));
+		p.notice = string_at(rd, nstr, ix = get_uv(&c));
+		p.notice_ix = (uint32_t)ix;
 		p.broadcast = string_at(rd, nstr, get_uv(&c));
-		p.village_code = string_at(rd, nstr, get_uv(&c));
+		p.village_code = string_at(rd, nstr, ix = get_uv(&c));
+		p.village_ix = (uint32_t)ix;
 		p.duration_ms = (int64_t)(get_uv(&c) & INT64_MAX);
 		p.priority = (int)(get_uv(&c) & 0xff);
 		o = get_uv(&c);

@@ -47,6 +47,7 @@ struct days_reader {
 	size_t *off;                 /* the row's string table, offsets in text */
 	size_t ocap;
 	bool damaged;                /* the last error was the row's, not FN's */
+	uint64_t rows;               /* rows read, for store_play.row */
 };
 
 void days_reader_free(struct days_reader *rd);

@@ -92,6 +92,10 @@ struct store_play {
 	int64_t done_ms;           /* PLAY_COMPLETED: when the first completed
 				      play started (start_ms when its receipt
 				      did not say) */
+	uint64_t row;              /* 0, or the packed day it was read from:
+				      plays of one row with the same notice_ix
+				      have the same notice, and so village_ix */
+	uint32_t notice_ix, village_ix;
 };
 
 /* Call FN for every planned (node, occ) with FROM_MS ≤ start_ms < TO_MS,

@@ -286,11 +286,42 @@ static void day_flush(struct report *r, size_t day)
 	r->ntouched = 0;
 }
 
+/* The notices and villages of the packed row being read, by their index
+ * in it: a row's sixteen plays name two or three strings, interned once. */
+#define ROW_CACHE 16
+
 struct play_ctx {
 	struct report *r;
 	size_t day;
 	bool day_open;
+	long node;                    /* the last play's node, -1 none yet */
+	uint64_t row;                 /* the row notice_of and village_of are for */
+	long notice_of[ROW_CACHE], village_of[ROW_CACHE]; /* -1 not yet */
 };
+
+/* The interned id of a play's string S, its index IX in the play's row
+ * (ROW 0: none), through CACHE, else ADD. \retval id / -ENOMEM */
+static long row_intern(struct play_ctx *c, uint64_t row, uint32_t ix, long *cache, const char *s,
+		       long (*add)(struct report *r, const char *s))
+{
+	long id;
+
+	if (row && row != c->row) {
+		c->row = row;
+		for (size_t i = 0; i < ROW_CACHE; i++)
+			c->notice_of[i] = c->village_of[i] = -1;
+	}
+	if (row && ix < ROW_CACHE && cache[ix] >= 0)
+		return cache[ix];
+	if ((id = add(c->r, s)) >= 0 && row && ix < ROW_CACHE)
+		cache[ix] = id;
+	return id;
+}
+
+static long notice_add(struct report *r, const char *id)
+{
+	return strtab_add(&r->notices, id);
+}
 
 static int on_play(const struct store_play *p, void *ud)
 {
@@ -306,7 +337,8 @@ static int on_play(const struct store_play *p, void *ud)
 
 	if (r->o.notice && strcmp(p->notice, r->o.notice))
 		return 0;
-	if ((village = village_add(r, p->village_code)) < 0)
+	if ((village = row_intern(c, p->row, p->village_ix, c->village_of, p->village_code,
+				  village_add)) < 0)
 		return -ENOMEM;
 	if (!village_passes(r, (uint32_t)village))
 		return 0;
@@ -314,7 +346,11 @@ static int on_play(const struct store_play *p, void *ud)
 		r->sum.pending++;
 		return 0;
 	}
-	if ((node = node_add(r, p->node)) < 0 || (notice = strtab_add(&r->notices, p->notice)) < 0)
+	if (c->node >= 0 && !strcmp(r->nodes.s[c->node], p->node))
+		node = c->node;
+	else if ((node = c->node = node_add(r, p->node)) < 0)
+		return -ENOMEM;
+	if ((notice = row_intern(c, p->row, p->notice_ix, c->notice_of, p->notice, notice_add)) < 0)
 		return -ENOMEM;
 	while (r->nfig_cap < r->notices.n) {
 		size_t old = r->nfig_cap;
@@ -331,7 +367,12 @@ static int on_play(const struct store_play *p, void *ud)
 	fig_play(&r->sum.total, o);
 	fig_play(&r->nfig[notice], o);
 	fig_play(&r->vfig[village], o);
-	day = day_index(r, p->start_ms);
+	/* A node's plays come in start order: mostly in the last one's day. */
+	if (c->day_open && p->start_ms >= r->days[c->day].start_ms &&
+	    (c->day + 1 == r->ndays || p->start_ms < r->days[c->day + 1].start_ms))
+		day = c->day;
+	else
+		day = day_index(r, p->start_ms);
 	fig_play(&r->days[day].f, o);
 
 	key = (uint64_t)node << 40 | (uint64_t)notice << 20 | (uint64_t)village;
@@ -380,7 +421,7 @@ static int cmp_village(const void *a, const void *b)
 
 static int plays(struct report *r, struct store *s)
 {
-	struct play_ctx c = { .r = r };
+	struct play_ctx c = { .r = r, .node = -1 };
 	bool *seen_node;
 	int rc;
 
