@@ -44,6 +44,9 @@ struct node {
 	struct tsync *tsync;
 	uint64_t rejected;           /* messages rejected (node_reject) */
 	bool status_dirty;           /* a status to send (session_status) */
+	bool status_soon;            /* one to send within STATUS_HOLD_MS: only the
+				      spool or the assets held changed */
+	int64_t status_sent_ms;      /* when the last status was sent */
 
 	/* session.c: the broker, what the pole sends, the controller's keys */
 	struct mq *mq;

@@ -22,6 +22,13 @@
 #define SESSION_EXPIRY_S (14u * 86400)
 #define WANT_AFTER_MS 20000     /* ask for a plan or asset not here this long */
 #define WANT_EVERY_MS 30000     /* ... and not more often than this */
+/* A status for a change of the spool or of the assets held waits until
+ * this long after the last one: an alert's acks and its audio then ride
+ * with the statuses its start and end send anyway, rather than each
+ * sending one of its own to every subscriber at the moment of fan-out.
+ * A change of state, plan, keys, clock or counters of trouble is sent at
+ * once. */
+#define STATUS_HOLD_MS 5000
 #define CLOCK_REPORT_US 1000    /* a new clock offset this far from the one
 				 * reported is reported at once */
 
@@ -85,7 +92,8 @@ static void publish_status(struct node *n, bool force)
 
 	player_get_stats(n->player, &ps);
 	state = outbox_state(&ps, cur);
-	if (!force && !n->status_dirty && !strcmp(status_state_name(state), n->last_state))
+	if (!force && !n->status_dirty && !strcmp(status_state_name(state), n->last_state) &&
+	    (!n->status_soon || now - n->status_sent_ms < STATUS_HOLD_MS))
 		return;
 	snprintf(n->last_state, sizeof(n->last_state), "%s", status_state_name(state));
 	f = (struct outbox_facts){
@@ -106,7 +114,8 @@ static void publish_status(struct node *n, bool force)
 	else if (mq_connected(n->mq))
 		mq_publish(n->mq, n->t_status, msg, len, 1, true);
 	free(msg);
-	n->status_dirty = false;
+	n->status_dirty = n->status_soon = false;
+	n->status_sent_ms = now;
 	n->next_status_ms = now + (int64_t)n->cf->status_interval_s * 1000;
 }
 
@@ -176,7 +185,7 @@ static void on_asset(struct node *n, const char *sha, const struct mq_event *ev)
 			return;
 		}
 		log_info("asset %.12s stored (%zu bytes)", sha, ev->len);
-		n->status_dirty = true;
+		n->status_soon = true;
 		alerts_hand(n);
 	}
 	for (size_t i = 0; i < n->nwanted; i++) {
@@ -213,7 +222,7 @@ static void on_ack(struct node *n, const struct mq_event *ev)
 	} else if ((uint64_t)a.seq > spool_last_seq(n->spool)) {
 		node_reject(n, "ack", "acknowledges receipts never sent");
 	} else if (spool_ack(n->spool, (uint64_t)a.seq) > 0) {
-		n->status_dirty = true;
+		n->status_soon = true;
 		(void)reserve_refill(n->reserve);
 	}
 }

@@ -10,7 +10,9 @@
 #   no receipt, no sound, each counted in the targeted nodes' status;
 # - a node offline when an alert is issued plays it when it comes back
 #   (its persistent session kept the message) if it has not expired, and
-#   not after.
+#   not after;
+# - while an alert plays, its acks send no status of their own: the spool
+#   they empty rides with a later status (reply traffic at fan-out).
 . "$(dirname "$0")/lib.sh"
 need sox
 need sqlite3
@@ -47,7 +49,12 @@ write_controller "$T/sched"
 sox -n -r 48000 -c 1 -b 16 "$T/tone.wav" synth 1 sine 600 vol 0.5 || fail "sox"
 alsa_file_pcms $NODES
 start_serve
-for n in $NODES; do write_node $n $n; start_node $n; done
+# n4 sends no status every minute, so that any status it sends while an
+# alert plays (below) is one a change made.
+for n in $NODES; do
+	if [ $n = n4 ]; then write_node $n $n "status_interval: 1h"; else write_node $n $n; fi
+	start_node $n
+done
 for n in $NODES; do
 	wait_for 30 test -s "$T/state-$n/plan.msg" || fail "$n got no plan"
 done
@@ -193,4 +200,33 @@ sleep 2
 [ -z "$(who_played "$BEFORE")" ] || fail "the expired alert played on $(who_played "$BEFORE")"
 echo "n5 dropped $GONE, expired while it was offline"
 [ "$REAL" != "$LATE" ] || fail "ids repeat"
+
+# ---- no status for an ack while an alert plays ----
+sox -n -r 48000 -c 1 -b 16 "$T/long.wav" synth 8 sine 600 vol 0.5 || fail "sox"
+mosquitto_sub $MQ -q 1 -t cx/v1/status/n4 -R -F '%j' > "$T/n4-status.txt" &
+SUB=$!
+sleep 0.5
+"$CUNXIANG" alert -c "$T/controller.yaml" --level 3 --node n4 --audio "$T/long.wav" --wait 15 \
+	> "$T/long.out" 2>&1 || { cat "$T/long.out"; fail "the long alert did not start on n4"; }
+LONG=$(last_id)
+wait_for 20 completed_on "$LONG" 1 || fail "n4 did not complete the long alert"
+sleep 1
+kill "$SUB" 2>/dev/null
+python3 - "$T/n4-status.txt" <<'PY' || fail "n4 sent a status for an ack while the alert played"
+import datetime, json, sys
+seen = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    m = json.loads(line)
+    t = datetime.datetime.strptime(m["tst"][:26], "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+    seen.append((t, json.loads(m["payload"].split("\n")[0])))
+print("n4 statuses:", [(round(t - seen[0][0], 2), s["state"], s["spool"]) for t, s in seen])
+play = [t for t, s in seen if s["state"] == "playing"]
+assert play, "no status says playing"
+# The alert plays 8 s; its accepted and started receipts are acked about
+# 1 s in. A status while it plays is one for that ack.
+again = [t for t, s in seen if s["state"] == "playing" and play[0] < t < play[0] + 4]
+assert not again, "statuses while playing at %s" % [round(t - play[0], 2) for t in again]
+assert seen[-1][1]["state"] == "idle", seen[-1]
+PY
+echo "n4 sent no status for the ack of $LONG while it played"
 echo ok
