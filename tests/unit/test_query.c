@@ -122,13 +122,10 @@ struct plays {
 	int stop_at;           /* return 7 from this call (1..), 0 never */
 };
 
-static int on_play(const struct store_play *p, void *ud)
+/* *X as what P says, every byte of it set (listings are compared whole). */
+static void seen_copy(struct seen_play *x, const struct store_play *p)
 {
-	struct plays *ps = ud;
-	struct seen_play *x;
-
-	assert_true(ps->n < 8);
-	x = &ps->v[ps->n++];
+	memset(x, 0, sizeof(*x));
 	snprintf(x->node, sizeof(x->node), "%s", p->node);
 	snprintf(x->occ, sizeof(x->occ), "%s", p->occ);
 	snprintf(x->notice, sizeof(x->notice), "%s", p->notice);
@@ -139,6 +136,16 @@ static int on_play(const struct store_play *p, void *ud)
 	x->priority = p->priority;
 	x->outcome = p->outcome;
 	x->done_ms = p->outcome == PLAY_COMPLETED ? p->done_ms : -1;
+}
+
+static int on_play(const struct store_play *p, void *ud)
+{
+	struct plays *ps = ud;
+	struct seen_play *x;
+
+	assert_true(ps->n < 8);
+	x = &ps->v[ps->n++];
+	seen_copy(x, p);
 	return (int)ps->n == ps->stop_at ? 7 : 0;
 }
 
@@ -336,17 +343,7 @@ static int on_list(const struct store_play *p, void *ud)
 
 	assert_true(l->n < 64);
 	x = &l->v[l->n++];
-	memset(x, 0, sizeof(*x));
-	snprintf(x->node, sizeof(x->node), "%s", p->node);
-	snprintf(x->occ, sizeof(x->occ), "%s", p->occ);
-	snprintf(x->notice, sizeof(x->notice), "%s", p->notice);
-	snprintf(x->broadcast, sizeof(x->broadcast), "%s", p->broadcast);
-	snprintf(x->village, sizeof(x->village), "%s", p->village_code);
-	x->start_ms = p->start_ms;
-	x->duration_ms = p->duration_ms;
-	x->priority = p->priority;
-	x->outcome = p->outcome;
-	x->done_ms = p->outcome == PLAY_COMPLETED ? p->done_ms : -1;
+	seen_copy(x, p);
 	return 0;
 }
 
