@@ -520,6 +520,7 @@ int rq_plays(struct store *s, int64_t from_ms, int64_t to_ms,
 	sqlite3_finalize(st);
 	if (r < 0)
 		goto out;
+	r = 0;
 	for (;;) {
 		sqlite3_bind_text(w.next_node, 1, node, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(w.next_node);

@@ -406,6 +406,9 @@ static void packed_days_read_as_rows(void **state)
 	struct listing packed, rows, part;
 	size_t k = 0;
 
+	/* A store with no plays has none to read. */
+	list(f->s, T0 - DAY, T0 + DAY, &packed);
+	assert_int_equal(packed.n, 0);
 	assert_int_equal(store_fleet_replace(f->s, fleet, 2), 0);
 	for (int i = 0; i < 12; i++) {
 		snprintf(names[i], sizeof(names[i]), "x%d", i);
