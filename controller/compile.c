@@ -506,7 +506,7 @@ static int64_t occ_dur(const struct compile *c, uint32_t o)
 	return c->pl[c->occ[o].b].duration_ms;
 }
 
-static const struct compile *cmp_ctx;
+static _Thread_local const struct compile *cmp_ctx;
 
 /* The end of the run of EV sorted by start that begins at I. */
 static size_t run_end(const struct ev *ev, size_t i, size_t n)

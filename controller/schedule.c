@@ -136,7 +136,7 @@ static void pos_error(struct diag *d, struct schedule_pos p, const char *fmt, ..
 
 /* ---- resolving names -------------------------------------------------------- */
 
-static struct schedule *sort_ctx;
+static _Thread_local struct schedule *sort_ctx;
 
 static int cmp_node_id(const void *a, const void *b)
 {
@@ -183,8 +183,10 @@ static int cmp_tagent(const void *a, const void *b)
 	return c ? c : (x->node > y->node) - (x->node < y->node);
 }
 
-/* Index 0..N-1 sorted with CMP; the model is not re-entrant while sorting
- * (qsort has no context argument), which loading never needs. */
+/* Index 0..N-1 sorted with CMP. qsort has no context argument, so the
+ * model being sorted is in sort_ctx, one per thread: serve loads the
+ * schedules on its main thread and on the automatic warnings' thread, and
+ * at an edit both load at once. */
 static size_t *sorted_index(struct schedule *s, size_t n, int (*cmp)(const void *, const void *))
 {
 	size_t *v = malloc((n ? n : 1) * sizeof(*v));

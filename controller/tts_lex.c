@@ -139,7 +139,7 @@ static int cmp_word(const void *a, const void *b)
 	return x->line - y->line;
 }
 
-static const struct tts_lex *sort_lex; /* qsort has no context argument */
+static _Thread_local const struct tts_lex *sort_lex; /* qsort has no context argument */
 
 static int cmp_bucket(const void *a, const void *b)
 {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -883,6 +884,50 @@ static void limits(void **state)
 	EXPECT("s/a.yaml:7:9: error: at lists 97 entries; at most 96 are allowed");
 }
 
+/* serve loads the schedules on its main thread and, for automatic
+ * warnings, on another, both at an edit: two loads at once must each get
+ * the whole fleet (the sorts they make once shared one context). */
+enum { MT_VILLAGES = 20, MT_NODES = 40, MT_LOADS = 40 };
+
+static void *load_repeatedly(void *arg)
+{
+	intptr_t bad = 0;
+
+	(void)arg;
+	for (int i = 0; i < MT_LOADS; i++) {
+		struct diag *dd = diag_new();
+		struct schedule *m = dd ? schedule_load("s", dd) : NULL;
+
+		bad += !m || schedule_node_count(m) != MT_VILLAGES * MT_NODES || diag_get(dd, 0);
+		schedule_free(m);
+		diag_free(dd);
+	}
+	return (void *)bad;
+}
+
+static void loads_on_two_threads(void **state)
+{
+	FILE *f = fopen("s/fleet.yaml", "w");
+	pthread_t t[2];
+	void *bad[2];
+
+	assert_non_null(f);
+	fputs("township: 掌政镇\narea_code: \"640104100000\"\ntimezone: Asia/Shanghai\nvillages:\n", f);
+	/* Villages and nodes written in reverse, so the sorts have work. */
+	for (int v = MT_VILLAGES - 1; v >= 0; v--) {
+		fprintf(f, "  - code: \"6401041002%02d\"\n    name: 村%d\n    nodes:\n", v, v);
+		for (int n = MT_NODES - 1; n >= 0; n--)
+			fprintf(f, "      - { id: v%02d-%02d, households: 10, tags: [t%d] }\n", v, n, n % 7);
+	}
+	fclose(f);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, load_repeatedly, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], &bad[i]), 0);
+		assert_int_equal((intptr_t)bad[i], 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +960,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(skips_what_is_not_a_broadcast_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(reports_every_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(loads_on_two_threads, setup, teardown),
 	};
 
 	if (!getcwd(home, sizeof(home)))
