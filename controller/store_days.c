@@ -73,6 +73,8 @@ struct pack {
 
 static void put_bytes(uint8_t **b, size_t *n, size_t *cap, bool *oom, const void *p, size_t len)
 {
+	if (!len)
+		return;
 	if (*oom || !vec_grow((void **)b, cap, *n + len, 1)) {
 		*oom = true;
 		return;
