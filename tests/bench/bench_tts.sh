@@ -4,7 +4,8 @@
 # 24 kbit/s Ogg Opus two ways, side by side: `cunxiang tts` (synthesis and
 # encoding in one pass, parts in parallel; it has no cache, so every run
 # renders) on one core and on all, and the espeak-ng program followed by
-# opusenc. Best and worst of 3 runs each, and where the time goes. Goal:
+# opusenc. Best and worst of 3 runs each, and where the time goes, with
+# the bound this libopus sets: synthesis plus coding at complexity 0. Goal:
 # cunxiang at least 5x faster on one core.
 #
 # Quality: espeak-ng's own output (the pipeline's x.wav) coded by opusenc
@@ -108,9 +109,11 @@ echo "ratio: cunxiang tts is ${r1}x faster on one core (goal >= 5x: $verdict), $
 sh -c "$synth"
 sh -c "$enc"
 "$quality" encode "$tmp/x.wav" "$tmp/cunxiang.opus"
+"$quality" encode "$tmp/x.wav" "$tmp/complexity0.opus" 0
 cp "$tmp/y.opus" "$tmp/opusenc.opus"
 echo "quality of the coding (higher segSNR and lower LSD are closer; opusenc keeps more above 7 kHz):"
-"$quality" compare "$tmp/x.wav" "$tmp/opusenc.opus" "$tmp/cunxiang.opus" | sed 's/^/  /'
+"$quality" compare "$tmp/x.wav" "$tmp/opusenc.opus" "$tmp/cunxiang.opus" "$tmp/complexity0.opus" |
+	sed 's/^/  /'
 
 # Where the time goes.
 echo "breakdown (best of 3, wall and CPU):"
@@ -122,5 +125,12 @@ row() { # LABEL CMD...
 row "cunxiang tts, one worker (-j 1)" \
 	"$CUNXIANG" tts --voices "$SRC/voices" --voice mandarin -o "$tmp/out.opus" -f "$tmp/notice.txt" -j 1
 row "espeak-ng synthesis alone (-w x.wav)" sh -c "$synth"
+synth_ms=$BEST
 row "opusenc alone (default complexity 10)" sh -c "$enc"
 row "cunxiang's speech coder alone on x.wav" "$quality" encode "$tmp/x.wav" "$tmp/q.opus"
+row "the same at complexity 0, libopus's fastest" "$quality" encode "$tmp/x.wav" "$tmp/q.opus" 0
+c0_ms=$BEST
+# The most this libopus allows: synthesis plus the fastest coding, were
+# nothing else spent.
+echo "bound: espeak-ng synthesis + the coder at complexity 0 = $(secs $((synth_ms + c0_ms)))s," \
+	"$(ratio $((synth_ms + c0_ms)))x faster than the pipeline"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tts_quality.c -- how close a coded render is to the synthesiser's output
  *
- *   tts_quality encode REF.wav OUT.opus
- *	code REF.wav as `cunxiang tts` codes speech (encode.c, ENC_SPEECH_*)
+ *   tts_quality encode REF.wav OUT.opus [COMPLEXITY]
+ *	code REF.wav as `cunxiang tts` codes speech (encode.c, ENC_SPEECH_*),
+ *	at COMPLEXITY (0..10) instead of ENC_SPEECH_COMPLEXITY if given
  *   tts_quality compare REF.wav A.opus [B.opus...]
  *	for each file, against REF.wav: segmental SNR and log-spectral
  *	distance in the band 50 Hz..7 kHz, and how much of REF's energy
@@ -236,11 +237,11 @@ static void measure(const struct pcm *x, const struct pcm *y, long lag, int lo, 
 	*above = 10 * log10((ey + 1e-20) / (ex + 1e-20));
 }
 
-static int encode(const char *ref, const char *out)
+static int encode(const char *ref, const char *out, int complexity)
 {
 	int rate;
 	struct pcm x = read_wav(ref, &rate);
-	struct enc *e = enc_new(rate, ENC_SPEECH_RATE, ENC_DEFAULT_BITRATE, ENC_SPEECH_COMPLEXITY, 1);
+	struct enc *e = enc_new(rate, ENC_SPEECH_RATE, ENC_DEFAULT_BITRATE, complexity, 1);
 	unsigned char *buf;
 	size_t len;
 	FILE *f;
@@ -260,10 +261,16 @@ int main(int argc, char **argv)
 	struct pcm x;
 	int rate, lo, hi;
 
-	if (argc == 4 && !strcmp(argv[1], "encode"))
-		return encode(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "encode")) {
+		char *end = NULL;
+		long c = argc == 5 ? strtol(argv[4], &end, 10) : ENC_SPEECH_COMPLEXITY;
+
+		if (argc == 5 && (end == argv[4] || *end || c < 0 || c > 10))
+			die("complexity %s: not 0..10", argv[4]);
+		return encode(argv[2], argv[3], (int)c);
+	}
 	if (argc < 4 || strcmp(argv[1], "compare"))
-		die("%s", "usage: tts_quality encode REF.wav OUT.opus | compare REF.wav X.opus...");
+		die("%s", "usage: tts_quality encode REF.wav OUT.opus [COMPLEXITY] | compare REF.wav X.opus...");
 	x = read_wav(argv[2], &rate);
 	lo = (int)lround(50.0 * N / rate);
 	hi = (int)(7000.0 * N / rate);
