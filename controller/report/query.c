@@ -474,7 +474,6 @@ static int walk_days(struct store *s, struct walk *w, const char *node, int64_t 
 		size_t n = (size_t)sqlite3_column_bytes(w->days, 1);
 
 		day = sqlite3_column_int64(w->days, 0);
-		w->rd.damaged = false;
 		r = store_days_each(&w->rd, node, day, b, n, from_ms, to_ms, fn, ud);
 	}
 	store_db_release(w->days);
