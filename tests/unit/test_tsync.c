@@ -157,9 +157,10 @@ static void fastest_trips_of_burst(void **state)
 
 /* A simulated link: a floor BASE each way, uniform jitter of +-JITTER,
  * the trips up held UP_MORE more and those down DOWN_MORE more, a
- * controller clock that reads OFF0 + mono * (1 + DRIFT). Pongs arrive when
- * they would, in order: one that comes after its burst is over is not
- * counted. */
+ * controller clock that reads OFF0 + mono * (1 + DRIFT). It keeps order
+ * each way, as TCP does: a ping or pong never arrives before the one sent
+ * ahead of it. Pongs arrive when they would: one that comes after its
+ * burst is over is not counted. */
 struct pong_q {
 	int64_t at, t0, t1, t2;
 };
@@ -169,6 +170,9 @@ struct link {
 	int64_t base, jitter, up_more, down_more, off0;
 	double drift;
 	bool deaf;                 /* the controller answers nothing */
+	int64_t last_up, last_down; /* when the last ping and pong arrived: a
+	                             * TCP link keeps order, so nothing arrives
+	                             * before what was sent ahead of it */
 	struct pong_q q[64];
 	int nq;
 };
@@ -187,12 +191,20 @@ static int64_t true_offset(const struct link *l, int64_t mono)
 static void send_ping(struct link *l, int64_t t0)
 {
 	int64_t up = l->base + jit(l) + l->up_more, down = l->base + jit(l) + l->down_more;
-	int64_t t1 = t0 + up + true_offset(l, t0 + up);
+	int64_t t1, at;
 
+	if (t0 + up < l->last_up)
+		up = l->last_up - t0;
+	l->last_up = t0 + up;
+	t1 = t0 + up + true_offset(l, t0 + up);
 	if (l->deaf)
 		return;
+	at = t0 + up + 200 + down;
+	if (at < l->last_down)
+		at = l->last_down;
+	l->last_down = at;
 	assert_true(l->nq < 64);
-	l->q[l->nq++] = (struct pong_q){ t0 + up + 200 + down, t0, t1, t1 + 200 };
+	l->q[l->nq++] = (struct pong_q){ at, t0, t1, t1 + 200 };
 }
 
 /* Hand the node every pong that has arrived by MONO. */
@@ -284,7 +296,7 @@ static void jitter_pool(void **state)
 }
 
 /* A burst slowed one way by 90 ms, and one whose answers all come after it
- * is over (a 2 s stall), move nothing: slower trips are not the fastest. A
+ * is over (a stall longer than the burst), move nothing: slower trips are not the fastest. A
  * controller that answers nothing is asked again a period later. */
 static void slow_and_stalled(void **state)
 {
@@ -306,7 +318,7 @@ static void slow_and_stalled(void **state)
 
 	rounds = tsync_rounds(t);
 	pool = tsync_pool_size(t);
-	l.up_more = 2000000;
+	l.up_more = TSYNC_BURST * TSYNC_SPACING_US + 1000000;
 	mono = sim_burst(t, mono, &l);
 	l.up_more = 0;
 	assert_int_equal(tsync_rounds(t), rounds);
