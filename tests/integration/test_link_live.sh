@@ -8,8 +8,6 @@
 # Then a 2 s stall in the middle of a second alert, longer than any latency
 # can hide: every pole resumes, in step, and completes it; the gap is
 # printed.
-# Not in the suite (see tests/integration/meson.build): the goal is met in
-# most runs, not in all of them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/link.sh"
 need sox
