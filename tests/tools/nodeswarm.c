@@ -12,9 +12,11 @@
  * played), QoS 1, with its own seq, signed with its own pole key (the
  * start stamped when the audio is complete, the signing done when no
  * session has anything to read: see advance). It announces itself with a
- * signed retained status and a signed will, as a node does. Each pole key
- * is derived from the node id (SHA-256 of "nodeswarm " ID as the Ed25519
- * seed): `--print-keys` prints "ID KEY" lines for `cunxiang enrol --file`.
+ * signed retained status and a signed will, and sends its status when it
+ * starts playing an alert (with the receipts) and when it stops, as a node
+ * does. Each pole key is derived from the node id (SHA-256 of "nodeswarm "
+ * ID as the Ed25519 seed): `--print-keys` prints "ID KEY" lines for
+ * `cunxiang enrol --file`.
  *
  * libmosquitto's own loops use select() and stop working past ~300
  * sessions (DESIGN "Testing"): here one epoll loop drives them all through
@@ -163,8 +165,9 @@ static void receipt(struct sim *s, const struct alert *a, enum receipt_state sta
 	free(msg);
 }
 
-/* The signed status: idle (N counts up), or the offline will (N 0). */
-static char *sim_status(struct sim *s, bool offline, size_t *len)
+/* The signed status: idle or playing PLAYING (N counts up), or the
+ * offline will (N 0). */
+static char *sim_status(struct sim *s, bool offline, const char *playing, size_t *len)
 {
 	struct status st;
 	char *msg;
@@ -173,7 +176,9 @@ static char *sim_status(struct sim *s, bool offline, size_t *len)
 	snprintf(st.node, sizeof(st.node), "%s", s->id);
 	st.boot = 1;
 	st.n = offline ? 0 : ++s->nstatus;
-	st.state = offline ? STATUS_OFFLINE : STATUS_IDLE;
+	st.state = offline ? STATUS_OFFLINE : playing ? STATUS_PLAYING : STATUS_IDLE;
+	if (playing)
+		snprintf(st.playing, sizeof(st.playing), "%s", playing);
 	if (!offline) {
 		st.assets_missing = 0;
 		st.volume = 100;
@@ -185,6 +190,24 @@ static char *sim_status(struct sim *s, bool offline, size_t *len)
 	}
 	snprintf(st.version, sizeof(st.version), "nodeswarm");
 	return status_sign(&st, s->sk, &msg, len) == 0 ? msg : NULL;
+}
+
+/* A pole sends its status at once when it starts or stops playing. */
+static void send_status(struct sim *s, const char *playing)
+{
+	char topic[64], *msg;
+	size_t len;
+
+	snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
+	msg = sim_status(s, false, playing, &len);
+	if (!msg) {
+		fprintf(stderr, "nodeswarm: %s: cannot sign a status\n", s->id);
+		return;
+	}
+	want_write(s);
+	if (mosquitto_publish(s->m, NULL, topic, (int)len, msg, 1, true) != MOSQ_ERR_SUCCESS)
+		fprintf(stderr, "nodeswarm: %s: cannot publish a status\n", s->id);
+	free(msg);
 }
 
 static bool seen(struct sim *s, const char *id)
@@ -205,6 +228,7 @@ static void send_started(struct sim *s)
 			continue;
 		receipt(s, p->a, RECEIPT_ACCEPTED, p->start_ms);
 		receipt(s, p->a, RECEIPT_STARTED, p->start_ms);
+		send_status(s, p->a->id);
 		n_accepted++;
 		n_started++;
 		p->unsent = false;
@@ -216,6 +240,14 @@ static void send_started(struct sim *s)
 			want_write(s);
 		}
 	}
+}
+
+static bool playing_any(const struct sim *s)
+{
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (s->p[i].a && s->p[i].started)
+			return true;
+	return false;
 }
 
 /* Start every pending alert whose audio is all here. A real pole stamps
@@ -254,6 +286,8 @@ static void advance(struct sim *s, int64_t now)
 			n_completed++;
 			alert_free(p->a);
 			p->a = NULL;
+			if (!playing_any(s))
+				send_status(s, NULL);
 		}
 	}
 }
@@ -399,8 +433,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 static void on_connect(struct mosquitto *m, void *ud, int rc)
 {
 	struct sim *s = ud;
-	char topic[64], *status;
-	size_t len;
+	char topic[64];
 
 	if (rc != 0) {
 		fprintf(stderr, "nodeswarm: %s: connection refused (%d)\n", s->id, rc);
@@ -412,11 +445,7 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
 	mosquitto_subscribe(m, NULL, topic, 1);
 	if (floor_mode)
 		mosquitto_subscribe(m, NULL, "cx/v1/live/floor", 1);
-	snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
-	status = sim_status(s, false, &len);
-	if (status)
-		mosquitto_publish(m, NULL, topic, (int)len, status, 1, true);
-	free(status);
+	send_status(s, NULL);
 }
 
 static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos)
@@ -567,7 +596,7 @@ int main(int argc, char **argv)
 			mosquitto_subscribe_callback_set(s->m, on_subscribe);
 			mosquitto_message_callback_set(s->m, on_message);
 			snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
-			will = sim_status(s, true, &wlen);
+			will = sim_status(s, true, NULL, &wlen);
 			if (will)
 				mosquitto_will_set(s->m, topic, (int)wlen, will, 1, true);
 			free(will);
