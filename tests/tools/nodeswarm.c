@@ -61,6 +61,7 @@ struct sim {
 	struct mosquitto *m;
 	char id[33];
 	char t_receipt[64];
+	char t_status[64];
 	unsigned char sk[ENV_SK_BYTES];
 	int64_t nstatus;
 	int fd;
@@ -195,17 +196,16 @@ static char *sim_status(struct sim *s, bool offline, const char *playing, size_t
 /* A pole sends its status at once when it starts or stops playing. */
 static void send_status(struct sim *s, const char *playing)
 {
-	char topic[64], *msg;
+	char *msg;
 	size_t len;
 
-	snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
 	msg = sim_status(s, false, playing, &len);
 	if (!msg) {
 		fprintf(stderr, "nodeswarm: %s: cannot sign a status\n", s->id);
 		return;
 	}
 	want_write(s);
-	if (mosquitto_publish(s->m, NULL, topic, (int)len, msg, 1, true) != MOSQ_ERR_SUCCESS)
+	if (mosquitto_publish(s->m, NULL, s->t_status, (int)len, msg, 1, true) != MOSQ_ERR_SUCCESS)
 		fprintf(stderr, "nodeswarm: %s: cannot publish a status\n", s->id);
 	free(msg);
 }
@@ -575,13 +575,14 @@ int main(int argc, char **argv)
 		 * accept queue short. */
 		for (int k = 0; k < 50 && next < nsims; k++, next++) {
 			struct sim *s = &sims[next];
-			char topic[64], *will;
+			char *will;
 			unsigned char pk[ENV_PK_BYTES];
 			size_t wlen;
 			struct epoll_event ev = { .events = EPOLLIN };
 
 			snprintf(s->id, sizeof(s->id), "%s%04d", prefix, first + next);
 			snprintf(s->t_receipt, sizeof(s->t_receipt), "cx/v1/receipt/%s", s->id);
+			snprintf(s->t_status, sizeof(s->t_status), "cx/v1/status/%s", s->id);
 			sim_key(s->id, s->sk, pk);
 			s->m = mosquitto_new(s->id, true, s);
 			if (!s->m) {
@@ -595,10 +596,9 @@ int main(int argc, char **argv)
 			mosquitto_connect_callback_set(s->m, on_connect);
 			mosquitto_subscribe_callback_set(s->m, on_subscribe);
 			mosquitto_message_callback_set(s->m, on_message);
-			snprintf(topic, sizeof(topic), "cx/v1/status/%s", s->id);
 			will = sim_status(s, true, NULL, &wlen);
 			if (will)
-				mosquitto_will_set(s->m, topic, (int)wlen, will, 1, true);
+				mosquitto_will_set(s->m, s->t_status, (int)wlen, will, 1, true);
 			free(will);
 			if (mosquitto_connect(s->m, host, port, 60) != MOSQ_ERR_SUCCESS) {
 				fprintf(stderr, "nodeswarm: %s: cannot connect to %s:%d\n", s->id, host, port);

@@ -170,9 +170,7 @@ struct link {
 	int64_t base, jitter, up_more, down_more, off0;
 	double drift;
 	bool deaf;                 /* the controller answers nothing */
-	int64_t last_up, last_down; /* when the last ping and pong arrived: a
-	                             * TCP link keeps order, so nothing arrives
-	                             * before what was sent ahead of it */
+	int64_t last_up, last_down; /* when the last ping and pong arrived */
 	struct pong_q q[64];
 	int nq;
 };
@@ -296,8 +294,9 @@ static void jitter_pool(void **state)
 }
 
 /* A burst slowed one way by 90 ms, and one whose answers all come after it
- * is over (a stall longer than the burst), move nothing: slower trips are not the fastest. A
- * controller that answers nothing is asked again a period later. */
+ * is over (a stall longer than the burst), move nothing: slower trips are
+ * not the fastest. A controller that answers nothing is asked again a
+ * period later. */
 static void slow_and_stalled(void **state)
 {
 	struct link l = { .rng = 42, .base = 150000, .jitter = 50000, .off0 = 5000000 };
